@@ -1,0 +1,228 @@
+//! The HTTP API: one table of endpoints that both registers the routes and documents them
+//! (the OpenAPI document is built from the same table, so the two cannot disagree).
+//!
+//! Paths are written as the seed documents them; each routes with and without its trailing
+//! slash. A path that exists with another
+//! method answers 405, one that does not exist 404 `route_not_found`, both as JSON.
+
+pub mod groups;
+pub mod health;
+pub mod input;
+pub mod openapi;
+pub mod organizations;
+pub mod pagination;
+pub mod present;
+pub mod users;
+
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder, Route};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// What an endpoint answers on success, for the OpenAPI document.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer {
+    /// No body (204).
+    Empty,
+    /// One object of the named component schema.
+    Object(&'static str),
+    /// A list of the named schema; `limit`/`offset` turn it into a page.
+    List(&'static str),
+    /// A file of the given media type.
+    File(&'static str),
+}
+
+/// The documentation of one operation.
+#[derive(Debug, Clone)]
+pub struct OpDoc {
+    pub method: Method,
+    /// As documented, e.g. `/api/groups/{id}/add_user/`.
+    pub path: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    /// Needs an access token.
+    pub auth: bool,
+    /// Component schema of the request body.
+    pub request: Option<&'static str>,
+    pub status: u16,
+    pub answer: Answer,
+}
+
+/// One operation: its documentation and its handler.
+pub struct Endpoint {
+    pub doc: OpDoc,
+    route: Route,
+}
+
+impl Endpoint {
+    fn new<F, Args>(method: Method, path: &'static str, tag: &'static str, handler: F) -> Endpoint
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let route = web::route().method(method.clone()).to(handler);
+        let doc = OpDoc {
+            method,
+            path,
+            tag,
+            summary: "",
+            auth: false,
+            request: None,
+            status: 200,
+            answer: Answer::Empty,
+        };
+        Endpoint { doc, route }
+    }
+
+    fn summary(mut self, summary: &'static str) -> Self {
+        self.doc.summary = summary;
+        self
+    }
+
+    fn auth(mut self) -> Self {
+        self.doc.auth = true;
+        self
+    }
+
+    fn body(mut self, schema: &'static str) -> Self {
+        self.doc.request = Some(schema);
+        self
+    }
+
+    fn answers(mut self, status: u16, answer: Answer) -> Self {
+        self.doc.status = status;
+        self.doc.answer = answer;
+        self
+    }
+}
+
+/// Every endpoint, in routing order (fixed paths before parametrised ones they overlap).
+pub fn endpoints() -> Vec<Endpoint> {
+    use Answer::*;
+    use Method as M;
+    vec![
+        Endpoint::new(M::GET, "/health", "health", health::health)
+            .summary("Answers once the store is reachable.")
+            .answers(200, Object("Health")),
+        Endpoint::new(M::GET, "/api/schema/", "schema", openapi::schema)
+            .summary("This OpenAPI 3 document (JSON, which is also YAML).")
+            .answers(200, File("application/vnd.oai.openapi+json")),
+        Endpoint::new(M::GET, "/api/schema/json/", "schema", openapi::schema_json)
+            .summary("This OpenAPI 3 document as JSON.")
+            .answers(200, File("application/json")),
+        // Users. `me` and `token/…` come before `{id}`.
+        Endpoint::new(M::GET, "/api/users/", "users", users::list)
+            .summary("List users: a teacher sees their organization's users, anyone else only themself.")
+            .auth()
+            .answers(200, List("User")),
+        Endpoint::new(M::POST, "/api/users/", "users", users::register)
+            .summary("Create new user. (register)")
+            .body("UserRequest")
+            .answers(201, Object("User")),
+        Endpoint::new(M::GET, "/api/users/me", "users", users::me)
+            .summary("Get info about current user.")
+            .auth()
+            .answers(200, Object("User")),
+        Endpoint::new(M::PUT, "/api/users/me", "users", users::update_me)
+            .summary("Update current user. A new password revokes every earlier token.")
+            .auth()
+            .body("UserUpdateRequest")
+            .answers(200, Object("User")),
+        Endpoint::new(M::PATCH, "/api/users/me", "users", users::partial_update_me)
+            .summary("Partially update current user.")
+            .auth()
+            .body("PatchedUserRequest")
+            .answers(200, Object("User")),
+        Endpoint::new(M::POST, "/api/users/token/obtain/", "users", users::token_obtain)
+            .summary("Takes a set of user credentials and returns an access and refresh JSON web token pair.")
+            .body("TokenObtainPairRequest")
+            .answers(200, Object("TokenObtainPair")),
+        Endpoint::new(M::POST, "/api/users/token/refresh/", "users", users::token_refresh)
+            .summary("Takes a refresh type JSON web token and returns an access type JSON web token if the refresh token is valid.")
+            .body("TokenRefreshRequest")
+            .answers(200, Object("TokenRefresh")),
+        Endpoint::new(M::POST, "/api/users/token/revoke/", "users", users::token_revoke)
+            .summary("Log out: revokes a refresh token (with every token refreshed from it) and the access token sent in Authorization.")
+            .body("TokenRevokeRequest")
+            .answers(204, Empty),
+        Endpoint::new(M::GET, "/api/users/{id}/", "users", users::retrieve)
+            .summary("Return user")
+            .auth()
+            .answers(200, Object("User")),
+        // Organizations.
+        Endpoint::new(M::GET, "/api/organizations/", "organizations", organizations::list)
+            .summary("List organizations (open to anonymous users, for registration forms).")
+            .answers(200, List("Organization")),
+        Endpoint::new(M::POST, "/api/organizations/", "organizations", organizations::create)
+            .summary("Create an organization: the calling teacher owns it and joins it.")
+            .auth()
+            .body("OrganizationRequest")
+            .answers(201, Object("Organization")),
+        Endpoint::new(M::POST, "/api/organizations/{id}/confirm_teacher/", "organizations", organizations::confirm_teacher)
+            .summary("The owner grants teacher rights to a member who asked for them.")
+            .auth()
+            .body("UserRefRequest")
+            .answers(200, Object("User")),
+        // Groups.
+        Endpoint::new(M::GET, "/api/groups/", "groups", groups::list)
+            .summary("List all groups in organization")
+            .auth()
+            .answers(200, List("Group")),
+        Endpoint::new(M::POST, "/api/groups/", "groups", groups::create)
+            .summary("Create a group in the caller's organization (teachers).")
+            .auth()
+            .body("GroupRequest")
+            .answers(201, Object("Group")),
+        Endpoint::new(M::GET, "/api/groups/{id}/", "groups", groups::retrieve)
+            .summary("Returns group.")
+            .auth()
+            .answers(200, Object("Group")),
+        Endpoint::new(M::DELETE, "/api/groups/{id}/", "groups", groups::destroy)
+            .summary("Deletes group.")
+            .auth()
+            .answers(204, Empty),
+        Endpoint::new(M::POST, "/api/groups/{id}/add_user/", "groups", groups::add_user)
+            .summary("Adds user to group.")
+            .auth()
+            .body("UserRefRequest")
+            .answers(200, Object("Group")),
+        Endpoint::new(M::POST, "/api/groups/{id}/remove_user/", "groups", groups::remove_user)
+            .summary("Removes user from group.")
+            .auth()
+            .body("UserRefRequest")
+            .answers(200, Object("Group")),
+    ]
+}
+
+/// Registers the endpoints, one resource per path, each answering 405 for other methods.
+pub fn configure(cfg: &mut web::ServiceConfig, endpoints: Vec<Endpoint>) {
+    let mut by_path: Vec<(&'static str, Vec<Route>)> = Vec::new();
+    for Endpoint { doc, route } in endpoints {
+        match by_path.iter_mut().find(|(path, _)| *path == doc.path) {
+            Some((_, routes)) => routes.push(route),
+            None => by_path.push((doc.path, vec![route])),
+        }
+    }
+    for (path, routes) in by_path {
+        // Both spellings route, and links built from the request keep the client's spelling.
+        let bare = path.trim_end_matches('/');
+        let resource = web::resource([bare.to_owned(), format!("{bare}/")])
+            .default_service(web::to(method_not_allowed));
+        cfg.service(
+            routes
+                .into_iter()
+                .fold(resource, |resource, route| resource.route(route)),
+        );
+    }
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let detail = format!("Method \"{}\" not allowed.", req.method());
+    Err(ApiError::with_detail(ErrorCode::MethodNotAllowed, detail))
+}
+
+/// The app's default service: no route has this path.
+pub async fn route_not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::code(ErrorCode::RouteNotFound))
+}

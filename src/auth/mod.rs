@@ -1,0 +1,8 @@
+//! Authentication: password hashing, JSON web tokens and the [`AuthUser`] extractor.
+
+pub mod extractor;
+pub mod jwt;
+pub mod password;
+
+pub use extractor::AuthUser;
+pub use jwt::{Claims, JwtKeys, TokenType};

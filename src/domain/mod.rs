@@ -1,0 +1,9 @@
+//! Domain types that are parsed once at the edge and trusted afterwards.
+
+mod email;
+mod name;
+mod password;
+
+pub use email::Email;
+pub use name::Name;
+pub use password::Password;

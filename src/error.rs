@@ -1,0 +1,333 @@
+//! The one error type of the HTTP API.
+//!
+//! Every failure a client can see goes through [`ApiError`], including the ones raised by
+//! actix extractors (bad paths, query strings, bodies), so every error body has one of two
+//! shapes Django REST clients already parse:
+//!
+//! - validation errors: `{"field": ["message", …], …}` (status 400);
+//! - everything else: `{"detail": "…", "code": "…"}`.
+//!
+//! [`ErrorCode`] is the complete table of causes and their status codes; the README repeats it
+//! and a test keeps the two in step. 5xx bodies never say anything about the cause: that goes
+//! to the log only.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+/// Every cause of an error response, with its HTTP status and the default message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A body or query field failed validation (`{"field": [...]}` body).
+    Invalid,
+    /// The body is not valid JSON (or form data), or not an object.
+    ParseError,
+    /// A query-string parameter is malformed.
+    InvalidQuery,
+    /// The request was well-formed but breaks a rule of the domain.
+    BadRequest,
+    /// No credentials were sent to an endpoint that needs them.
+    NotAuthenticated,
+    /// Email and password did not match an account.
+    AuthenticationFailed,
+    /// The JWT is malformed, expired, revoked or of the wrong type.
+    TokenNotValid,
+    /// Authenticated, but not allowed to do this.
+    PermissionDenied,
+    /// No such object, or not visible to the caller.
+    NotFound,
+    /// No route has this path.
+    RouteNotFound,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The body's content type is neither JSON nor form data.
+    UnsupportedMediaType,
+    /// Something failed inside the server; the log has the cause.
+    Internal,
+    /// The store cannot be reached.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and the README consistency test.
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::Invalid,
+        ErrorCode::ParseError,
+        ErrorCode::InvalidQuery,
+        ErrorCode::BadRequest,
+        ErrorCode::NotAuthenticated,
+        ErrorCode::AuthenticationFailed,
+        ErrorCode::TokenNotValid,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::RouteNotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::ParseError => "parse_error",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::AuthenticationFailed => "authentication_failed",
+            ErrorCode::TokenNotValid => "token_not_valid",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::RouteNotFound => "route_not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Internal => "internal_error",
+            ErrorCode::Unavailable => "service_unavailable",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::Invalid
+            | ErrorCode::ParseError
+            | ErrorCode::InvalidQuery
+            | ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::NotAuthenticated
+            | ErrorCode::AuthenticationFailed
+            | ErrorCode::TokenNotValid => StatusCode::UNAUTHORIZED,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound | ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The message used when the error carries none of its own (DRF's wording where DRF has one).
+    pub fn default_detail(self) -> &'static str {
+        match self {
+            ErrorCode::Invalid => "Invalid input.",
+            ErrorCode::ParseError => "Malformed request body.",
+            ErrorCode::InvalidQuery => "Malformed query string.",
+            ErrorCode::BadRequest => "Bad request.",
+            ErrorCode::NotAuthenticated => "Authentication credentials were not provided.",
+            ErrorCode::AuthenticationFailed => "No active account found with the given credentials",
+            ErrorCode::TokenNotValid => "Token is invalid or expired",
+            ErrorCode::PermissionDenied => "You do not have permission to perform this action.",
+            ErrorCode::NotFound => "Not found.",
+            ErrorCode::RouteNotFound => "No API route has this path.",
+            ErrorCode::MethodNotAllowed => "Method not allowed.",
+            ErrorCode::PayloadTooLarge => "Request body is too large.",
+            ErrorCode::UnsupportedMediaType => "Unsupported media type in request.",
+            ErrorCode::Internal => "A server error occurred.",
+            ErrorCode::Unavailable => "The service is temporarily unavailable.",
+        }
+    }
+}
+
+/// Field name to the messages about it, as DRF serializers report them.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// An error answered to the client.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400 with a `{"field": ["message"]}` body.
+    Validation(FieldErrors),
+    /// Any other error: a code and, optionally, a more precise message than the default.
+    Coded {
+        code: ErrorCode,
+        detail: Option<String>,
+    },
+    /// 500: the cause is logged, never sent.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn code(code: ErrorCode) -> Self {
+        ApiError::Coded { code, detail: None }
+    }
+
+    pub fn with_detail(code: ErrorCode, detail: impl Into<String>) -> Self {
+        ApiError::Coded {
+            code,
+            detail: Some(detail.into()),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::code(ErrorCode::NotFound)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::with_detail(ErrorCode::PermissionDenied, detail)
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::with_detail(ErrorCode::BadRequest, detail)
+    }
+
+    /// A validation error on one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_owned(), vec![message.into()]);
+        ApiError::Validation(errors)
+    }
+
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            ApiError::Validation(_) => ErrorCode::Invalid,
+            ApiError::Coded { code, .. } => *code,
+            ApiError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Validation(errors) => write!(f, "validation failed: {errors:?}"),
+            ApiError::Coded { code, detail } => {
+                write!(
+                    f,
+                    "{}: {}",
+                    code.as_str(),
+                    detail.as_deref().unwrap_or(code.default_detail())
+                )
+            }
+            ApiError::Internal(cause) => write!(f, "internal error: {cause}"),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.error_code().status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = match self {
+            ApiError::Validation(errors) => json!(errors),
+            ApiError::Coded { code, detail } => json!({
+                "detail": detail.as_deref().unwrap_or(code.default_detail()),
+                "code": code.as_str(),
+            }),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error answered with 500");
+                let code = ErrorCode::Internal;
+                json!({ "detail": code.default_detail(), "code": code.as_str() })
+            }
+        };
+        HttpResponse::build(self.status_code()).json(body)
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        match err {
+            crate::store::StoreError::Unavailable(cause) => {
+                tracing::error!(%cause, "store unavailable");
+                ApiError::code(ErrorCode::Unavailable)
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// Collects field errors the way a DRF serializer does, then fails once with all of them.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: FieldErrors,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.errors
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// Keeps the value of a parse, or records its error under `field`.
+    pub fn check<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.add(field, err.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    async fn body_of(err: ApiError) -> serde_json::Value {
+        let bytes = to_bytes(err.error_response().into_body()).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_reveal_nothing_of_their_cause() {
+        let body = body_of(ApiError::internal("disk /var/secret is full")).await;
+        assert_eq!(
+            body,
+            json!({"detail": "A server error occurred.", "code": "internal_error"})
+        );
+    }
+
+    #[actix_web::test]
+    async fn validation_errors_are_a_map_of_field_to_messages() {
+        let mut v = Validator::new();
+        v.add("email", "This field is required.");
+        v.add("email", "Enter a valid email address.");
+        let body = body_of(v.finish().unwrap_err()).await;
+        assert_eq!(
+            body,
+            json!({"email": ["This field is required.", "Enter a valid email address."]})
+        );
+    }
+
+    #[test]
+    fn every_error_code_is_in_the_readme_table_with_its_status() {
+        let readme = include_str!("../README.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| `{}` | {} |", code.as_str(), code.status().as_u16());
+            assert!(
+                readme.contains(&row),
+                "README error table lacks the row {row:?}"
+            );
+        }
+    }
+}

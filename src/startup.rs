@@ -1,0 +1,106 @@
+//! Building and running the server: [`Application::build`] is used by `main.rs` and by the
+//! tests alike.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::Compress;
+use actix_web::{web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::api::{self, input::MAX_BODY_BYTES, openapi};
+use crate::auth::{jwt, password, JwtKeys};
+use crate::error::{ApiError, ErrorCode};
+use crate::settings::Settings;
+use crate::store::{Store, StoreError};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub store: Store,
+    pub jwt: JwtKeys,
+    pub rotate_refresh_tokens: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    store: Store,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the store the settings name and binds the listener (port 0: any free port).
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let store = Store::open(&settings.database_url).await?;
+        let secret =
+            jwt::load_or_create_secret(settings.jwt_secret.as_deref(), &settings.data_dir)?;
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            jwt: JwtKeys::new(
+                &secret,
+                settings.access_token_ttl,
+                settings.refresh_token_ttl,
+            ),
+            rotate_refresh_tokens: settings.rotate_refresh_tokens,
+        });
+        let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
+        let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));
+        // The first log-in should not pay for the dummy hash.
+        password::warm_up()
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(Compress::default())
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(openapi.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                // A path that does not parse (`/api/groups/abc/`) names no object: 404.
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
+                )
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::with_detail(ErrorCode::InvalidQuery, err.to_string()).into()
+                }))
+                .configure(|cfg| api::configure(cfg, api::endpoints()))
+                .default_service(web::to(api::route_not_found))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            store,
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A handle to stop the server once it runs (tests restart it with it).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the process is told to stop (SIGINT/SIGTERM), then drains requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

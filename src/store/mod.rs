@@ -1,0 +1,346 @@
+//! Document storage: one interface, two backends.
+//!
+//! Each aggregate (user, organization, group, later test and completion) is one JSON
+//! document in a collection, under an integer id (the seed API exposes integer ids). The
+//! backends only know a handful of primitives over such documents ([`Backend`]); everything
+//! typed lives once, here, in [`Repo`] and [`Store`], so the two backends cannot drift apart:
+//!
+//! - [`sqlite::SqliteBackend`], the embedded default: one SQLite file, a table per collection
+//!   (`id INTEGER PRIMARY KEY, doc TEXT`), expression indexes on queried JSON fields.
+//! - [`mongo::MongoBackend`], production: a collection per collection, `_id` = the integer id,
+//!   ids drawn from a `counters` collection, unique indexes created at start.
+//!
+//! Concurrent writers are handled with optimistic concurrency: every stored document carries
+//! a version (`_v`), and [`Repo::update`] retries its read-modify-write when another writer
+//! got there first. Uniqueness (emails, token ids) is enforced by unique indexes.
+
+pub mod model;
+pub mod mongo;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use model::{Group, Organization, RevokedFamily, RevokedToken, UsedRefreshToken, User};
+
+/// Failures of the store, as the rest of the server needs to tell them apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique index refused the write.
+    #[error("a unique index refused the write")]
+    Duplicate,
+    /// The backend cannot be reached (server down, file unreadable).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: corrupt document, driver error, too much contention.
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which documents a query selects. Fields are trusted names from this crate, never input.
+#[derive(Debug, Clone)]
+pub enum Filter {
+    All,
+    /// `field == value` (`null` matches a missing or null field).
+    Eq(&'static str, Value),
+    /// `field` is one of the values.
+    In(&'static str, Vec<Value>),
+    /// An array `field` contains `value`.
+    Contains(&'static str, Value),
+    /// Every filter holds.
+    And(Vec<Filter>),
+}
+
+/// A slice of a result set ordered by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// An index a collection needs; declared once in [`INDEXES`], created by each backend at start.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexSpec {
+    pub collection: &'static str,
+    pub field: &'static str,
+    pub unique: bool,
+}
+
+/// The name of the version field every stored document carries.
+pub const VERSION_FIELD: &str = "_v";
+
+/// The primitives a storage backend provides. Documents are JSON objects; the backend owns
+/// the mapping to its native format and keeps `id` as the primary key.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// A short name for logs and `/health`.
+    fn kind(&self) -> &'static str;
+    /// Succeeds when the store answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Creates collections and indexes if missing.
+    async fn migrate(&self, collections: &[&'static str], indexes: &[IndexSpec])
+        -> StoreResult<()>;
+    /// The next id of a collection (1, 2, …), never handed out twice.
+    async fn next_id(&self, collection: &'static str) -> StoreResult<i64>;
+    /// Inserts a new document; [`StoreError::Duplicate`] when a unique index refuses it.
+    async fn insert(&self, collection: &'static str, id: i64, doc: Value) -> StoreResult<()>;
+    async fn get(&self, collection: &'static str, id: i64) -> StoreResult<Option<Value>>;
+    /// Matching documents ordered by id, optionally one page of them.
+    async fn find(
+        &self,
+        collection: &'static str,
+        filter: &Filter,
+        page: Option<Page>,
+    ) -> StoreResult<Vec<Value>>;
+    async fn count(&self, collection: &'static str, filter: &Filter) -> StoreResult<u64>;
+    /// Replaces the document when its stored version is still `version`; `Ok(false)` when it
+    /// is not (another writer won) or the document is gone.
+    async fn replace(
+        &self,
+        collection: &'static str,
+        id: i64,
+        version: i64,
+        doc: Value,
+    ) -> StoreResult<bool>;
+    /// Deletes a document; `Ok(false)` when there was none.
+    async fn delete(&self, collection: &'static str, id: i64) -> StoreResult<bool>;
+}
+
+/// A type stored as one document of a collection.
+pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
+    const COLLECTION: &'static str;
+    fn id(&self) -> i64;
+    fn set_id(&mut self, id: i64);
+}
+
+/// Every collection the server stores.
+pub const COLLECTIONS: &[&str] = &[
+    User::COLLECTION,
+    Organization::COLLECTION,
+    Group::COLLECTION,
+    RevokedToken::COLLECTION,
+    RevokedFamily::COLLECTION,
+    UsedRefreshToken::COLLECTION,
+];
+
+/// Every index the server relies on: uniqueness rules and the fields it queries by.
+pub const INDEXES: &[IndexSpec] = &[
+    IndexSpec {
+        collection: User::COLLECTION,
+        field: "email_lower",
+        unique: true,
+    },
+    IndexSpec {
+        collection: User::COLLECTION,
+        field: "organization_id",
+        unique: false,
+    },
+    IndexSpec {
+        collection: Organization::COLLECTION,
+        field: "owner_id",
+        unique: false,
+    },
+    IndexSpec {
+        collection: Group::COLLECTION,
+        field: "organization_id",
+        unique: false,
+    },
+    IndexSpec {
+        collection: RevokedToken::COLLECTION,
+        field: "jti",
+        unique: true,
+    },
+    IndexSpec {
+        collection: RevokedFamily::COLLECTION,
+        field: "family",
+        unique: true,
+    },
+    IndexSpec {
+        collection: UsedRefreshToken::COLLECTION,
+        field: "jti",
+        unique: true,
+    },
+];
+
+/// How often [`Repo::update`] retries a read-modify-write that lost a race.
+const UPDATE_ATTEMPTS: usize = 16;
+
+/// Typed access to one collection.
+pub struct Repo<'a, T> {
+    backend: &'a dyn Backend,
+    _doc: std::marker::PhantomData<fn() -> T>,
+}
+
+fn encode<T: Document>(doc: &T, version: i64) -> StoreResult<Value> {
+    let mut value = serde_json::to_value(doc).map_err(|e| StoreError::Other(e.to_string()))?;
+    match value.as_object_mut() {
+        Some(object) => {
+            object.insert(VERSION_FIELD.to_owned(), Value::from(version));
+            Ok(value)
+        }
+        None => Err(StoreError::Other(format!(
+            "{} is not stored as an object",
+            T::COLLECTION
+        ))),
+    }
+}
+
+fn decode<T: Document>(value: Value) -> StoreResult<(T, i64)> {
+    let version = value
+        .get(VERSION_FIELD)
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let doc = serde_json::from_value(value)
+        .map_err(|e| StoreError::Other(format!("corrupt {} document: {e}", T::COLLECTION)))?;
+    Ok((doc, version))
+}
+
+impl<T: Document> Repo<'_, T> {
+    /// Stores a new document under a fresh id and returns it with that id.
+    pub async fn insert(&self, mut doc: T) -> StoreResult<T> {
+        let id = self.backend.next_id(T::COLLECTION).await?;
+        doc.set_id(id);
+        self.backend
+            .insert(T::COLLECTION, id, encode(&doc, 1)?)
+            .await?;
+        Ok(doc)
+    }
+
+    pub async fn get(&self, id: i64) -> StoreResult<Option<T>> {
+        match self.backend.get(T::COLLECTION, id).await? {
+            Some(value) => Ok(Some(decode(value)?.0)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn find(&self, filter: &Filter, page: Option<Page>) -> StoreResult<Vec<T>> {
+        let values = self.backend.find(T::COLLECTION, filter, page).await?;
+        values
+            .into_iter()
+            .map(|v| decode(v).map(|(doc, _)| doc))
+            .collect()
+    }
+
+    pub async fn find_one(&self, filter: &Filter) -> StoreResult<Option<T>> {
+        let page = Page {
+            offset: 0,
+            limit: 1,
+        };
+        Ok(self.find(filter, Some(page)).await?.into_iter().next())
+    }
+
+    pub async fn count(&self, filter: &Filter) -> StoreResult<u64> {
+        self.backend.count(T::COLLECTION, filter).await
+    }
+
+    /// Reads, changes and writes back one document, retrying when a concurrent writer got
+    /// there first, so no update is lost. `change` may refuse with its own error. Returns
+    /// `Ok(None)` when the document does not exist.
+    pub async fn update<E>(
+        &self,
+        id: i64,
+        mut change: impl FnMut(&mut T) -> Result<(), E>,
+    ) -> Result<Option<T>, E>
+    where
+        E: From<StoreError>,
+    {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let Some(value) = self.backend.get(T::COLLECTION, id).await? else {
+                return Ok(None);
+            };
+            let (mut doc, version) = decode::<T>(value)?;
+            change(&mut doc)?;
+            let encoded = encode(&doc, version + 1)?;
+            if self
+                .backend
+                .replace(T::COLLECTION, id, version, encoded)
+                .await?
+            {
+                return Ok(Some(doc));
+            }
+        }
+        Err(StoreError::Other(format!("{} {id}: too much write contention", T::COLLECTION)).into())
+    }
+
+    pub async fn delete(&self, id: i64) -> StoreResult<bool> {
+        self.backend.delete(T::COLLECTION, id).await
+    }
+}
+
+/// The store every handler and actor uses. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl Store {
+    /// Opens the backend a database URL names: `mongodb://…` or `mongodb+srv://…` selects
+    /// MongoDB; anything else is the path of the embedded SQLite file (an optional
+    /// `sqlite://` prefix is accepted).
+    pub async fn open(database_url: &str) -> StoreResult<Store> {
+        let backend: Arc<dyn Backend> = if database_url.starts_with("mongodb://")
+            || database_url.starts_with("mongodb+srv://")
+        {
+            Arc::new(mongo::MongoBackend::connect(database_url).await?)
+        } else {
+            let path = database_url
+                .strip_prefix("sqlite://")
+                .unwrap_or(database_url);
+            Arc::new(sqlite::SqliteBackend::open(std::path::Path::new(path)).await?)
+        };
+        Store::with_backend(backend).await
+    }
+
+    /// Wraps a backend, creating its collections and indexes.
+    pub async fn with_backend(backend: Arc<dyn Backend>) -> StoreResult<Store> {
+        backend.migrate(COLLECTIONS, INDEXES).await?;
+        Ok(Store { backend })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.backend.kind()
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.backend.ping().await
+    }
+
+    pub fn repo<T: Document>(&self) -> Repo<'_, T> {
+        Repo {
+            backend: self.backend.as_ref(),
+            _doc: std::marker::PhantomData,
+        }
+    }
+
+    pub fn users(&self) -> Repo<'_, User> {
+        self.repo()
+    }
+
+    pub fn organizations(&self) -> Repo<'_, Organization> {
+        self.repo()
+    }
+
+    pub fn groups(&self) -> Repo<'_, Group> {
+        self.repo()
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let filter = Filter::Eq("email_lower", Value::from(email.to_lowercase()));
+        self.users().find_one(&filter).await
+    }
+
+    /// Users with the given ids, in id order; ids that do not exist are skipped.
+    pub async fn users_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = Filter::In("id", ids.iter().map(|&id| Value::from(id)).collect());
+        self.users().find(&filter, None).await
+    }
+}

@@ -1,0 +1,208 @@
+//! `spawn_app()` and typed helpers: a real server on a free port over a fresh store.
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use testit::settings::Settings;
+use testit::startup::Application;
+
+/// The password every helper-made account uses.
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    handle: actix_web::dev::ServerHandle,
+    // Kept alive for the test's duration; deleted on drop.
+    _data_dir: TempDir,
+}
+
+/// A registered, logged-in user.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+    pub org: Option<i64>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app with settings changed by `configure` (data dir, bind and secret are fresh).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    testit::telemetry::init_for_tests();
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::with_data_dir(data_dir.path());
+    settings.bind = "127.0.0.1:0".to_owned();
+    configure(&mut settings);
+    let (address, handle) = start(&settings).await;
+    TestApp {
+        address,
+        client: reqwest::Client::builder().build().unwrap(),
+        settings,
+        handle,
+        _data_dir: data_dir,
+    }
+}
+
+async fn start(settings: &Settings) -> (String, actix_web::dev::ServerHandle) {
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    (address, handle)
+}
+
+impl TestApp {
+    /// Stops the server and starts a new one on the same data dir (a new port).
+    pub async fn restart(&mut self) {
+        self.handle.stop(true).await;
+        let (address, handle) = start(&self.settings).await;
+        self.address = address;
+        self.handle = handle;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Any request with an optional JSON body and bearer token.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn register(&self, body: &Value) -> Response {
+        self.post("/api/users/", None, body).await
+    }
+
+    pub async fn obtain_tokens(&self, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/users/token/obtain/",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers and logs in a user; `teacher` asks for teacher rights.
+    pub async fn user(&self, email: &str, teacher: bool, org: Option<i64>) -> Account {
+        let body = json!({
+            "email": email, "password": PASSWORD, "first_name": "First", "last_name": "Last",
+            "is_teacher": teacher, "organization_id": org,
+        });
+        let resp = self.register(&body).await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::CREATED,
+            "register {email}: {}",
+            resp.text().await.unwrap()
+        );
+        let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        self.login(id, email, org).await
+    }
+
+    pub async fn login(&self, id: i64, email: &str, org: Option<i64>) -> Account {
+        let resp = self.obtain_tokens(email, PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let tokens: Value = resp.json().await.unwrap();
+        Account {
+            id,
+            email: email.to_owned(),
+            access: tokens["access"].as_str().unwrap().to_owned(),
+            refresh: tokens["refresh"].as_str().unwrap().to_owned(),
+            org,
+        }
+    }
+
+    /// A teacher who created (and so owns) an organization named after them.
+    pub async fn owner(&self, email: &str) -> Account {
+        let mut teacher = self.user(email, true, None).await;
+        let resp = self
+            .post(
+                "/api/organizations/",
+                Some(&teacher.access),
+                &json!({"name": format!("Org of {email}")}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        teacher.org = resp.json::<Value>().await.unwrap()["id"].as_i64();
+        teacher
+    }
+
+    /// A student of `org`.
+    pub async fn student(&self, email: &str, org: i64) -> Account {
+        self.user(email, false, Some(org)).await
+    }
+
+    /// A confirmed (non-owner) teacher of the owner's organization.
+    pub async fn teacher_of(&self, owner: &Account, email: &str) -> Account {
+        let org = owner.org.expect("owner has an organization");
+        let teacher = self.user(email, true, Some(org)).await;
+        let resp = self
+            .post(
+                &format!("/api/organizations/{org}/confirm_teacher/"),
+                Some(&owner.access),
+                &json!({"user": teacher.id}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        teacher
+    }
+
+    /// Creates a group as `teacher` and answers its id.
+    pub async fn group(&self, teacher: &Account, name: &str, members: &[i64]) -> i64 {
+        let resp = self
+            .post(
+                "/api/groups/",
+                Some(&teacher.access),
+                &json!({"name": name, "description": "", "members": members}),
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::CREATED,
+            "{}",
+            resp.text().await.unwrap()
+        );
+        resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn status_json(resp: Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, body)
+}

@@ -1,0 +1,11 @@
+//! Black-box tests of the API: a real server on a free port, a fresh store each, real HTTP.
+
+mod auth;
+mod errors;
+mod groups;
+mod helpers;
+mod organizations;
+mod persistence;
+mod schema;
+mod store_contract;
+mod users;

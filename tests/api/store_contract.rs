@@ -1,0 +1,207 @@
+//! The store contract: what every backend must do, checked on the embedded store always and
+//! on MongoDB whenever `MONGODB_URI` is set (e.g. `docker compose up -d mongo` then
+//! `MONGODB_URI=mongodb://localhost:27017 cargo test --test api store_contract`).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use testit::store::mongo::MongoBackend;
+use testit::store::{Filter, Group, Page, Store, StoreError, User};
+
+fn user(email: &str, org: Option<i64>, teacher: bool) -> User {
+    User {
+        id: 0,
+        email: email.to_owned(),
+        email_lower: email.to_lowercase(),
+        password_hash: "$argon2id$stub".to_owned(),
+        first_name: "F".to_owned(),
+        last_name: "L".to_owned(),
+        photo: None,
+        is_teacher: teacher,
+        teacher_requested: false,
+        organization_id: org,
+        token_generation: 0,
+        date_joined: 0,
+    }
+}
+
+fn group(org: i64, name: &str, members: Vec<i64>) -> Group {
+    Group {
+        id: 0,
+        organization_id: org,
+        name: name.to_owned(),
+        description: String::new(),
+        members,
+    }
+}
+
+fn ids<T: testit::store::Document>(docs: &[T]) -> Vec<i64> {
+    docs.iter().map(|d| d.id()).collect()
+}
+
+async fn keeps_the_contract(store: Store) {
+    let users = store.users();
+    // Ids are fresh and increasing; documents read back as written.
+    let a = users
+        .insert(user("A@example.org", Some(7), true))
+        .await
+        .unwrap();
+    let b = users
+        .insert(user("b@example.org", Some(7), false))
+        .await
+        .unwrap();
+    let c = users
+        .insert(user("c@example.org", None, false))
+        .await
+        .unwrap();
+    assert!(a.id > 0 && b.id > a.id && c.id > b.id);
+    assert_eq!(users.get(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(users.get(c.id + 1000).await.unwrap(), None);
+
+    // Unique indexes refuse duplicates, on insert and on update.
+    let dup = users.insert(user("a@EXAMPLE.org", None, false)).await;
+    assert!(matches!(dup, Err(StoreError::Duplicate)), "{dup:?}");
+    let moved = users
+        .update(b.id, |u| {
+            u.email_lower = "a@example.org".to_owned();
+            Ok::<_, StoreError>(())
+        })
+        .await;
+    assert!(matches!(moved, Err(StoreError::Duplicate)), "{moved:?}");
+    assert_eq!(
+        store
+            .user_by_email("A@Example.ORG")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(a.id)
+    );
+
+    // Filters: equality (numbers, booleans, null), membership, conjunction.
+    let in_org = Filter::Eq("organization_id", 7.into());
+    assert_eq!(
+        ids(&users.find(&in_org, None).await.unwrap()),
+        vec![a.id, b.id]
+    );
+    assert_eq!(users.count(&in_org).await.unwrap(), 2);
+    assert_eq!(
+        ids(&users
+            .find(&Filter::Eq("organization_id", Value::Null), None)
+            .await
+            .unwrap()),
+        vec![c.id]
+    );
+    assert_eq!(
+        ids(&users
+            .find(&Filter::Eq("is_teacher", true.into()), None)
+            .await
+            .unwrap()),
+        vec![a.id]
+    );
+    let some = Filter::In("id", vec![c.id.into(), a.id.into(), 99_999.into()]);
+    assert_eq!(
+        ids(&users.find(&some, None).await.unwrap()),
+        vec![a.id, c.id]
+    );
+    assert_eq!(users.count(&Filter::In("id", vec![])).await.unwrap(), 0);
+    let both = Filter::And(vec![in_org.clone(), Filter::Eq("is_teacher", false.into())]);
+    assert_eq!(ids(&users.find(&both, None).await.unwrap()), vec![b.id]);
+
+    // Pages are slices of the id order.
+    let groups = store.groups();
+    let mut made = Vec::new();
+    for i in 0..5 {
+        made.push(
+            groups
+                .insert(group(7, &format!("g{i}"), vec![a.id, i]))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let page = groups
+        .find(
+            &Filter::All,
+            Some(Page {
+                offset: 1,
+                limit: 2,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), made[1..3].to_vec());
+    let holding = Filter::Contains("members", 3.into());
+    assert_eq!(
+        ids(&groups.find(&holding, None).await.unwrap()),
+        vec![made[3]]
+    );
+
+    // Concurrent read-modify-writes lose nothing.
+    let target = made[0];
+    let tasks: Vec<_> = (100..120)
+        .map(|member| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .groups()
+                    .update(target, |g| {
+                        g.members.push(member);
+                        Ok::<_, StoreError>(())
+                    })
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap().unwrap();
+    }
+    let members = groups.get(target).await.unwrap().unwrap().members;
+    assert!((100..120).all(|m| members.contains(&m)), "{members:?}");
+
+    // A refused change writes nothing; a missing document is `None`.
+    let refused: Result<_, StoreError> = groups
+        .update(target, |g| {
+            g.name = "changed".to_owned();
+            Err(StoreError::Other("no".to_owned()))
+        })
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(groups.get(target).await.unwrap().unwrap().name, "g0");
+    assert!(groups
+        .update(99_999, |_| Ok::<_, StoreError>(()))
+        .await
+        .unwrap()
+        .is_none());
+
+    // Deletes say whether there was something.
+    assert!(groups.delete(target).await.unwrap());
+    assert!(!groups.delete(target).await.unwrap());
+    assert_eq!(groups.get(target).await.unwrap(), None);
+    store.ping().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_store_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("contract.sqlite3").to_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(store.kind(), "embedded");
+    keeps_the_contract(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mongodb_store_keeps_the_contract() {
+    let Ok(uri) = std::env::var("MONGODB_URI") else {
+        eprintln!("skipped: MONGODB_URI is not set, so the MongoDB contract suite did not run");
+        return;
+    };
+    let name = format!("testit_contract_{}", std::process::id());
+    let backend = MongoBackend::connect_to(&uri, Some(&name)).await.unwrap();
+    let db = backend.database().clone();
+    db.drop().await.unwrap();
+    let store = Store::with_backend(Arc::new(backend)).await.unwrap();
+    assert_eq!(store.kind(), "mongodb");
+    keeps_the_contract(store).await;
+    db.drop().await.unwrap();
+}
