@@ -33,13 +33,7 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let me = auth.user;
-    let mut input = body.0;
-    let name = input
-        .required_str("name")
-        .and_then(|raw| input.check("name", Name::parse(&raw)));
-    let description = input.optional_str("description").unwrap_or_default();
-    input.finish()?;
-    let name = name.ok_or_else(|| ApiError::internal("name missing without an error"))?;
+    // Permission first, as DRF does: a student learns nothing from validating their body.
     if !(me.is_teacher || me.teacher_requested) {
         return Err(ApiError::forbidden(
             "Only teachers can create organizations.",
@@ -50,6 +44,13 @@ pub async fn create(
             "You already belong to an organization.",
         ));
     }
+    let mut input = body.0;
+    let name = input
+        .required_str("name")
+        .and_then(|raw| input.check("name", Name::parse(&raw)));
+    let description = input.optional_str("description").unwrap_or_default();
+    input.finish()?;
+    let name = name.ok_or_else(|| ApiError::internal("name missing without an error"))?;
 
     let org = Organization {
         id: 0,

@@ -8,13 +8,25 @@ use crate::helpers::{spawn_app, status_json, Account, TestApp};
 
 type Answer = (StatusCode, Value);
 
+/// An organization's owner and one of its students.
+async fn school(app: &TestApp) -> (Account, Account) {
+    let owner = app.owner("owner@example.com").await;
+    let student = app.student("student@example.com", owner.org.unwrap()).await;
+    (owner, student)
+}
+
+/// The owner of another organization and one of its students.
+async fn elsewhere(app: &TestApp) -> (Account, Account) {
+    let other = app.owner("other@example.com").await;
+    let outsider = app.student("alien@example.com", other.org.unwrap()).await;
+    (other, outsider)
+}
+
 async fn call(app: &TestApp, method: Method, path: &str, who: &Account, body: Value) -> Answer {
     let body = (!body.is_null()).then_some(body);
-    status_json(
-        app.request(method, path, Some(&who.access), body.as_ref())
-            .await,
-    )
-    .await
+    let token = Some(who.access.as_str());
+    let resp = app.request(method, path, token, body.as_ref()).await;
+    status_json(resp).await
 }
 
 async fn get(app: &TestApp, path: &str, who: &Account) -> Answer {
@@ -29,10 +41,34 @@ async fn delete(app: &TestApp, group: i64, who: &Account) -> Answer {
     call(app, Method::DELETE, &group_path(group), who, Value::Null).await
 }
 
-/// `POST /api/groups/{group}/{action}/` with `{"user": user}`.
-async fn membership(app: &TestApp, who: &Account, group: i64, action: &str, user: Value) -> Answer {
+/// `POST /api/groups/{group}/{action}/` with `body`.
+async fn membership(app: &TestApp, who: &Account, group: i64, action: &str, body: Value) -> Answer {
     let path = format!("/api/groups/{group}/{action}/");
-    call(app, Method::POST, &path, who, json!({"user": user})).await
+    call(app, Method::POST, &path, who, body).await
+}
+
+async fn add(app: &TestApp, who: &Account, group: i64, user: i64) -> Answer {
+    membership(app, who, group, "add_user", json!({ "user": user })).await
+}
+
+async fn remove(app: &TestApp, who: &Account, group: i64, user: i64) -> Answer {
+    membership(app, who, group, "remove_user", json!({ "user": user })).await
+}
+
+/// The ids of the group's members, as `who` sees them.
+async fn members(app: &TestApp, who: &Account, group: i64) -> Vec<i64> {
+    let (status, body) = get(app, &group_path(group), who).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    member_ids(&body)
+}
+
+/// The names of the groups `who` lists.
+async fn listed(app: &TestApp, path: &str, who: &Account) -> Vec<String> {
+    let (status, body) = get(app, path, who).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let groups = body.as_array().expect("a list of groups");
+    let name = |g: &Value| g["name"].as_str().unwrap().to_owned();
+    groups.iter().map(name).collect()
 }
 
 fn group_path(id: i64) -> String {
@@ -44,29 +80,31 @@ fn member_ids(group: &Value) -> Vec<i64> {
     members.iter().map(|m| m["id"].as_i64().unwrap()).collect()
 }
 
-fn names(groups: &Value) -> Vec<&str> {
-    let groups = groups.as_array().expect("a list of groups");
-    groups.iter().map(|g| g["name"].as_str().unwrap()).collect()
+fn ok(body: Value) -> Answer {
+    (StatusCode::OK, body)
+}
+
+fn bad(body: Value) -> Answer {
+    (StatusCode::BAD_REQUEST, body)
 }
 
 fn invalid_pk(field: &str, id: i64) -> Answer {
     let message = format!("Invalid pk \"{id}\" - object does not exist.");
-    (StatusCode::BAD_REQUEST, json!({ field: [message] }))
+    bad(json!({ field: [message] }))
+}
+
+/// A `{"detail", "code"}` error answer.
+fn coded(status: StatusCode, detail: &str, code: &str) -> Answer {
+    (status, json!({"detail": detail, "code": code}))
 }
 
 fn not_found() -> Answer {
-    (
-        StatusCode::NOT_FOUND,
-        json!({"detail": "Not found.", "code": "not_found"}),
-    )
+    coded(StatusCode::NOT_FOUND, "Not found.", "not_found")
 }
 
 fn forbidden() -> Answer {
     let detail = "Only teachers of the organization can change its groups.";
-    (
-        StatusCode::FORBIDDEN,
-        json!({"detail": detail, "code": "permission_denied"}),
-    )
+    coded(StatusCode::FORBIDDEN, detail, "permission_denied")
 }
 
 #[tokio::test]
@@ -82,69 +120,47 @@ async fn every_groups_endpoint_needs_authentication() {
         (Method::POST, format!("/api/groups/{group}/add_user/")),
         (Method::POST, format!("/api/groups/{group}/remove_user/")),
     ];
-    let body = json!({"name": "X", "user": owner.id});
-    let expected = json!({"detail": "Authentication credentials were not provided.", "code": "not_authenticated"});
+    let detail = "Authentication credentials were not provided.";
+    let expected = coded(StatusCode::UNAUTHORIZED, detail, "not_authenticated");
     for (method, path) in calls {
+        let body = json!({"name": "X", "user": owner.id});
         let resp = app.request(method.clone(), &path, None, Some(&body)).await;
-        let answer = status_json(resp).await;
-        assert_eq!(
-            answer,
-            (StatusCode::UNAUTHORIZED, expected.clone()),
-            "{method} {path}"
-        );
+        assert_eq!(status_json(resp).await, expected, "{method} {path}");
     }
     let (status, body) = status_json(app.get("/api/groups/", Some("not-a-jwt")).await).await;
-    assert_eq!(
-        (status, &body["code"]),
-        (StatusCode::UNAUTHORIZED, &json!("token_not_valid"))
-    );
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "token_not_valid");
 }
 
 #[tokio::test]
 async fn a_teacher_creates_a_group_with_members() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let student = app.student("student@example.com", owner.org.unwrap()).await;
-    let body =
-        json!({"name": "  9A  ", "description": "Morning", "members": [student.id, owner.id]});
+    let (owner, student) = school(&app).await;
+    let body = json!({"name": " 9A ", "description": "Morning", "members": [student.id, owner.id]});
     let (status, group) = create(&app, &owner, body).await;
     assert_eq!(status, StatusCode::CREATED, "{group}");
-    let id = group["id"].as_i64().expect("an id");
-    assert_eq!(
-        (&group["name"], &group["description"]),
-        (&json!("9A"), &json!("Morning"))
-    );
+    assert_eq!(group["name"], "9A");
+    assert_eq!(group["description"], "Morning");
     let first = json!({"id": student.id, "email": "student@example.com", "first_name": "First",
                        "last_name": "Last", "photo": null, "is_teacher": false});
     assert_eq!(group["members"][0], first);
-    assert_eq!(
-        (
-            &group["members"][1]["id"],
-            &group["members"][1]["is_teacher"]
-        ),
-        (&json!(owner.id), &json!(true))
-    );
-    assert_eq!(
-        get(&app, &group_path(id), &owner).await,
-        (StatusCode::OK, group)
-    );
+    assert_eq!(group["members"][1]["id"], owner.id);
+    assert_eq!(group["members"][1]["is_teacher"], true);
+    let id = group["id"].as_i64().expect("an id");
+    assert_eq!(get(&app, &group_path(id), &owner).await, ok(group));
 }
 
 #[tokio::test]
 async fn description_and_members_may_be_omitted_and_members_may_be_objects() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let student = app.student("student@example.com", owner.org.unwrap()).await;
+    let (owner, student) = school(&app).await;
     let (status, bare) = create(&app, &owner, json!({"name": "Bare"})).await;
     assert_eq!(status, StatusCode::CREATED, "{bare}");
-    assert_eq!(
-        (&bare["description"], &bare["members"]),
-        (&json!(""), &json!([]))
-    );
-
+    assert_eq!(bare["description"], "");
+    assert_eq!(bare["members"], json!([]));
     let members = json!([{"id": student.id, "email": "ignored@example.com"}, student.id]);
-    let (status, group) =
-        create(&app, &owner, json!({"name": "Objects", "members": members})).await;
+    let body = json!({"name": "Objects", "members": members});
+    let (status, group) = create(&app, &owner, body).await;
     assert_eq!(status, StatusCode::CREATED, "{group}");
     assert_eq!(member_ids(&group), vec![student.id]);
     assert_eq!(group["members"][0]["email"], "student@example.com");
@@ -153,51 +169,22 @@ async fn description_and_members_may_be_omitted_and_members_may_be_objects() {
 #[tokio::test]
 async fn a_group_needs_a_valid_name_and_members_of_the_organization() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let other = app.owner("other@example.com").await;
-    let outsider = app
-        .student("outsider@example.com", other.org.unwrap())
-        .await;
+    let (owner, _) = school(&app).await;
+    let (_, outsider) = elsewhere(&app).await;
+    let too_long = "Ensure this field has no more than 150 characters.";
     let refusals = [
-        (json!({}), json!({"name": ["This field is required."]})),
-        (
-            json!({"name": "  "}),
-            json!({"name": ["This field may not be blank."]}),
-        ),
-        (
-            json!({"name": "x".repeat(151)}),
-            json!({"name": ["Ensure this field has no more than 150 characters."]}),
-        ),
+        (json!({}), "This field is required."),
+        (json!({"name": "  "}), "This field may not be blank."),
+        (json!({ "name": "x".repeat(151) }), too_long),
     ];
-    for (body, expected) in refusals {
-        assert_eq!(
-            create(&app, &owner, body.clone()).await,
-            (StatusCode::BAD_REQUEST, expected),
-            "{body}"
-        );
+    for (body, message) in refusals {
+        let answer = create(&app, &owner, body.clone()).await;
+        assert_eq!(answer, bad(json!({ "name": [message] })), "{body}");
     }
     let body = json!({"name": "G", "members": [outsider.id]});
-    assert_eq!(
-        create(&app, &owner, body).await,
-        invalid_pk("members", outsider.id)
-    );
-    assert_eq!(
-        get(&app, "/api/groups/", &owner).await,
-        (StatusCode::OK, json!([]))
-    );
-}
-
-#[tokio::test]
-async fn a_student_cannot_create_a_group() {
-    let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let student = app.student("student@example.com", owner.org.unwrap()).await;
-    let body = json!({"name": "Mine", "members": [student.id]});
-    assert_eq!(create(&app, &student, body).await, forbidden());
-    assert_eq!(
-        get(&app, "/api/groups/", &owner).await,
-        (StatusCode::OK, json!([]))
-    );
+    let answer = create(&app, &owner, body).await;
+    assert_eq!(answer, invalid_pk("members", outsider.id));
+    assert!(listed(&app, "/api/groups/", &owner).await.is_empty());
 }
 
 #[tokio::test]
@@ -205,192 +192,120 @@ async fn a_teacher_sees_every_group_of_their_organization_and_no_other() {
     let app = spawn_app().await;
     let owner = app.owner("owner@example.com").await;
     let teacher = app.teacher_of(&owner, "teacher@example.com").await;
-    let other = app.owner("other@example.com").await;
+    let (other, _) = elsewhere(&app).await;
     app.group(&owner, "By owner", &[]).await;
     app.group(&teacher, "By teacher", &[]).await;
     app.group(&other, "Elsewhere", &[]).await;
-
     for who in [&owner, &teacher] {
-        let (status, groups) = get(&app, "/api/groups/", who).await;
-        assert_eq!(
-            (status, names(&groups)),
-            (StatusCode::OK, vec!["By owner", "By teacher"]),
-            "{}",
-            who.email
-        );
+        let names = listed(&app, "/api/groups/", who).await;
+        assert_eq!(names, ["By owner", "By teacher"], "{}", who.email);
     }
-    let (_, groups) = get(&app, "/api/groups/", &other).await;
-    assert_eq!(names(&groups), vec!["Elsewhere"]);
+    assert_eq!(listed(&app, "/api/groups/", &other).await, ["Elsewhere"]);
 }
 
 #[tokio::test]
 async fn a_student_sees_only_the_groups_they_are_in_with_only_themself_as_member() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let alice = app.student("alice@example.com", owner.org.unwrap()).await;
+    let (owner, alice) = school(&app).await;
     let bob = app.student("bob@example.com", owner.org.unwrap()).await;
-    let shared = app
-        .group(&owner, "Shared", &[alice.id, bob.id, owner.id])
-        .await;
+    let everyone = [alice.id, bob.id, owner.id];
+    let shared = app.group(&owner, "Shared", &everyone).await;
     app.group(&owner, "Bob only", &[bob.id]).await;
-
     let (status, groups) = get(&app, "/api/groups/", &alice).await;
-    assert_eq!((status, names(&groups)), (StatusCode::OK, vec!["Shared"]));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(groups.as_array().unwrap().len(), 1, "{groups}");
+    assert_eq!(groups[0]["name"], "Shared");
     assert_eq!(member_ids(&groups[0]), vec![alice.id]);
-    let (status, group) = get(&app, &group_path(shared), &alice).await;
-    assert_eq!(
-        (status, member_ids(&group)),
-        (StatusCode::OK, vec![alice.id])
-    );
-    let (_, group) = get(&app, &group_path(shared), &owner).await;
-    assert_eq!(member_ids(&group), vec![alice.id, bob.id, owner.id]);
+    assert_eq!(members(&app, &alice, shared).await, vec![alice.id]);
+    assert_eq!(members(&app, &owner, shared).await, everyone);
 }
 
 #[tokio::test]
 async fn a_group_is_not_found_by_other_organizations_or_students_outside_it() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let other = app.owner("other@example.com").await;
-    let student = app.student("student@example.com", owner.org.unwrap()).await;
-    let outsider = app
-        .student("outsider@example.com", other.org.unwrap())
-        .await;
+    let (owner, student) = school(&app).await;
+    let (other, outsider) = elsewhere(&app).await;
     let group = app.group(&owner, "G", &[]).await;
-
     for who in [&other, &student] {
-        assert_eq!(
-            get(&app, &group_path(group), who).await,
-            not_found(),
-            "{}",
-            who.email
-        );
+        let answer = get(&app, &group_path(group), who).await;
+        assert_eq!(answer, not_found(), "{}", who.email);
     }
-    assert_eq!(
-        membership(&app, &other, group, "add_user", json!(outsider.id)).await,
-        not_found()
-    );
-    assert_eq!(
-        get(&app, &group_path(group + 1000), &owner).await,
-        not_found()
-    );
+    assert_eq!(add(&app, &other, group, outsider.id).await, not_found());
+    let answer = get(&app, &group_path(group + 1000), &owner).await;
+    assert_eq!(answer, not_found());
 }
 
 #[tokio::test]
-async fn a_deleted_group_is_gone() {
+async fn only_a_teacher_of_the_organization_deletes_a_group_which_is_then_gone() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let group = app.group(&owner, "G", &[]).await;
-    assert_eq!(
-        delete(&app, group, &owner).await,
-        (StatusCode::NO_CONTENT, Value::Null)
-    );
-    assert_eq!(get(&app, &group_path(group), &owner).await, not_found());
-    assert_eq!(
-        get(&app, "/api/groups/", &owner).await,
-        (StatusCode::OK, json!([]))
-    );
-    assert_eq!(delete(&app, group, &owner).await, not_found());
-}
-
-#[tokio::test]
-async fn only_teachers_of_the_organization_can_delete_a_group() {
-    let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let other = app.owner("other@example.com").await;
-    let student = app.student("student@example.com", owner.org.unwrap()).await;
+    let (owner, student) = school(&app).await;
+    let (other, _) = elsewhere(&app).await;
     let group = app.group(&owner, "G", &[student.id]).await;
-
     assert_eq!(delete(&app, group, &student).await, forbidden());
     assert_eq!(delete(&app, group, &other).await, not_found());
-    let (status, body) = get(&app, &group_path(group), &owner).await;
-    assert_eq!(
-        (status, member_ids(&body)),
-        (StatusCode::OK, vec![student.id])
-    );
+    assert_eq!(members(&app, &owner, group).await, vec![student.id]);
+    let answer = delete(&app, group, &owner).await;
+    assert_eq!(answer, (StatusCode::NO_CONTENT, Value::Null));
+    assert_eq!(get(&app, &group_path(group), &owner).await, not_found());
+    assert!(listed(&app, "/api/groups/", &owner).await.is_empty());
+    assert_eq!(delete(&app, group, &owner).await, not_found());
 }
 
 #[tokio::test]
 async fn adding_and_removing_a_user_is_idempotent() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let student = app.student("student@example.com", owner.org.unwrap()).await;
+    let (owner, student) = school(&app).await;
     let group = app.group(&owner, "G", &[]).await;
-
     for _ in 0..2 {
-        let (status, body) = membership(&app, &owner, group, "add_user", json!(student.id)).await;
-        assert_eq!(
-            (status, body["id"].as_i64()),
-            (StatusCode::OK, Some(group)),
-            "{body}"
-        );
+        let (status, body) = add(&app, &owner, group, student.id).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["id"], group);
         assert_eq!(member_ids(&body), vec![student.id]);
         assert_eq!(body["members"][0]["email"], "student@example.com");
     }
     for _ in 0..2 {
-        let (status, body) =
-            membership(&app, &owner, group, "remove_user", json!(student.id)).await;
-        assert_eq!(
-            (status, &body["members"]),
-            (StatusCode::OK, &json!([])),
-            "{body}"
-        );
+        let (status, body) = remove(&app, &owner, group, student.id).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["members"], json!([]));
     }
-    let (_, body) = get(&app, &group_path(group), &owner).await;
-    assert_eq!(body["members"], json!([]));
+    assert!(members(&app, &owner, group).await.is_empty());
 }
 
 #[tokio::test]
 async fn membership_changes_need_a_user_of_the_organization() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let other = app.owner("other@example.com").await;
-    let outsider = app
-        .student("outsider@example.com", other.org.unwrap())
-        .await;
+    let (owner, _) = school(&app).await;
+    let (_, outsider) = elsewhere(&app).await;
     let group = app.group(&owner, "G", &[]).await;
-    let required = (
-        StatusCode::BAD_REQUEST,
-        json!({"user": ["This field is required."]}),
-    );
-
+    let required = json!({"user": ["This field is required."]});
+    let expected = invalid_pk("user", outsider.id);
+    assert_eq!(add(&app, &owner, group, outsider.id).await, expected);
+    assert_eq!(remove(&app, &owner, group, outsider.id).await, expected);
     for action in ["add_user", "remove_user"] {
-        let answer = membership(&app, &owner, group, action, json!(outsider.id)).await;
-        assert_eq!(answer, invalid_pk("user", outsider.id), "{action}");
-        let path = format!("/api/groups/{group}/{action}/");
-        assert_eq!(
-            call(&app, Method::POST, &path, &owner, json!({})).await,
-            required,
-            "{action}"
-        );
+        let answer = membership(&app, &owner, group, action, json!({})).await;
+        assert_eq!(answer, bad(required.clone()), "{action}");
     }
-    let (_, body) = get(&app, &group_path(group), &owner).await;
-    assert_eq!(body["members"], json!([]));
+    assert!(members(&app, &owner, group).await.is_empty());
 }
 
 #[tokio::test]
-async fn a_student_member_cannot_change_memberships() {
+async fn a_student_cannot_create_groups_or_change_memberships() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let student = app.student("student@example.com", owner.org.unwrap()).await;
+    let (owner, student) = school(&app).await;
     let friend = app.student("friend@example.com", owner.org.unwrap()).await;
     let group = app.group(&owner, "G", &[student.id]).await;
-
-    for (action, user) in [("add_user", friend.id), ("remove_user", student.id)] {
-        assert_eq!(
-            membership(&app, &student, group, action, json!(user)).await,
-            forbidden(),
-            "{action}"
-        );
-    }
-    let (_, body) = get(&app, &group_path(group), &owner).await;
-    assert_eq!(member_ids(&body), vec![student.id]);
+    let body = json!({"name": "Mine", "members": [student.id]});
+    assert_eq!(create(&app, &student, body).await, forbidden());
+    assert_eq!(listed(&app, "/api/groups/", &owner).await, ["G"]);
+    assert_eq!(add(&app, &student, group, friend.id).await, forbidden());
+    assert_eq!(remove(&app, &student, group, student.id).await, forbidden());
+    assert_eq!(members(&app, &owner, group).await, vec![student.id]);
 }
 
 #[tokio::test]
 async fn a_user_can_be_added_with_a_form_encoded_body() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let student = app.student("student@example.com", owner.org.unwrap()).await;
+    let (owner, student) = school(&app).await;
     let group = app.group(&owner, "G", &[]).await;
     let resp = app
         .client
@@ -402,11 +317,8 @@ async fn a_user_can_be_added_with_a_form_encoded_body() {
         .await
         .unwrap();
     let (status, body) = status_json(resp).await;
-    assert_eq!(
-        (status, member_ids(&body)),
-        (StatusCode::OK, vec![student.id]),
-        "{body}"
-    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(member_ids(&body), vec![student.id]);
 }
 
 #[tokio::test]
@@ -416,79 +328,44 @@ async fn concurrent_additions_keep_every_member() {
     let group = app.group(&owner, "G", &[]).await;
     let mut students = Vec::new();
     for i in 0..10 {
-        students.push(
-            app.student(&format!("student{i}@example.com"), owner.org.unwrap())
-                .await
-                .id,
-        );
+        let email = format!("student{i}@example.com");
+        students.push(app.student(&email, owner.org.unwrap()).await.id);
     }
     let url = app.url(&format!("/api/groups/{group}/add_user/"));
     let handles: Vec<_> = students
         .iter()
         .map(|&id| {
-            let request = app
-                .client
-                .post(&url)
-                .bearer_auth(&owner.access)
-                .json(&json!({"user": id}));
+            let request = app.client.post(&url).bearer_auth(&owner.access);
+            let request = request.json(&json!({ "user": id }));
             tokio::spawn(async move { request.send().await.unwrap().status() })
         })
         .collect();
     for handle in handles {
         assert_eq!(handle.await.unwrap(), StatusCode::OK);
     }
-    let (_, body) = get(&app, &group_path(group), &owner).await;
-    let mut members = member_ids(&body);
-    members.sort_unstable();
-    assert_eq!(members, students);
+    let mut ids = members(&app, &owner, group).await;
+    ids.sort_unstable();
+    assert_eq!(ids, students);
 }
 
 #[tokio::test]
-async fn group_paths_work_with_and_without_a_trailing_slash() {
+async fn group_paths_work_with_and_without_a_trailing_slash_and_need_a_numeric_id() {
     let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
-    let student = app.student("student@example.com", owner.org.unwrap()).await;
-    let (status, created) = call(
-        &app,
-        Method::POST,
-        "/api/groups",
-        &owner,
-        json!({"name": "G"}),
-    )
-    .await;
+    let (owner, student) = school(&app).await;
+    let body = json!({"name": "G"});
+    let (status, created) = call(&app, Method::POST, "/api/groups", &owner, body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_i64().unwrap();
     for path in ["/api/groups", "/api/groups/"] {
-        let (status, groups) = get(&app, path, &owner).await;
-        assert_eq!(
-            (status, names(&groups)),
-            (StatusCode::OK, vec!["G"]),
-            "{path}"
-        );
+        assert_eq!(listed(&app, path, &owner).await, ["G"], "{path}");
     }
-    assert_eq!(
-        get(&app, &format!("/api/groups/{id}"), &owner).await,
-        (StatusCode::OK, created)
-    );
-    let body = json!({"user": student.id});
-    let (status, group) = call(
-        &app,
-        Method::POST,
-        &format!("/api/groups/{id}/add_user"),
-        &owner,
-        body,
-    )
-    .await;
-    assert_eq!(
-        (status, member_ids(&group)),
-        (StatusCode::OK, vec![student.id])
-    );
-}
-
-#[tokio::test]
-async fn a_group_id_that_is_not_a_number_is_not_found() {
-    let app = spawn_app().await;
-    let owner = app.owner("owner@example.com").await;
+    let answer = get(&app, &format!("/api/groups/{id}"), &owner).await;
+    assert_eq!(answer, ok(created));
+    let path = format!("/api/groups/{id}/add_user");
+    let body = json!({ "user": student.id });
+    let (status, group) = call(&app, Method::POST, &path, &owner, body).await;
+    assert_eq!(status, StatusCode::OK, "{group}");
+    assert_eq!(member_ids(&group), vec![student.id]);
     for path in ["/api/groups/abc/", "/api/groups/abc"] {
         assert_eq!(get(&app, path, &owner).await, not_found(), "{path}");
     }
