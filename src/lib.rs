@@ -14,6 +14,9 @@
 //! - [`error`]: the one API error type and its table of codes.
 //! - [`telemetry`]: structured logging.
 
+// The OpenAPI components are one large `json!` literal.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod auth;
 pub mod domain;

@@ -14,10 +14,6 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::{Filter, Group, StoreError, User};
 
-fn missing_pk(id: i64) -> String {
-    format!("Invalid pk \"{id}\" - object does not exist.")
-}
-
 /// Whose view of the members the caller gets: all of them for teachers, else only themself.
 fn member_view(me: &User) -> Option<i64> {
     (!me.is_teacher).then_some(me.id)
@@ -85,7 +81,7 @@ async fn members_of(
                 .iter()
                 .any(|u| u.id == **id && u.organization_id == Some(org))
         })
-        .map(|id| missing_pk(*id))
+        .map(|id| super::missing_pk(*id))
         .collect();
     Ok(if missing.is_empty() {
         Ok(())
@@ -156,33 +152,15 @@ pub async fn destroy(
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn add_user(
+/// `POST /api/groups/{id}/add_user/` (`ADD`) and `…/remove_user/` with `{"user": id}`; both
+/// are idempotent and answer the group.
+pub async fn change_membership<const ADD: bool>(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<i64>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    change_membership(state, auth, path.into_inner(), body, true).await
-}
-
-pub async fn remove_user(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-    path: web::Path<i64>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    change_membership(state, auth, path.into_inner(), body, false).await
-}
-
-/// `POST /api/groups/{id}/add_user/` and `…/remove_user/` with `{"user": id}`; both are
-/// idempotent and answer the group.
-async fn change_membership(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-    group_id: i64,
-    body: Body,
-    add: bool,
-) -> Result<HttpResponse, ApiError> {
+    let group_id = path.into_inner();
     let group = visible_group(&state, &auth.user, group_id).await?;
     require_teacher(&auth.user)?;
     let mut input = body.0;
@@ -200,11 +178,7 @@ async fn change_membership(
         .store
         .groups()
         .update(group.id, |g| {
-            if add && !g.members.contains(&user) {
-                g.members.push(user);
-            } else if !add {
-                g.members.retain(|m| *m != user);
-            }
+            super::set_membership(&mut g.members, user, ADD);
             Ok::<_, StoreError>(())
         })
         .await?

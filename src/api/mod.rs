@@ -5,6 +5,8 @@
 //! slash. A path that exists with another
 //! method answers 405, one that does not exist 404 `route_not_found`, both as JSON.
 
+pub mod completions;
+pub mod export;
 pub mod groups;
 pub mod health;
 pub mod input;
@@ -12,6 +14,7 @@ pub mod openapi;
 pub mod organizations;
 pub mod pagination;
 pub mod present;
+pub mod tests;
 pub mod users;
 
 use actix_web::http::Method;
@@ -124,12 +127,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             .summary("Get info about current user.")
             .auth()
             .answers(200, Object("User")),
-        Endpoint::new(M::PUT, "/api/users/me", "users", users::update_me)
+        Endpoint::new(M::PUT, "/api/users/me", "users", users::change_me::<false>)
             .summary("Update current user. A new password revokes every earlier token.")
             .auth()
             .body("UserUpdateRequest")
             .answers(200, Object("User")),
-        Endpoint::new(M::PATCH, "/api/users/me", "users", users::partial_update_me)
+        Endpoint::new(M::PATCH, "/api/users/me", "users", users::change_me::<true>)
             .summary("Partially update current user.")
             .auth()
             .body("PatchedUserRequest")
@@ -146,10 +149,86 @@ pub fn endpoints() -> Vec<Endpoint> {
             .summary("Log out: revokes a refresh token (with every token refreshed from it) and the access token sent in Authorization.")
             .body("TokenRevokeRequest")
             .answers(204, Empty),
+        Endpoint::new(M::GET, "/api/users/me/completions/", "users", completions::mine)
+            .summary("Get all completions of current user.")
+            .auth()
+            .answers(200, List("Completion")),
         Endpoint::new(M::GET, "/api/users/{id}/", "users", users::retrieve)
             .summary("Return user")
             .auth()
             .answers(200, Object("User")),
+        // Tests. `p/…` comes before `{id}`.
+        Endpoint::new(M::GET, "/api/tests/", "tests", tests::list)
+            .summary("List all tests created by current teacher (all of the organization's for its owner).")
+            .auth()
+            .answers(200, List("Test")),
+        Endpoint::new(M::POST, "/api/tests/", "tests", tests::create)
+            .summary("Create new test.")
+            .auth()
+            .body("TestRequest")
+            .answers(201, Object("Test")),
+        Endpoint::new(M::GET, "/api/tests/p/{public_uuid}/", "tests", tests::public_retrieve)
+            .summary("Get test for completion: members of a group it is available for.")
+            .auth()
+            .answers(200, Object("StudentTest")),
+        Endpoint::new(M::GET, "/api/tests/p/{public_uuid}/completions/", "tests", completions::mine_of_public_test)
+            .summary("Get all completions of current student of current test.")
+            .auth()
+            .answers(200, List("Completion")),
+        Endpoint::new(M::GET, "/api/tests/{id}/", "tests", tests::retrieve)
+            .summary("Return test (teachers only!)")
+            .auth()
+            .answers(200, Object("Test")),
+        Endpoint::new(M::PUT, "/api/tests/{id}/", "tests", tests::change::<false>)
+            .summary("Replace a test. Submitted completions keep the questions they were graded against.")
+            .auth()
+            .body("TestRequest")
+            .answers(200, Object("Test")),
+        Endpoint::new(M::PATCH, "/api/tests/{id}/", "tests", tests::change::<true>)
+            .summary("Change some of a test's fields.")
+            .auth()
+            .body("PatchedTestRequest")
+            .answers(200, Object("Test")),
+        Endpoint::new(M::DELETE, "/api/tests/{id}/", "tests", tests::destroy)
+            .summary("Delete a test; its completions stay readable by their students.")
+            .auth()
+            .answers(204, Empty),
+        Endpoint::new(M::POST, "/api/tests/{id}/allow_for_group/", "tests", tests::set_group_access::<true>)
+            .summary("Allow test completion for group.")
+            .auth()
+            .body("GroupRefRequest")
+            .answers(200, Object("Test")),
+        Endpoint::new(M::POST, "/api/tests/{id}/disallow_for_group/", "tests", tests::set_group_access::<false>)
+            .summary("Disallow test completion for group.")
+            .auth()
+            .body("GroupRefRequest")
+            .answers(200, Object("Test")),
+        Endpoint::new(M::POST, "/api/tests/{id}/regenerate_uuid/", "tests", tests::regenerate_uuid)
+            .summary("Regenerate uuid, that used in link for test completion.")
+            .auth()
+            .answers(200, Object("Test")),
+        Endpoint::new(M::GET, "/api/tests/{id}/completions/", "tests", completions::of_test)
+            .summary("Get all completions of test.")
+            .auth()
+            .answers(200, List("CompletionWithCorrectness")),
+        Endpoint::new(M::GET, "/api/tests/{id}/completions/export/", "tests", export::export)
+            .summary("Get completions of test in xlsx format.")
+            .auth()
+            .answers(200, File(export::XLSX_MEDIA_TYPE)),
+        // Completions.
+        Endpoint::new(M::POST, "/api/completions/", "completions", completions::create)
+            .summary("Create new completion: submit answers to a test, graded at once.")
+            .auth()
+            .body("CompletionRequest")
+            .answers(201, Object("Completion")),
+        Endpoint::new(M::GET, "/api/completions/{id}/", "completions", completions::retrieve)
+            .summary("Return completion")
+            .auth()
+            .answers(200, Object("Completion")),
+        Endpoint::new(M::GET, "/api/completions/{id}/with_correctness/", "completions", completions::with_correctness)
+            .summary("Return completion with is_correct in answers (the test's teachers).")
+            .auth()
+            .answers(200, Object("CompletionWithCorrectness")),
         // Organizations.
         Endpoint::new(M::GET, "/api/organizations/", "organizations", organizations::list)
             .summary("List organizations (open to anonymous users, for registration forms).")
@@ -182,12 +261,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             .summary("Deletes group.")
             .auth()
             .answers(204, Empty),
-        Endpoint::new(M::POST, "/api/groups/{id}/add_user/", "groups", groups::add_user)
+        Endpoint::new(M::POST, "/api/groups/{id}/add_user/", "groups", groups::change_membership::<true>)
             .summary("Adds user to group.")
             .auth()
             .body("UserRefRequest")
             .answers(200, Object("Group")),
-        Endpoint::new(M::POST, "/api/groups/{id}/remove_user/", "groups", groups::remove_user)
+        Endpoint::new(M::POST, "/api/groups/{id}/remove_user/", "groups", groups::change_membership::<false>)
             .summary("Removes user from group.")
             .auth()
             .body("UserRefRequest")
@@ -214,6 +293,20 @@ pub fn configure(cfg: &mut web::ServiceConfig, endpoints: Vec<Endpoint>) {
                 .into_iter()
                 .fold(resource, |resource, route| resource.route(route)),
         );
+    }
+}
+
+/// DRF's message for an id that names no object (of the caller's organization).
+pub fn missing_pk(id: i64) -> String {
+    format!("Invalid pk \"{id}\" - object does not exist.")
+}
+
+/// Makes `id` a member of `list` or not, idempotently, keeping the order of the others.
+pub fn set_membership(list: &mut Vec<i64>, id: i64, member: bool) {
+    if !member {
+        list.retain(|m| *m != id);
+    } else if !list.contains(&id) {
+        list.push(id);
     }
 }
 

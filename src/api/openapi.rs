@@ -214,6 +214,53 @@ fn component_schemas() -> Map<String, Value> {
     });
     let user_request = |required: Value| json!({ "type": "object", "required": required, "properties": user_fields });
     let token = json!({ "type": "string" });
+    let small_int = json!({ "type": "integer", "minimum": 0, "maximum": 32767 });
+    let test_request = |required: Value| {
+        json!({
+            "type": "object", "required": required,
+            "properties": {
+                "name": string(Some(150)),
+                "questions": { "type": "array", "items": schema_ref("Question"),
+                    "description": "Replaces the questions; one sent with the id of an existing question keeps its id." },
+                "available_for": { "type": "array", "items": { "type": "integer" },
+                    "description": "Group ids (or group objects with an id) of the organization." },
+            },
+        })
+    };
+    let answer_body = |correctness: bool| {
+        let mut picked = json!({ "type": "object", "properties": { "id": { "type": "integer", "nullable": true }, "text": string(None) } });
+        if correctness {
+            picked["properties"]["is_correct"] = json!({ "type": "boolean" });
+        }
+        let mut body = json!({ "type": "object", "properties": {
+            "picked_variant": picked, "picked_variants": { "type": "array", "items": picked }, "code": string(None),
+        }});
+        if correctness {
+            body["properties"]["is_correct"] = json!({ "type": "boolean", "nullable": true,
+                "description": "null while the answer is not graded yet" });
+            body["properties"]["runtime_errors"] = json!({ "type": "string", "nullable": true });
+        }
+        body
+    };
+    let completion = |correctness: bool| {
+        let mut answer = json!({ "type": "object", "required": ["question", "body"],
+            "properties": { "question": { "type": "integer" }, "body": answer_body(correctness) } });
+        if correctness {
+            answer["properties"]["points"] = json!({ "type": "number", "readOnly": true });
+        }
+        json!({
+            "type": "object", "required": ["id", "user", "test", "answers", "score"],
+            "properties": {
+                "id": read_only_int,
+                "user": if correctness { schema_ref("GroupMember") } else { json!({ "type": "integer", "readOnly": true }) },
+                "test": if correctness { json!({ "type": "integer" }) } else { json!({ "type": "string", "description": "The test's public_uuid." }) },
+                "answers": { "type": "array", "items": answer },
+                "score": { "type": "number", "readOnly": true },
+                "max_score": { "type": "number", "readOnly": true },
+                "submitted_at": { "type": "string", "format": "date-time", "readOnly": true },
+            },
+        })
+    };
     let schemas = json!({
         "Organization": organization,
         "OrganizationRequest": {
@@ -260,6 +307,66 @@ fn component_schemas() -> Map<String, Value> {
                 "description": "Only when refresh-token rotation is on." } },
         },
         "TokenRevokeRequest": { "type": "object", "properties": { "refresh": token } },
+        "Variant": {
+            "type": "object", "required": ["id", "text"],
+            "properties": { "id": read_only_int, "text": string(None), "is_correct": { "type": "boolean" } },
+        },
+        "Question": {
+            "type": "object", "required": ["id", "text", "type", "body"],
+            "properties": {
+                "id": read_only_int, "text": string(None), "test": read_only_int,
+                "type": { "type": "string", "enum": ["text", "radio", "check", "code"] },
+                "number_in_test": small_int, "points": small_int,
+                "body": { "type": "object", "properties": {
+                    "variants": { "type": "array", "items": schema_ref("Variant") },
+                    "testing_code": { "type": "string", "description": "Code questions only." },
+                    "strict_score": { "type": "boolean", "default": true },
+                }},
+            },
+        },
+        "Test": {
+            "type": "object", "required": ["id", "name", "creator", "questions", "available_for", "public_uuid"],
+            "properties": {
+                "id": read_only_int, "name": string(Some(150)), "creator": read_only_int,
+                "questions": { "type": "array", "items": schema_ref("Question") },
+                "available_for": { "type": "array", "items": { "type": "object", "properties": {
+                    "id": read_only_int, "name": string(Some(150)), "description": string(None) } } },
+                "public_uuid": { "type": "string", "readOnly": true },
+            },
+        },
+        "TestRequest": test_request(json!(["name", "questions"])),
+        "PatchedTestRequest": test_request(json!([])),
+        "StudentTest": {
+            "type": "object", "required": ["id", "name", "creator", "questions", "public_uuid"],
+            "description": "The test as students see it: no correctness, accepted text answers or testing code.",
+            "properties": {
+                "id": read_only_int, "name": string(None), "creator": read_only_int,
+                "questions": { "type": "array", "items": { "type": "object", "properties": {
+                    "id": read_only_int, "text": string(None),
+                    "type": { "type": "string", "enum": ["text", "radio", "check", "code"] },
+                    "number_in_test": small_int, "points": small_int,
+                    "body": { "type": "object", "properties": {
+                        "variants": { "type": "array", "items": { "type": "object", "properties": {
+                            "id": read_only_int, "text": string(None) } } },
+                        "strict_score": { "type": "boolean" },
+                    }},
+                }}},
+                "public_uuid": { "type": "string", "readOnly": true },
+            },
+        },
+        "GroupRefRequest": {
+            "type": "object", "required": ["group"], "properties": { "group": { "type": "integer" } },
+        },
+        "CompletionRequest": {
+            "type": "object", "required": ["test", "answers"],
+            "properties": {
+                "test": { "type": "string", "description": "The test's public_uuid." },
+                "answers": { "type": "array", "items": { "type": "object", "required": ["question"],
+                    "properties": { "question": { "type": "integer" }, "body": answer_body(false) } } },
+            },
+        },
+        "Completion": completion(false),
+        "CompletionWithCorrectness": completion(true),
         "Health": {
             "type": "object", "required": ["status", "store"],
             "properties": { "status": { "type": "string" }, "store": { "type": "string", "enum": ["embedded", "mongodb"] } },

@@ -126,10 +126,7 @@ pub async fn confirm_teacher(
         .users()
         .update(user_id, |user| {
             if user.organization_id != Some(org_id) {
-                return Err(ApiError::field(
-                    "user",
-                    format!("Invalid pk \"{user_id}\" - object does not exist."),
-                ));
+                return Err(ApiError::field("user", super::missing_pk(user_id)));
             }
             if !user.teacher_requested && !user.is_teacher {
                 return Err(ApiError::field(
@@ -142,12 +139,7 @@ pub async fn confirm_teacher(
             Ok(())
         })
         .await?
-        .ok_or_else(|| {
-            ApiError::field(
-                "user",
-                format!("Invalid pk \"{user_id}\" - object does not exist."),
-            )
-        })?;
+        .ok_or_else(|| ApiError::field("user", super::missing_pk(user_id)))?;
     tracing::info!(organization_id = org_id, user_id, "teacher confirmed");
     Ok(HttpResponse::Ok().json(present::user(&state.store, &updated).await?))
 }

@@ -153,3 +153,43 @@ pub async fn group(
     out.pop()
         .ok_or_else(|| ApiError::internal("presenting one group gave none"))
 }
+
+/// A score or points as a JSON number: whole values print as integers (`3`, not `3.0`),
+/// others keep every digit (`0.6666666666666666`), never truncated.
+pub fn number(value: f64) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if value.fract() == 0.0 && value.abs() < EXACT {
+        Value::from(value as i64)
+    } else {
+        Value::from(value)
+    }
+}
+
+/// Unix seconds as RFC 3339 UTC (`2026-11-22T11:29:36Z`).
+pub fn timestamp(unix_seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_print_as_integers_and_fractions_keep_their_digits() {
+        assert_eq!(number(3.0).to_string(), "3");
+        assert_eq!(number(0.0).to_string(), "0");
+        assert_eq!(number(2.0 / 3.0).to_string(), "0.6666666666666666");
+        assert_eq!(number(1.5).to_string(), "1.5");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
+    }
+}

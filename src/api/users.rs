@@ -17,10 +17,6 @@ use crate::store::{Filter, RevokedFamily, RevokedToken, StoreError, UsedRefreshT
 const EMAIL_TAKEN: &str = "user with this email already exists.";
 const MAX_PHOTO_CHARS: usize = 2048;
 
-fn missing_pk(id: i64) -> String {
-    format!("Invalid pk \"{id}\" - object does not exist.")
-}
-
 fn photo(input: &mut Input) -> Option<Option<String>> {
     let photo = input.nullable_str("photo")?;
     match photo {
@@ -95,7 +91,7 @@ pub async fn register(state: web::Data<AppState>, body: Body) -> Result<HttpResp
     });
     if let Some(id) = organization_id {
         if state.store.organizations().get(id).await?.is_none() {
-            input.error("organization_id", missing_pk(id));
+            input.error("organization_id", super::missing_pk(id));
         }
     }
     if let Some(email) = &email {
@@ -190,30 +186,14 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(present::user(&state.store, &auth.user).await?))
 }
 
-pub async fn update_me(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    change_me(state, auth, body, false).await
-}
-
-pub async fn partial_update_me(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    change_me(state, auth, body, true).await
-}
-
 /// `PUT` (`partial` false: email and names required) or `PATCH /api/users/me`. A new
 /// password revokes every token issued before it.
-async fn change_me(
+pub async fn change_me<const PARTIAL: bool>(
     state: web::Data<AppState>,
     auth: AuthUser,
     body: Body,
-    partial: bool,
 ) -> Result<HttpResponse, ApiError> {
+    let partial = PARTIAL;
     let me = auth.user;
     let mut input = body.0;
     let email = email(&mut input, !partial);
@@ -238,7 +218,7 @@ async fn change_me(
             if state.store.organizations().get(id).await?.is_some() {
                 joins = Some(id);
             } else {
-                input.error("organization_id", missing_pk(id));
+                input.error("organization_id", super::missing_pk(id));
             }
         }
         Some(_) => input.error(

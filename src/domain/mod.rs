@@ -1,6 +1,7 @@
 //! Domain types that are parsed once at the edge and trusted afterwards.
 
 mod email;
+pub mod grading;
 mod name;
 mod password;
 

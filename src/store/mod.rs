@@ -25,7 +25,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use model::{Group, Organization, RevokedFamily, RevokedToken, UsedRefreshToken, User};
+pub use model::{
+    Answer, Completion, Group, Organization, Question, QuestionKind, Response, RevokedFamily,
+    RevokedToken, Test, UsedRefreshToken, User, Variant,
+};
 
 /// Failures of the store, as the rest of the server needs to tell them apart.
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +89,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Creates collections and indexes if missing.
     async fn migrate(&self, collections: &[&'static str], indexes: &[IndexSpec])
         -> StoreResult<()>;
-    /// The next id of a collection (1, 2, …), never handed out twice.
-    async fn next_id(&self, collection: &'static str) -> StoreResult<i64>;
+    /// Reserves `count` consecutive ids of a counter (1, 2, …; never handed out twice) and
+    /// answers the first.
+    async fn reserve_ids(&self, counter: &'static str, count: u32) -> StoreResult<i64>;
     /// Inserts a new document; [`StoreError::Duplicate`] when a unique index refuses it.
     async fn insert(&self, collection: &'static str, id: i64, doc: Value) -> StoreResult<()>;
     async fn get(&self, collection: &'static str, id: i64) -> StoreResult<Option<Value>>;
@@ -127,45 +131,40 @@ pub const COLLECTIONS: &[&str] = &[
     RevokedToken::COLLECTION,
     RevokedFamily::COLLECTION,
     UsedRefreshToken::COLLECTION,
+    Test::COLLECTION,
+    Completion::COLLECTION,
 ];
+
+const fn unique(collection: &'static str, field: &'static str) -> IndexSpec {
+    IndexSpec {
+        collection,
+        field,
+        unique: true,
+    }
+}
+
+const fn lookup(collection: &'static str, field: &'static str) -> IndexSpec {
+    IndexSpec {
+        collection,
+        field,
+        unique: false,
+    }
+}
 
 /// Every index the server relies on: uniqueness rules and the fields it queries by.
 pub const INDEXES: &[IndexSpec] = &[
-    IndexSpec {
-        collection: User::COLLECTION,
-        field: "email_lower",
-        unique: true,
-    },
-    IndexSpec {
-        collection: User::COLLECTION,
-        field: "organization_id",
-        unique: false,
-    },
-    IndexSpec {
-        collection: Organization::COLLECTION,
-        field: "owner_id",
-        unique: false,
-    },
-    IndexSpec {
-        collection: Group::COLLECTION,
-        field: "organization_id",
-        unique: false,
-    },
-    IndexSpec {
-        collection: RevokedToken::COLLECTION,
-        field: "jti",
-        unique: true,
-    },
-    IndexSpec {
-        collection: RevokedFamily::COLLECTION,
-        field: "family",
-        unique: true,
-    },
-    IndexSpec {
-        collection: UsedRefreshToken::COLLECTION,
-        field: "jti",
-        unique: true,
-    },
+    unique(User::COLLECTION, "email_lower"),
+    lookup(User::COLLECTION, "organization_id"),
+    lookup(Organization::COLLECTION, "owner_id"),
+    lookup(Group::COLLECTION, "organization_id"),
+    unique(RevokedToken::COLLECTION, "jti"),
+    unique(RevokedFamily::COLLECTION, "family"),
+    unique(UsedRefreshToken::COLLECTION, "jti"),
+    unique(Test::COLLECTION, "public_uuid"),
+    lookup(Test::COLLECTION, "creator_id"),
+    lookup(Test::COLLECTION, "organization_id"),
+    lookup(Completion::COLLECTION, "test_id"),
+    lookup(Completion::COLLECTION, "user_id"),
 ];
 
 /// How often [`Repo::update`] retries a read-modify-write that lost a race.
@@ -204,7 +203,7 @@ fn decode<T: Document>(value: Value) -> StoreResult<(T, i64)> {
 impl<T: Document> Repo<'_, T> {
     /// Stores a new document under a fresh id and returns it with that id.
     pub async fn insert(&self, mut doc: T) -> StoreResult<T> {
-        let id = self.backend.next_id(T::COLLECTION).await?;
+        let id = self.backend.reserve_ids(T::COLLECTION, 1).await?;
         doc.set_id(id);
         self.backend
             .insert(T::COLLECTION, id, encode(&doc, 1)?)
@@ -328,6 +327,26 @@ impl Store {
 
     pub fn groups(&self) -> Repo<'_, Group> {
         self.repo()
+    }
+
+    pub fn tests(&self) -> Repo<'_, Test> {
+        self.repo()
+    }
+
+    pub fn completions(&self) -> Repo<'_, Completion> {
+        self.repo()
+    }
+
+    /// Reserves `count` fresh ids of a counter, for documents nested in others (questions,
+    /// variants), which the API also exposes by integer id.
+    pub async fn reserve_ids(&self, counter: &'static str, count: usize) -> StoreResult<Vec<i64>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let count =
+            u32::try_from(count).map_err(|_| StoreError::Other("too many ids".to_owned()))?;
+        let first = self.backend.reserve_ids(counter, count).await?;
+        Ok((first..first + i64::from(count)).collect())
     }
 
     pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {

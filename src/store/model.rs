@@ -103,3 +103,124 @@ pub struct UsedRefreshToken {
     pub expires_at: i64,
 }
 document!(UsedRefreshToken, "used_refresh_tokens");
+
+/// The kinds of question the seed documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuestionKind {
+    /// Free text compared with the correct variants.
+    Text,
+    /// Exactly one correct variant; the student picks one.
+    Radio,
+    /// One or more correct variants; the student picks any.
+    Check,
+    /// Code run against `testing_code` in the sandbox.
+    Code,
+}
+
+impl QuestionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionKind::Text => "text",
+            QuestionKind::Radio => "radio",
+            QuestionKind::Check => "check",
+            QuestionKind::Code => "code",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Variant {
+    pub id: i64,
+    pub text: String,
+    pub is_correct: bool,
+}
+
+/// A question, nested in its test (and copied into each completion that answers it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Question {
+    pub id: i64,
+    pub text: String,
+    pub kind: QuestionKind,
+    pub number_in_test: i64,
+    pub points: i64,
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+    #[serde(default)]
+    pub testing_code: Option<String>,
+    #[serde(default = "default_true")]
+    pub strict_score: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A test: its questions nested, ordered by `number_in_test`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Test {
+    pub id: i64,
+    pub organization_id: i64,
+    pub creator_id: i64,
+    pub name: String,
+    /// The secret of the student link `/api/tests/p/{public_uuid}/`.
+    pub public_uuid: String,
+    pub questions: Vec<Question>,
+    /// Ids of the groups whose members may take the test.
+    #[serde(default)]
+    pub available_for: Vec<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+document!(Test, "tests");
+
+/// What a student answered to one question.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Response {
+    /// Skipped, or an empty answer.
+    Unanswered,
+    Text(String),
+    /// A radio question's picked variant id.
+    Single(i64),
+    /// A check question's picked variant ids.
+    Multiple(Vec<i64>),
+    Code(String),
+}
+
+/// One graded (or, for code, pending) answer, with the question as it was when answered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Answer {
+    pub question: Question,
+    pub response: Response,
+    /// `None` while not graded (code answers until the sandbox grades them).
+    pub is_correct: Option<bool>,
+    pub points: f64,
+    #[serde(default)]
+    pub runtime_errors: Option<String>,
+}
+
+/// A student's submitted test: self-contained, so editing or deleting the test later never
+/// changes how it was graded.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Completion {
+    pub id: i64,
+    pub test_id: i64,
+    /// The test's link at submission.
+    pub test_uuid: String,
+    pub test_name: String,
+    pub organization_id: i64,
+    /// The test's creator, who (with the organization's owner) sees correctness.
+    pub creator_id: i64,
+    pub user_id: i64,
+    /// Names of the student's groups that gave access to the test, at submission.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Unix seconds.
+    pub submitted_at: i64,
+    /// In the test's question order, one per question of the test at submission.
+    pub answers: Vec<Answer>,
+    pub score: f64,
+    pub max_score: f64,
+}
+document!(Completion, "completions");

@@ -157,20 +157,19 @@ impl Backend for MongoBackend {
         Ok(())
     }
 
-    async fn next_id(&self, collection: &'static str) -> StoreResult<i64> {
-        let counter = self
+    async fn reserve_ids(&self, counter: &'static str, count: u32) -> StoreResult<i64> {
+        let count = i64::from(count);
+        let doc = self
             .collection("counters")
-            .find_one_and_update(
-                doc! { "_id": collection },
-                doc! { "$inc": { "seq": 1_i64 } },
-            )
+            .find_one_and_update(doc! { "_id": counter }, doc! { "$inc": { "seq": count } })
             .upsert(true)
             .return_document(ReturnDocument::After)
             .await?
             .ok_or_else(|| StoreError::Other("counter upsert returned nothing".to_owned()))?;
-        counter
+        let last = doc
             .get_i64("seq")
-            .map_err(|e| StoreError::Other(e.to_string()))
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(last - count + 1)
     }
 
     async fn insert(&self, collection: &'static str, id: i64, doc: Value) -> StoreResult<()> {

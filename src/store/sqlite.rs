@@ -170,14 +170,15 @@ impl Backend for SqliteBackend {
         .await
     }
 
-    async fn next_id(&self, collection: &'static str) -> StoreResult<i64> {
+    async fn reserve_ids(&self, counter: &'static str, count: u32) -> StoreResult<i64> {
         self.with_conn(move |c| {
-            Ok(c.query_row(
-                "INSERT INTO counters (name, seq) VALUES (?1, 1) \
-                 ON CONFLICT (name) DO UPDATE SET seq = seq + 1 RETURNING seq",
-                [collection],
+            let last: i64 = c.query_row(
+                "INSERT INTO counters (name, seq) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET seq = seq + ?2 RETURNING seq",
+                rusqlite::params![counter, count],
                 |row| row.get(0),
-            )?)
+            )?;
+            Ok(last - i64::from(count) + 1)
         })
         .await
     }

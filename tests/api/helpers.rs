@@ -195,6 +195,79 @@ impl TestApp {
     }
 }
 
+/// A test with one question of each non-code kind and one code question:
+/// 1. text "Capital of France?" (2 points; accepts "Paris")
+/// 2. radio "2 + 2?" (1 point; variants "3", "4" correct, "5")
+/// 3. check "Primes?" (3 points, strict; "2" and "3" correct, "4" wrong)
+/// 4. check "Even?" (2 points, not strict; "2" and "4" correct, "5" wrong)
+/// 5. code "Write add(a, b)" (5 points)
+pub fn sample_test() -> Value {
+    json!({
+        "name": "Sample",
+        "questions": [
+            {"text": "Capital of France?", "type": "text", "number_in_test": 1, "points": 2,
+             "body": {"variants": [{"text": "Paris", "is_correct": true}]}},
+            {"text": "2 + 2?", "type": "radio", "number_in_test": 2, "points": 1,
+             "body": {"variants": [{"text": "3", "is_correct": false}, {"text": "4", "is_correct": true},
+                                   {"text": "5", "is_correct": false}]}},
+            {"text": "Primes?", "type": "check", "number_in_test": 3, "points": 3,
+             "body": {"variants": [{"text": "2", "is_correct": true}, {"text": "3", "is_correct": true},
+                                   {"text": "4", "is_correct": false}], "strict_score": true}},
+            {"text": "Even?", "type": "check", "number_in_test": 4, "points": 2,
+             "body": {"variants": [{"text": "2", "is_correct": true}, {"text": "4", "is_correct": true},
+                                   {"text": "5", "is_correct": false}], "strict_score": false}},
+            {"text": "Write add(a, b)", "type": "code", "number_in_test": 5, "points": 5,
+             "body": {"testing_code": "assert add(1, 2) == 3", "strict_score": true}},
+        ],
+    })
+}
+
+/// The id of the variant with `text` in question `number` (1-based) of a teacher's test view.
+pub fn variant_id(test: &Value, number: usize, text: &str) -> i64 {
+    test["questions"][number - 1]["body"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["text"] == text)
+        .unwrap_or_else(|| panic!("question {number} has no variant {text:?}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The id of question `number` (1-based) of a test view.
+pub fn question_id(test: &Value, number: usize) -> i64 {
+    test["questions"][number - 1]["id"].as_i64().unwrap()
+}
+
+impl TestApp {
+    /// Creates a test as `teacher` and answers its teacher view.
+    pub async fn create_test(&self, teacher: &Account, body: &Value) -> Value {
+        let (status, test) =
+            status_json(self.post("/api/tests/", Some(&teacher.access), body).await).await;
+        assert_eq!(status, StatusCode::CREATED, "{test}");
+        test
+    }
+
+    /// The owner's sample test, available to a group holding `students`; answers the
+    /// teacher view.
+    pub async fn sample_test_for(&self, owner: &Account, students: &[i64]) -> Value {
+        let group = self.group(owner, "Class", students).await;
+        let mut body = sample_test();
+        body["available_for"] = json!([group]);
+        self.create_test(owner, &body).await
+    }
+
+    /// Submits answers to the test behind `uuid` as `student`.
+    pub async fn submit(&self, student: &Account, uuid: &str, answers: Value) -> Response {
+        self.post(
+            "/api/completions/",
+            Some(&student.access),
+            &json!({"test": uuid, "answers": answers}),
+        )
+        .await
+    }
+}
+
 /// Status and JSON body of a response.
 pub async fn status_json(resp: Response) -> (StatusCode, Value) {
     let status = resp.status();

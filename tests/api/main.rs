@@ -1,7 +1,10 @@
 //! Black-box tests of the API: a real server on a free port, a fresh store each, real HTTP.
 
 mod auth;
+mod authoring;
+mod completions;
 mod errors;
+mod export;
 mod groups;
 mod helpers;
 mod organizations;

@@ -173,6 +173,13 @@ async fn keeps_the_contract(store: Store) {
         .unwrap()
         .is_none());
 
+    // Id blocks for nested documents never overlap.
+    let first = store.reserve_ids("questions", 3).await.unwrap();
+    let second = store.reserve_ids("questions", 2).await.unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(second[0] > first[2], "{first:?} then {second:?}");
+    assert!(store.reserve_ids("questions", 0).await.unwrap().is_empty());
+
     // Deletes say whether there was something.
     assert!(groups.delete(target).await.unwrap());
     assert!(!groups.delete(target).await.unwrap());
