@@ -1,11 +1,33 @@
-//! The sandbox that grades code answers.
+//! The sandbox that grades code answers: job in, verdict out.
 //!
-//! It will own one thing: running a grading job (student code plus hidden checks) inside
-//! Wasmtime with hard limits on CPU time, memory and output, with no network and no host
-//! files, and turning what happened into a verdict. It is synchronous and knows nothing of
-//! actors, HTTP or storage: job in, verdict out.
+//! It runs a student's code and a teacher's hidden checks inside Wasmtime with hard limits
+//! on wall-clock time, memory and output, with no network and no host files, and turns what
+//! happened into a [`Verdict`]. Its API is synchronous ([`Grader::grade`] blocks its thread)
+//! and it knows nothing of actors, HTTP or storage.
+//!
+//! A wrong answer must never pass, so the verdict is never decided where student code runs:
+//!
+//! 1. `plan`: the testing code runs in a fresh instance that holds no student code. Every
+//!    `assert` becomes a numbered check; the side of each comparison computable without the
+//!    answer is evaluated there (the expected value), and a student-side copy of the testing
+//!    code is written with each assert replaced by an observation of the other side.
+//! 2. `observe`: the student's code runs in another fresh instance, then the student-side
+//!    copy; the instance reports the canonical value of each observed expression. It never
+//!    sees an expected value or a verdict.
+//! 3. [`judge`]: the host compares. Exiting, crashing, patching the runner or forging the
+//!    report cannot produce a pass without producing the expected values themselves.
 //!
 //! # Layout
 //!
-//! Empty for now: the grading issue fills it in (runtimes behind one interface, the job and
-//! verdict types, the limits).
+//! - [`verdict`]: [`Job`], [`Limits`], [`Verdict`] and its [`Outcome`]s.
+//! - [`python`]: the Python runtime: building it (componentize-py), the engine, runs with
+//!   limits, and the blocking [`Grader`] handle a worker thread owns.
+//! - [`judge`]: the comparison of plan and observations; pure, unit-tested.
+//! - `python/runner.py` and `python/wit/grader.wit`: the guest side.
+
+pub mod judge;
+pub mod python;
+pub mod verdict;
+
+pub use python::{Grader, PythonRuntime, SetupError, COMPONENTIZE_PY_VERSION};
+pub use verdict::{Job, Limits, Outcome, UnitResult, Verdict};

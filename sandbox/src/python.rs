@@ -1,0 +1,459 @@
+//! Python answers: CPython built for WASI into a component by componentize-py, run by
+//! Wasmtime.
+//!
+//! **Setup (once per machine, cached in the runtime folder):** a private venv gets the pinned
+//! `componentize-py` from PyPI, which builds `python/runner.py` into a component (~20 MB,
+//! seconds); Cranelift compiles it (seconds) and the result is kept as a `.cwasm` keyed by the
+//! component's hash and the engine's compatibility hash, so later starts load it in
+//! milliseconds.
+//!
+//! **Each run** gets a fresh store and instance: no preopened folders, no environment, no
+//! sockets, output pipes capped, linear memory capped by a limiter that remembers hitting
+//! the cap, and a wall-clock deadline. The guest yields at every epoch tick, so a run blocked
+//! in `time.sleep` is cancelled at its deadline like a busy loop.
+//!
+//! **Soundness:** grading runs the testing code's `plan` in an instance that never holds
+//! student code, then the student's code with the planned observations in another; the
+//! verdict is decided here ([`crate::judge`]), never in a guest.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
+};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::judge::{judge, Plan, Report};
+use crate::verdict::{Job, Limits, Outcome, Verdict};
+
+/// The pinned componentize-py (PyPI); it bundles CPython 3.14 built for WASI.
+pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+const RUNNER_PY: &str = include_str!("../python/runner.py");
+const GRADER_WIT: &str = include_str!("../python/wit/grader.wit");
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Linear memory kept mapped between runs in a pool slot: the interpreter's working set, so
+/// a run does not page-fault it in again (measured in the spike: 4x the throughput).
+const KEEP_RESIDENT: usize = 32 << 20;
+/// Plans are cached by testing code; past this many the cache starts over.
+const PLAN_CACHE_ENTRIES: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("building the Python runtime failed: {0}")]
+    Build(String),
+    #[error("wasmtime: {0:#}")]
+    Wasmtime(#[from] wasmtime::Error),
+}
+
+/// What a store holds for one run.
+struct Host {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    output: MemoryOutputPipe,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory and remembers refusing, so a `MemoryError` is reported as the memory
+/// limit rather than as the student's bug.
+struct MemoryLimiter {
+    max_bytes: usize,
+    refused: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max_bytes;
+        self.refused |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// How one guest call ended.
+enum RunEnd {
+    Returned(String),
+    Trapped(String),
+    Exited(i32),
+    TimeLimit,
+    MemoryLimit,
+    OutputLimit,
+}
+
+/// A testing code's plan, or why it cannot grade; shared by every job of that code.
+pub type PlanResult = Arc<Result<Plan, String>>;
+
+/// The shared, compiled Python runtime. Cheap to share between threads (`Arc`).
+pub struct PythonRuntime {
+    engine: Engine,
+    pre: InstancePre<Host>,
+    plans: Mutex<HashMap<[u8; 32], PlanResult>>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for PythonRuntime {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn run(command: &mut Command) -> Result<(), SetupError> {
+    let shown = format!("{command:?}");
+    let output = command
+        .output()
+        .map_err(|e| SetupError::Build(format!("{shown}: {e}")))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(SetupError::Build(format!(
+            "{shown} failed: {}",
+            stderr.trim()
+        )))
+    }
+}
+
+/// A fresh folder under `dir` for a build, unique to this process and moment.
+fn scratch_dir(dir: &Path) -> Result<PathBuf, SetupError> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let scratch = dir.join(format!("build-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    Ok(scratch)
+}
+
+/// Builds the runner component with the pinned componentize-py, unless already built.
+fn build_component(dir: &Path, python: &str) -> Result<PathBuf, SetupError> {
+    let key = sha256(&[
+        RUNNER_PY.as_bytes(),
+        GRADER_WIT.as_bytes(),
+        COMPONENTIZE_PY_VERSION.as_bytes(),
+    ]);
+    let target = dir.join(format!("python-runner-{}.wasm", &hex(&key)[..16]));
+    if target.exists() {
+        return Ok(target);
+    }
+    std::fs::create_dir_all(dir)?;
+    let venv = dir.join("venv");
+    let componentize = venv.join("bin").join("componentize-py");
+    if !componentize.exists() {
+        tracing::info!(venv = %venv.display(), "installing componentize-py {COMPONENTIZE_PY_VERSION}");
+        run(Command::new(python).arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("componentize-py=={COMPONENTIZE_PY_VERSION}")))?;
+    }
+    tracing::info!(target = %target.display(), "building the Python runner component");
+    let scratch = scratch_dir(dir)?;
+    std::fs::create_dir_all(scratch.join("wit"))?;
+    std::fs::write(scratch.join("runner.py"), RUNNER_PY)?;
+    std::fs::write(scratch.join("wit").join("grader.wit"), GRADER_WIT)?;
+    let built = run(Command::new(&componentize).current_dir(&scratch).args([
+        "-d",
+        "wit",
+        "-w",
+        "grader",
+        "componentize",
+        "runner",
+        "-p",
+        ".",
+        "-o",
+        "grader.wasm",
+    ]));
+    // Renaming is atomic: a concurrent builder at worst replaces it with the same bytes.
+    let moved = built.and_then(|()| Ok(std::fs::rename(scratch.join("grader.wasm"), &target)?));
+    let _ = std::fs::remove_dir_all(&scratch);
+    moved.map(|()| target)
+}
+
+/// Loads the compiled component from the cache, or compiles and caches it.
+fn load_compiled(
+    engine: &Engine,
+    dir: &Path,
+    component_file: &Path,
+) -> Result<Component, SetupError> {
+    let bytes = std::fs::read(component_file)?;
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
+    let key = format!(
+        "{}-{:016x}",
+        &hex(&sha256(&[&bytes]))[..16],
+        engine_hash.finish()
+    );
+    let cached = dir.join(format!("python-runner-{key}.cwasm"));
+    if cached.exists() {
+        // SAFETY: the file is one this function wrote for an engine with this very
+        // compatibility hash, in the server's own runtime folder.
+        match unsafe { Component::deserialize_file(engine, &cached) } {
+            Ok(component) => return Ok(component),
+            Err(err) => tracing::warn!(%err, "compiled runtime unusable; compiling again"),
+        }
+    }
+    tracing::info!("compiling the Python runtime with Cranelift");
+    let component = Component::new(engine, &bytes)?;
+    let scratch = scratch_dir(dir)?;
+    std::fs::write(scratch.join("runner.cwasm"), component.serialize()?)?;
+    std::fs::rename(scratch.join("runner.cwasm"), &cached)?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(component)
+}
+
+fn engine(max_concurrent_runs: u32, limits: &Limits) -> Result<Engine, SetupError> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Instances come from a pool of pre-reserved slots; the measured Python component needs
+    // 14 core instances, 1 memory and 2 tables per component instance.
+    let slots = max_concurrent_runs.max(1) + 2;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * 16)
+        .total_memories(slots * 2)
+        .total_tables(slots * 4)
+        .total_stacks(slots)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(2)
+        .max_tables_per_component(4)
+        .max_memory_size(limits.memory_bytes.max(64 << 20))
+        .table_elements(20_000)
+        .max_component_instance_size(1 << 20)
+        .max_core_instance_size(1 << 20)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(1 << 20);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok(Engine::new(&config)?)
+}
+
+impl PythonRuntime {
+    /// Builds (first time) or loads the runtime kept in `dir`. `python` is the interpreter
+    /// that installs componentize-py (`python3`). Blocking: seconds on first use.
+    pub fn prepare(
+        dir: &Path,
+        python: &str,
+        max_concurrent_runs: u32,
+    ) -> Result<PythonRuntime, SetupError> {
+        let limits = Limits::default();
+        let engine = engine(max_concurrent_runs, &limits)?;
+        let component_file = build_component(dir, python)?;
+        let component = load_compiled(&engine, dir, &component_file)?;
+        let mut linker: Linker<Host> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        let pre = linker.instantiate_pre(&component)?;
+
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let (ticking, stop) = (engine.clone(), Arc::clone(&stop_ticker));
+        std::thread::Builder::new()
+            .name("wasm-epoch".to_owned())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })?;
+        Ok(PythonRuntime {
+            engine,
+            pre,
+            plans: Mutex::new(HashMap::new()),
+            stop_ticker,
+        })
+    }
+
+    /// Runs one export in a fresh instance under `limits`.
+    async fn call(&self, export: &str, argument: &str, limits: &Limits) -> RunEnd {
+        let output = MemoryOutputPipe::new(limits.output_bytes);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let limiter = MemoryLimiter {
+            max_bytes: limits.memory_bytes,
+            refused: false,
+        };
+        let host = Host {
+            wasi,
+            table: ResourceTable::new(),
+            limiter,
+            output,
+        };
+        let mut store = Store::new(&self.engine, host);
+        store.limiter(|host| &mut host.limiter);
+        // Yield to the executor at every tick, so the deadline below can fire.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+
+        let result = {
+            let run = async {
+                let instance = self.pre.instantiate_async(&mut store).await?;
+                let function = instance.get_typed_func::<(&str,), (String,)>(&mut store, export)?;
+                let (answer,) = function.call_async(&mut store, (argument,)).await?;
+                Ok::<_, wasmtime::Error>(answer)
+            };
+            tokio::time::timeout(limits.time, run).await
+        };
+        let host = store.data();
+        let output_full = host.output.contents().len() >= limits.output_bytes;
+        match result {
+            Err(_elapsed) => RunEnd::TimeLimit,
+            Ok(_) if host.limiter.refused => RunEnd::MemoryLimit,
+            Ok(_) if output_full => RunEnd::OutputLimit,
+            Ok(Ok(answer)) => RunEnd::Returned(answer),
+            Ok(Err(err)) => match err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Some(exit) => RunEnd::Exited(exit.0),
+                None => RunEnd::Trapped(format!("{err:#}")),
+            },
+        }
+    }
+
+    /// The plan of a testing code: from the cache, or from a trusted instance.
+    pub async fn plan(&self, testing_code: &str, limits: &Limits) -> PlanResult {
+        let key = sha256(&[testing_code.as_bytes()]);
+        if let Some(plan) = self
+            .plans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Arc::clone(plan);
+        }
+        let plan = match self.call("plan", testing_code, limits).await {
+            RunEnd::Returned(json) => match serde_json::from_str::<Plan>(&json) {
+                Ok(plan) => match &plan.error {
+                    Some(error) => Err(format!("the testing code cannot grade: {error}")),
+                    None => Ok(plan),
+                },
+                Err(err) => Err(format!("unreadable plan: {err}")),
+            },
+            RunEnd::TimeLimit => Err("the testing code ran out of time".to_owned()),
+            RunEnd::MemoryLimit => Err("the testing code ran out of memory".to_owned()),
+            RunEnd::OutputLimit => Err("the testing code printed too much".to_owned()),
+            RunEnd::Exited(code) => Err(format!("the testing code exited with code {code}")),
+            RunEnd::Trapped(trap) => {
+                Err(format!("the testing code crashed the interpreter: {trap}"))
+            }
+        };
+        let plan = Arc::new(plan);
+        let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+        if plans.len() >= PLAN_CACHE_ENTRIES {
+            plans.clear();
+        }
+        plans.insert(key, Arc::clone(&plan));
+        plan
+    }
+
+    /// Grades one job: plan (trusted), observe (student), judge (here).
+    pub async fn grade(&self, job: &Job) -> Verdict {
+        let plan = self.plan(&job.testing_code, &job.limits).await;
+        let plan = match plan.as_ref() {
+            Ok(plan) => plan,
+            Err(problem) => {
+                return Verdict::ended_early(Outcome::InternalError(problem.clone()), &[])
+            }
+        };
+        let units = plan.units();
+        let request =
+            serde_json::json!({ "code": job.code, "tests": plan.student_source }).to_string();
+        let report = match self.call("observe", &request, &job.limits).await {
+            RunEnd::Returned(json) => json,
+            RunEnd::TimeLimit => return Verdict::ended_early(Outcome::TimeLimit, &units),
+            RunEnd::MemoryLimit => return Verdict::ended_early(Outcome::MemoryLimit, &units),
+            RunEnd::OutputLimit => return Verdict::ended_early(Outcome::OutputLimit, &units),
+            RunEnd::Exited(code) => {
+                let why = format!("The program exited (code {code}) before the checks ran.");
+                return Verdict::ended_early(Outcome::RuntimeError(why), &units);
+            }
+            RunEnd::Trapped(trap) => {
+                let why = format!("The program crashed the interpreter: {trap}");
+                return Verdict::ended_early(Outcome::RuntimeError(why), &units);
+            }
+        };
+        match serde_json::from_str::<Report>(&report) {
+            Ok(report) if report.truncated => Verdict::ended_early(Outcome::OutputLimit, &units),
+            Ok(report) => judge(plan, &report),
+            // Only a tampered runner answers something else.
+            Err(_) => Verdict::ended_early(
+                Outcome::RuntimeError("The program broke the grading runner.".to_owned()),
+                &units,
+            ),
+        }
+    }
+}
+
+/// A blocking handle for one worker thread: `job in, verdict out`.
+pub struct Grader {
+    runtime: Arc<PythonRuntime>,
+    executor: tokio::runtime::Runtime,
+}
+
+impl Grader {
+    pub fn new(runtime: Arc<PythonRuntime>) -> std::io::Result<Grader> {
+        let executor = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        Ok(Grader { runtime, executor })
+    }
+
+    /// Grades a job, blocking the calling thread until the verdict (at most about the job's
+    /// time limit, twice: plan and observe).
+    pub fn grade(&self, job: &Job) -> Verdict {
+        self.executor.block_on(self.runtime.grade(job))
+    }
+
+    /// Checks a testing code on its own: the reason it cannot grade, if it cannot.
+    pub fn check_testing_code(&self, testing_code: &str) -> Result<(), String> {
+        let plan = self
+            .executor
+            .block_on(self.runtime.plan(testing_code, &Limits::default()));
+        plan.as_ref().as_ref().map(|_| ()).map_err(Clone::clone)
+    }
+}
