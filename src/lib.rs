@@ -11,6 +11,7 @@
 //! - [`auth`]: argon2id passwords, JSON web tokens, the [`auth::AuthUser`] extractor.
 //! - [`domain`]: types parsed once at the edge (`Email`, `Password`, `Name`).
 //! - [`store`]: the document store interface and its embedded (SQLite) and MongoDB backends.
+//! - [`grading`]: code answers from stored completions to the grader pool and back.
 //! - [`error`]: the one API error type and its table of codes.
 //! - [`telemetry`]: structured logging.
 
@@ -21,6 +22,7 @@ pub mod api;
 pub mod auth;
 pub mod domain;
 pub mod error;
+pub mod grading;
 pub mod settings;
 pub mod startup;
 pub mod store;

@@ -18,6 +18,14 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     /// Refresh answers a new refresh token and a reused old one revokes its family.
     pub rotate_refresh_tokens: bool,
+    /// Where the compiled Python runtime is kept (built there on first use).
+    pub runtime_dir: PathBuf,
+    /// The interpreter that installs componentize-py into a private venv on first use.
+    pub python: String,
+    /// Threads grading code answers.
+    pub grader_workers: usize,
+    /// How long `POST /api/completions/` waits for code answers to be graded.
+    pub grading_wait: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,11 +42,15 @@ impl Settings {
         Settings {
             bind: "127.0.0.1:8000".to_owned(),
             database_url: data_dir.join("testit.sqlite3").display().to_string(),
-            data_dir,
             jwt_secret: None,
             access_token_ttl: Duration::from_secs(5 * 60),
             refresh_token_ttl: Duration::from_secs(24 * 60 * 60),
             rotate_refresh_tokens: false,
+            runtime_dir: data_dir.join("runtimes"),
+            python: "python3".to_owned(),
+            grader_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            grading_wait: Duration::from_secs(5),
+            data_dir,
         }
     }
 
@@ -62,6 +74,34 @@ impl Settings {
         }
         if let Some(secs) = get("TESTIT_REFRESH_TOKEN_TTL") {
             settings.refresh_token_ttl = seconds("TESTIT_REFRESH_TOKEN_TTL", &secs)?;
+        }
+        if let Some(dir) = get("TESTIT_RUNTIME_DIR") {
+            settings.runtime_dir = dir.into();
+        }
+        if let Some(python) = get("TESTIT_PYTHON") {
+            settings.python = python;
+        }
+        if let Some(workers) = get("TESTIT_GRADER_WORKERS") {
+            settings.grader_workers = match workers.parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(SettingsError {
+                        name: "TESTIT_GRADER_WORKERS",
+                        problem: format!("expected a positive number, got {workers:?}"),
+                    })
+                }
+            };
+        }
+        if let Some(ms) = get("TESTIT_GRADING_WAIT_MS") {
+            settings.grading_wait = match ms.parse::<u64>() {
+                Ok(ms) => Duration::from_millis(ms),
+                Err(_) => {
+                    return Err(SettingsError {
+                        name: "TESTIT_GRADING_WAIT_MS",
+                        problem: format!("expected milliseconds, got {ms:?}"),
+                    })
+                }
+            };
         }
         if let Some(flag) = get("TESTIT_ROTATE_REFRESH_TOKENS") {
             settings.rotate_refresh_tokens = match flag.to_ascii_lowercase().as_str() {

@@ -3,9 +3,11 @@
 
 use std::net::TcpListener;
 
+use actix::Addr;
 use actix_web::dev::Server;
 use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpServer};
+use actors::grader::{GraderPool, PoolConfig};
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, input::MAX_BODY_BYTES, openapi};
@@ -19,6 +21,10 @@ pub struct AppState {
     pub store: Store,
     pub jwt: JwtKeys,
     pub rotate_refresh_tokens: bool,
+    /// The pool of sandboxes grading code answers.
+    pub grader: Addr<GraderPool>,
+    /// How long a submission waits for its code answers to be graded.
+    pub grading_wait: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +48,13 @@ impl Application {
         let store = Store::open(&settings.database_url).await?;
         let secret =
             jwt::load_or_create_secret(settings.jwt_secret.as_deref(), &settings.data_dir)?;
+        let grader = GraderPool::start_detached(PoolConfig {
+            workers: settings.grader_workers,
+            runtime_dir: settings.runtime_dir.clone(),
+            python: settings.python.clone(),
+        })?;
+        // Completions a stopped server left half-graded are graded first.
+        crate::grading::resume(&store, &grader).await?;
         let state = web::Data::new(AppState {
             store: store.clone(),
             jwt: JwtKeys::new(
@@ -50,6 +63,8 @@ impl Application {
                 settings.refresh_token_ttl,
             ),
             rotate_refresh_tokens: settings.rotate_refresh_tokens,
+            grader,
+            grading_wait: settings.grading_wait,
         });
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));

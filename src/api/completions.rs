@@ -54,6 +54,10 @@ fn answer_body(answer: &Answer, with_correctness: bool) -> Value {
         Response::Multiple(ids) => {
             json!({ "picked_variants": ids.iter().map(|id| picked(q, *id, with_correctness)).collect::<Vec<_>>() })
         }
+        Response::Code(code) if answer.is_correct.is_none() => {
+            // Still being graded: said to everyone, as it reveals nothing.
+            json!({ "code": code, "is_correct": null })
+        }
         Response::Code(code) => json!({ "code": code }),
     };
     if with_correctness {
@@ -67,6 +71,15 @@ fn answer_body(answer: &Answer, with_correctness: bool) -> Value {
     body
 }
 
+/// `grading` while code answers wait for the sandbox, then `graded`.
+fn status(c: &Completion) -> &'static str {
+    if c.pending {
+        "grading"
+    } else {
+        "graded"
+    }
+}
+
 /// A completion as its student sees it (seed 1.1/1.2): no correctness. `test` is the test's
 /// current public uuid (the one at submission if the test was deleted since).
 pub fn student_view(c: &Completion, current_uuid: Option<&str>) -> Value {
@@ -78,7 +91,7 @@ pub fn student_view(c: &Completion, current_uuid: Option<&str>) -> Value {
     json!({
         "id": c.id, "user": c.user_id, "test": current_uuid.unwrap_or(&c.test_uuid), "answers": answers,
         "score": number(c.score), "max_score": number(c.max_score),
-        "submitted_at": timestamp(c.submitted_at),
+        "submitted_at": timestamp(c.submitted_at), "status": status(c),
     })
 }
 
@@ -96,7 +109,7 @@ pub fn graded_view(c: &Completion, user: Option<&User>) -> Value {
     json!({
         "id": c.id, "user": user, "test": c.test_id, "answers": answers,
         "score": number(c.score), "max_score": number(c.max_score),
-        "submitted_at": timestamp(c.submitted_at),
+        "submitted_at": timestamp(c.submitted_at), "status": status(c),
     })
 }
 
@@ -389,9 +402,24 @@ pub async fn create(
         submitted_at: crate::auth::jwt::now(),
         score: answers.iter().map(|a| a.points).sum(),
         max_score: test.questions.iter().map(|q| q.points as f64).sum(),
+        pending: answers.iter().any(|a| a.is_correct.is_none()),
         answers,
     };
-    let completion = state.store.completions().insert(completion).await?;
+    // Stored first: the answers survive whatever happens to the grading.
+    let mut completion = state.store.completions().insert(completion).await?;
+    if completion.pending {
+        let grading =
+            crate::grading::spawn(state.store.clone(), state.grader.clone(), completion.id);
+        // Past the wait, the answer says "grading" and the task carries on.
+        if tokio::time::timeout(state.grading_wait, grading)
+            .await
+            .is_ok()
+        {
+            if let Some(graded) = state.store.completions().get(completion.id).await? {
+                completion = graded;
+            }
+        }
+    }
     tracing::info!(
         completion_id = completion.id,
         test_id = test.id,

@@ -10,6 +10,7 @@ pub mod export;
 pub mod groups;
 pub mod health;
 pub mod input;
+pub mod languages;
 pub mod openapi;
 pub mod organizations;
 pub mod pagination;
@@ -114,6 +115,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::GET, "/api/schema/json/", "schema", openapi::schema_json)
             .summary("This OpenAPI 3 document as JSON.")
             .answers(200, File("application/json")),
+        Endpoint::new(M::GET, "/api/languages/", "languages", languages::list)
+            .summary("The runtimes code answers can be written in, their state and limits.")
+            .answers(200, List("Language")),
         // Users. `me` and `token/…` come before `{id}`.
         Endpoint::new(M::GET, "/api/users/", "users", users::list)
             .summary("List users: a teacher sees their organization's users, anyone else only themself.")

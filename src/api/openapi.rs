@@ -367,6 +367,18 @@ fn component_schemas() -> Map<String, Value> {
         },
         "Completion": completion(false),
         "CompletionWithCorrectness": completion(true),
+        "Language": {
+            "type": "object", "required": ["name", "version", "status", "limits"],
+            "properties": {
+                "name": { "type": "string" }, "version": { "type": "string" },
+                "status": { "type": "string", "enum": ["preparing", "ready", "unavailable"] },
+                "problem": { "type": "string", "nullable": true },
+                "limits": { "type": "object", "properties": {
+                    "time_ms": { "type": "integer" }, "memory_bytes": { "type": "integer" },
+                    "output_bytes": { "type": "integer" } } },
+                "testing_code": { "type": "string" },
+            },
+        },
         "Health": {
             "type": "object", "required": ["status", "store"],
             "properties": { "status": { "type": "string" }, "store": { "type": "string", "enum": ["embedded", "mongodb"] } },

@@ -462,7 +462,7 @@ fn parse_question(
     })
 }
 
-fn parse_questions(input: &mut Input) -> Option<Vec<DraftQuestion>> {
+fn parse_questions(input: &mut Input) -> Option<Vec<(usize, DraftQuestion)>> {
     let items = match input.raw("questions") {
         Some(Value::Array(items)) => items.clone(),
         None => return None,
@@ -496,7 +496,39 @@ fn parse_questions(input: &mut Input) -> Option<Vec<DraftQuestion>> {
             );
         }
     }
-    Some(drafts.into_iter().map(|(_, draft)| draft).collect())
+    Some(drafts)
+}
+
+/// How long authoring waits for the sandbox to check a testing code.
+const CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Runs each code question's testing code through the sandbox (without any answer), so a
+/// teacher learns at once that it cannot grade. Skipped when no runtime is available.
+async fn check_testing_codes(
+    state: &AppState,
+    input: &mut Input,
+    drafts: &[(usize, DraftQuestion)],
+) {
+    use actors::grader::{CheckTestingCode, RuntimeStatus, Status};
+    if matches!(
+        state.grader.send(Status).await,
+        Ok(RuntimeStatus::Failed(_)) | Err(_)
+    ) {
+        return;
+    }
+    for (position, draft) in drafts {
+        let Some(code) = draft.testing_code.as_ref().filter(|c| !c.trim().is_empty()) else {
+            continue;
+        };
+        let checked = tokio::time::timeout(
+            CHECK_WAIT,
+            state.grader.send(CheckTestingCode(code.clone())),
+        )
+        .await;
+        if let Ok(Ok(Err(problem))) = checked {
+            input.error(&format!("questions[{position}].body.testing_code"), problem);
+        }
+    }
 }
 
 /// Keeps `id` when it names one of `known` that is not kept already.
@@ -622,9 +654,15 @@ async fn read_test(
     }
     let drafts = parse_questions(&mut input);
     let available_for = parse_groups(state, &mut input, org).await?;
+    if let (Some(drafts), false) = (&drafts, input.has_errors()) {
+        check_testing_codes(state, &mut input, drafts).await;
+    }
     input.finish()?;
     let questions = match drafts {
-        Some(drafts) => Some(assign_ids(&state.store, drafts, existing).await?),
+        Some(drafts) => {
+            let drafts = drafts.into_iter().map(|(_, draft)| draft).collect();
+            Some(assign_ids(&state.store, drafts, existing).await?)
+        }
         None => None,
     };
     Ok(TestChanges {

@@ -165,6 +165,7 @@ pub const INDEXES: &[IndexSpec] = &[
     lookup(Test::COLLECTION, "organization_id"),
     lookup(Completion::COLLECTION, "test_id"),
     lookup(Completion::COLLECTION, "user_id"),
+    lookup(Completion::COLLECTION, "pending"),
 ];
 
 /// How often [`Repo::update`] retries a read-modify-write that lost a race.

@@ -222,5 +222,8 @@ pub struct Completion {
     pub answers: Vec<Answer>,
     pub score: f64,
     pub max_score: f64,
+    /// Code answers wait for the sandbox; a restarted server grades them first thing.
+    #[serde(default)]
+    pub pending: bool,
 }
 document!(Completion, "completions");

@@ -57,8 +57,8 @@ async fn questions_come_back_ordered_by_number_in_test() {
     let app = spawn_app().await;
     let owner = app.owner("owner@school.org").await;
     let body = json!({"name": "T", "questions": [
-        {"text": "second", "type": "code", "number_in_test": 2, "body": {"testing_code": "pass"}},
-        {"text": "first", "type": "code", "number_in_test": 1, "body": {"testing_code": "pass"}},
+        {"text": "second", "type": "code", "number_in_test": 2, "body": {"testing_code": "assert f() == 1"}},
+        {"text": "first", "type": "code", "number_in_test": 1, "body": {"testing_code": "assert f() == 1"}},
     ]});
     let test = app.create_test(&owner, &body).await;
     assert_eq!(test["questions"][0]["text"], "first");

@@ -167,7 +167,7 @@ fn checks(test: &Value, number: usize, texts: &[&str]) -> Value {
     json!({"picked_variants": texts.iter().map(pick).collect::<Vec<_>>()})
 }
 
-/// Every sample question answered right (the code one cannot be graded yet).
+/// Every sample question answered right (13 points).
 fn all_right(test: &Value) -> Value {
     json!([
         answer(test, 1, text("Paris")),
@@ -237,7 +237,7 @@ async fn a_submission_answers_the_student_view_with_one_answer_per_question_in_o
         answer(t, 1, text("Paris")),
     ]);
     let c = s.submitted(&s.student, t, answers).await;
-    let fields = "answers id max_score score submitted_at test user";
+    let fields = "answers id max_score score status submitted_at test user";
     assert_eq!(keys(&c), fields);
     assert!(c["id"].is_i64() && c["submitted_at"].is_string(), "{c}");
     let totals = json!({"user": s.student.id, "test": uuid(t), "score": 5, "max_score": 13});
@@ -336,26 +336,51 @@ async fn fractional_scores_keep_all_their_digits() {
 }
 
 #[tokio::test]
-async fn code_answers_are_kept_ungraded_and_score_nothing() {
+async fn code_answers_are_graded_in_the_sandbox_before_the_answer() {
     let s = school().await;
     let answers = json!([answer(&s.test, 5, json!({"code": CODE}))]);
     let c = s.submitted(&s.student, &s.test, answers).await;
+    // The student sees the score, not which answer was right.
     assert_eq!(
-        (&c["answers"][4]["body"], &c["score"]),
-        (&json!({"code": CODE}), &json!(0))
+        (&c["answers"][4]["body"], &c["score"], &c["status"]),
+        (&json!({"code": CODE}), &json!(5), &json!("graded"))
     );
     let (status, g) = s.graded(&c, &s.owner).await;
     assert_eq!(status, StatusCode::OK, "{g}");
     let body = &g["answers"][4]["body"];
     assert_eq!(keys(body), "code errors is_correct runtime_errors");
     assert_eq!(
-        only(body, "code is_correct"),
-        json!({"code": CODE, "is_correct": null})
+        only(body, "code is_correct runtime_errors"),
+        json!({"code": CODE, "is_correct": true, "runtime_errors": null})
     );
-    assert_eq!(
-        (&g["answers"][4]["points"], &g["score"]),
-        (&json!(0), &json!(0))
+    assert_eq!(g["answers"][4]["points"], json!(5));
+}
+
+#[tokio::test]
+async fn a_wrong_code_answer_scores_nothing_and_teachers_see_why() {
+    let s = school().await;
+    let wrong = "def add(a, b):\n    return a - b\n";
+    let c = s
+        .submitted(
+            &s.student,
+            &s.test,
+            json!([answer(&s.test, 5, json!({"code": wrong}))]),
+        )
+        .await;
+    assert_eq!(c["score"], json!(0));
+    assert!(
+        !c.to_string().contains("add(1, 2)"),
+        "the student sees no check: {c}"
     );
+    let (_, g) = s.graded(&c, &s.owner).await;
+    let body = &g["answers"][4]["body"];
+    assert_eq!(body["is_correct"], json!(false));
+    let why = body["runtime_errors"].as_str().unwrap();
+    assert!(
+        why.contains("assert add(1, 2) == 3") && why.contains("got -1"),
+        "{why}"
+    );
+    assert_eq!(body["errors"], body["runtime_errors"]);
 }
 
 #[tokio::test]
@@ -631,7 +656,7 @@ async fn editing_a_test_after_submission_leaves_its_completions_unchanged() {
     let s = school().await;
     let c = s.submitted(&s.student, &s.test, all_right(&s.test)).await;
     let (_, before) = s.graded(&c, &s.owner).await;
-    assert_eq!(before["score"], json!(8));
+    assert_eq!(before["score"], json!(13));
     let mut edited = s.test.clone();
     let questions = &mut edited["questions"];
     questions[0]["body"]["variants"][0]["text"] = json!("Lyon");
@@ -645,9 +670,9 @@ async fn editing_a_test_after_submission_leaves_its_completions_unchanged() {
     assert_eq!(s.graded(&c, &s.owner).await, (StatusCode::OK, before));
     let path = completion_path(&c);
     assert_eq!(s.get(&path, &s.student).await, (StatusCode::OK, c));
-    // The edit took effect: the same answers now score only "Even?".
+    // The edit took effect: the same answers now score only "Even?" and the code.
     let again = s.submitted(&s.student, &body, all_right(&s.test)).await;
-    let totals = json!({"score": 2, "max_score": 22});
+    let totals = json!({"score": 7, "max_score": 22});
     assert_eq!(only(&again, "score max_score"), totals);
 }
 
@@ -664,7 +689,7 @@ async fn two_students_submitting_at_once_both_get_their_completions() {
     for (task, who) in tasks.into_iter().zip([&s.student, &classmate]) {
         let (status, c) = task.await.unwrap();
         assert_eq!(status, StatusCode::CREATED, "{c}");
-        assert_eq!(only(&c, "user score"), json!({"user": who.id, "score": 8}));
+        assert_eq!(only(&c, "user score"), json!({"user": who.id, "score": 13}));
         created.push(c["id"].clone());
     }
     created.sort_by_key(|id| id.as_i64());

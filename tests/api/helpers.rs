@@ -38,6 +38,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::with_data_dir(data_dir.path());
     settings.bind = "127.0.0.1:0".to_owned();
+    // One Python runtime for every test run on this machine (built on first use).
+    settings.runtime_dir =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("testit-runtimes");
+    settings.grader_workers = 2;
     configure(&mut settings);
     let (address, handle) = start(&settings).await;
     TestApp {

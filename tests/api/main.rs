@@ -5,6 +5,7 @@ mod authoring;
 mod completions;
 mod errors;
 mod export;
+mod grading;
 mod groups;
 mod helpers;
 mod organizations;

@@ -1,0 +1,179 @@
+//! Grading code answers: from a stored completion to the grader pool and back.
+//!
+//! A completion is stored (durably) before it is acknowledged, its code answers marked
+//! pending. [`spawn`] sends them to the pool and writes the verdicts back; a server killed
+//! meanwhile finds the pending completions at its next start ([`resume`]) and grades them.
+//!
+//! Points of a code question: with `strict_score`, all or nothing; without, shared in
+//! proportion to the units (`test_*` functions, or the top-level asserts) that passed.
+
+use actix::Addr;
+use actors::grader::{Grade, GraderPool, RuntimeStatus, Status};
+use actors::sandbox::{Job, Limits, Outcome, Verdict};
+use serde_json::Value;
+
+use crate::store::{Completion, Filter, Question, Response, Store, StoreError};
+
+/// What a verdict earns on a question: correctness, points, and the explanation teachers see.
+pub fn score(question: &Question, verdict: &Verdict) -> (bool, f64, Option<String>) {
+    let passed = verdict.outcome == Outcome::Passed;
+    let points = question.points as f64;
+    let earned = if passed {
+        points
+    } else if question.strict_score || verdict.units.is_empty() {
+        0.0
+    } else {
+        points * verdict.passed_units() as f64 / verdict.units.len() as f64
+    };
+    (passed, earned, verdict.explanation())
+}
+
+/// Grades the pending code answers of one completion and stores the results.
+pub async fn grade(
+    store: &Store,
+    grader: &Addr<GraderPool>,
+    completion_id: i64,
+) -> Result<(), StoreError> {
+    let Some(completion) = store.completions().get(completion_id).await? else {
+        return Ok(());
+    };
+    // Without a runtime the answers stay pending, for a start that has one.
+    if let Ok(RuntimeStatus::Failed(why)) = grader.send(Status).await {
+        tracing::warn!(completion_id, %why, "code answers left pending");
+        return Ok(());
+    }
+    let mut requests = Vec::new();
+    for (index, answer) in completion.answers.iter().enumerate() {
+        if let (Response::Code(code), None) = (&answer.response, answer.is_correct) {
+            let job = Job {
+                code: code.clone(),
+                testing_code: answer.question.testing_code.clone().unwrap_or_default(),
+                limits: Limits::default(),
+            };
+            // Sent now; the pool grades them in parallel while we wait for each in turn.
+            requests.push((index, grader.send(Grade(job))));
+        }
+    }
+    let mut results = Vec::with_capacity(requests.len());
+    for (index, request) in requests {
+        let verdict = match request.await {
+            Ok(verdict) => verdict,
+            Err(err) => Verdict::ended_early(
+                Outcome::InternalError(format!("grader unreachable: {err}")),
+                &[],
+            ),
+        };
+        results.push((index, verdict));
+    }
+    store
+        .completions()
+        .update(completion_id, |c| {
+            for (index, verdict) in &results {
+                if let Some(answer) = c.answers.get_mut(*index) {
+                    let (passed, points, explanation) = score(&answer.question, verdict);
+                    answer.is_correct = Some(passed);
+                    answer.points = points;
+                    answer.runtime_errors = explanation;
+                }
+            }
+            c.score = c.answers.iter().map(|a| a.points).sum();
+            c.pending = c.answers.iter().any(|a| a.is_correct.is_none());
+            Ok::<_, StoreError>(())
+        })
+        .await?;
+    tracing::info!(completion_id, graded = results.len(), "code answers graded");
+    Ok(())
+}
+
+/// Grades a completion in the background; the task outlives the request that started it.
+pub fn spawn(
+    store: Store,
+    grader: Addr<GraderPool>,
+    completion_id: i64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(err) = grade(&store, &grader, completion_id).await {
+            tracing::error!(completion_id, %err, "grading failed; it resumes at the next start");
+        }
+    })
+}
+
+/// Grades every completion left pending (by a server stopped mid-grading).
+pub async fn resume(store: &Store, grader: &Addr<GraderPool>) -> Result<usize, StoreError> {
+    let pending: Vec<Completion> = store
+        .completions()
+        .find(&Filter::Eq("pending", Value::Bool(true)), None)
+        .await?;
+    for completion in &pending {
+        spawn(store.clone(), grader.clone(), completion.id);
+    }
+    if !pending.is_empty() {
+        tracing::info!(
+            count = pending.len(),
+            "resuming the grading of pending completions"
+        );
+    }
+    Ok(pending.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::QuestionKind;
+    use actors::sandbox::UnitResult;
+
+    fn question(strict: bool) -> Question {
+        Question {
+            id: 1,
+            text: "q".into(),
+            kind: QuestionKind::Code,
+            number_in_test: 1,
+            points: 6,
+            variants: vec![],
+            testing_code: Some("assert f() == 1".into()),
+            strict_score: strict,
+        }
+    }
+
+    fn verdict(passed: &[bool]) -> Verdict {
+        let units = passed
+            .iter()
+            .enumerate()
+            .map(|(i, p)| UnitResult {
+                name: format!("test_{i}"),
+                passed: *p,
+            })
+            .collect();
+        let outcome = if passed.iter().all(|p| *p) {
+            Outcome::Passed
+        } else {
+            Outcome::Failed("line 1".into())
+        };
+        Verdict {
+            outcome,
+            units,
+            stdout: String::new(),
+        }
+    }
+
+    #[test]
+    fn strict_code_questions_are_all_or_nothing() {
+        assert_eq!(score(&question(true), &verdict(&[true, true, true])).1, 6.0);
+        assert_eq!(
+            score(&question(true), &verdict(&[true, false, true])),
+            (false, 0.0, Some("line 1".into()))
+        );
+    }
+
+    #[test]
+    fn lenient_code_questions_share_points_by_units_passed() {
+        let (passed, points, _) = score(&question(false), &verdict(&[true, false, true]));
+        assert!(!passed);
+        assert_eq!(points, 4.0);
+        let timed_out = Verdict::ended_early(Outcome::TimeLimit, &["a".into(), "b".into()]);
+        assert_eq!(
+            score(&question(false), &timed_out),
+            (false, 0.0, Some("Time limit exceeded.".into()))
+        );
+    }
+}
