@@ -5,7 +5,12 @@ COPY . .
 RUN cargo build --release --locked --bin testit
 
 FROM debian:bookworm-slim
-RUN useradd --system --home /var/lib/testit --create-home testit
+# python3-venv: the Python grading runtime is built on first start (componentize-py from PyPI)
+# and kept in the data volume, so later starts load it in milliseconds.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /var/lib/testit --create-home testit
 COPY --from=build /src/target/release/testit /usr/local/bin/testit
 USER testit
 WORKDIR /var/lib/testit

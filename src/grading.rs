@@ -69,6 +69,10 @@ pub async fn grade(
         .completions()
         .update(completion_id, |c| {
             for (index, verdict) in &results {
+                // Not the student's fault: left pending, graded again at the next start.
+                if matches!(verdict.outcome, Outcome::InternalError(_)) {
+                    continue;
+                }
                 if let Some(answer) = c.answers.get_mut(*index) {
                     let (passed, points, explanation) = score(&answer.question, verdict);
                     answer.is_correct = Some(passed);
@@ -81,7 +85,22 @@ pub async fn grade(
             Ok::<_, StoreError>(())
         })
         .await?;
-    tracing::info!(completion_id, graded = results.len(), "code answers graded");
+    let failed = results
+        .iter()
+        .filter(|(_, v)| matches!(v.outcome, Outcome::InternalError(_)))
+        .count();
+    if failed > 0 {
+        tracing::error!(
+            completion_id,
+            failed,
+            "grading failed inside the sandbox; answers left pending"
+        );
+    }
+    tracing::info!(
+        completion_id,
+        graded = results.len() - failed,
+        "code answers graded"
+    );
     Ok(())
 }
 

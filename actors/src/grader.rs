@@ -114,6 +114,9 @@ fn work(
             Ok(task) => task,
             Err(_) => return, // the pool is gone
         };
+        if task.reply.is_closed() {
+            continue; // whoever asked is gone (e.g. a timed-out check): no work for nobody
+        }
         let Ok(current) = &grader else {
             let _ = task
                 .reply

@@ -56,7 +56,7 @@ MAX_ITEMS = 10_000
 MAX_DEPTH = 50
 MAX_OUTPUT = 64 * 1024
 # Comparisons the host decides itself; any other assert is a truthiness check.
-COMPARISONS = {ast.Eq: "eq", ast.NotEq: "ne", ast.Is: "eq", ast.IsNot: "ne"}
+COMPARISONS = {ast.Eq: "eq", ast.NotEq: "ne", ast.Is: "is", ast.IsNot: "is_not"}
 
 
 def canon(value, depth=0, budget=None):
@@ -68,7 +68,10 @@ def canon(value, depth=0, budget=None):
     kind = type(value)
     if value is None:
         return None
-    if kind is bool or kind is int:
+    if kind is bool:
+        # Equal to 1/0 as in Python; the marker lets `is True` tell them apart.
+        return {"num": str(int(value)), "bool": True}
+    if kind is int:
         return {"num": str(int(value))}
     if kind is float:
         if value.is_integer():
@@ -92,10 +95,23 @@ def canon(value, depth=0, budget=None):
     return {"opaque": kind.__name__}
 
 
+MAX_TRACEBACK = 4000
+
+
+def has_opaque(value):
+    """Whether a canonical value holds something that is not a plain value."""
+    if isinstance(value, dict):
+        return "opaque" in value or any(has_opaque(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_opaque(v) for v in value)
+    return False
+
+
 def short_traceback(exc):
-    """The traceback without this runner's frames."""
+    """The traceback without this runner's frames, at most MAX_TRACEBACK characters."""
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    return "".join(line for line in lines if "runner.py" not in line)
+    text = "".join(line for line in lines if "runner.py" not in line)
+    return text if len(text) <= MAX_TRACEBACK else "…" + text[-MAX_TRACEBACK:]
 
 
 class CappedOutput(io.StringIO):
@@ -117,14 +133,21 @@ class Checks(ast.NodeTransformer):
         self.sides = sides  # check id -> "left" | "right" | "whole", for the student side
         self.checks = []
         self.owner = MODULE_CHECK
+        self.depth = 0  # functions entered
 
     def visit_FunctionDef(self, node):
         outer = self.owner
-        if self.owner == MODULE_CHECK and node.name.startswith("test_"):
+        if self.depth == 0 and node.name.startswith("test_"):
             self.owner = node.name
+        else:
+            self.owner = None  # an assert here is in no unit of its own
+        self.depth += 1
         self.generic_visit(node)
+        self.depth -= 1
         self.owner = outer
         return node
+
+    visit_Lambda = visit_ClassDef = visit_FunctionDef
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -139,7 +162,8 @@ class Checks(ast.NodeTransformer):
             op, left, right = "truthy", test, None
         self.checks.append({
             "id": k,
-            "test": self.owner,
+            "test": self.owner or MODULE_CHECK,
+            "misplaced": self.owner is None,
             "line": node.lineno,
             "text": ast.get_source_segment(self.source, node) or "assert",
             "op": op,
@@ -152,6 +176,57 @@ class Checks(ast.NodeTransformer):
             args = [ast.Constant(k), thunk(observed)]
         call = ast.Call(func=ast.Name(id=self.hook, ctx=ast.Load()), args=args, keywords=[])
         return ast.copy_location(ast.Expr(value=call), node)
+
+
+def answer_rooted(node, answer, tainted):
+    """Whether `node` is a value of the answer itself: a call of the answer, a name holding
+    one, or attributes, items and calls of those. Forging such a value is no more than what
+    a program returning it would do."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return isinstance(node, ast.Name) and (node.id in answer or node.id in tainted)
+
+
+def tainted_names(tree, answer):
+    """Variables that only ever hold values of the answer (`result = my_sort(data)`)."""
+    sources = {}
+    other = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            sources.setdefault(node.targets[0].id, []).append(node.value)
+            continue
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            sources.setdefault(node.target.id, []).append(node.value)
+            continue
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor,
+                             ast.With, ast.AsyncWith, ast.comprehension, ast.NamedExpr)):
+            other |= names(node, ast.Store)
+    tainted = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, values in sources.items():
+            if name not in tainted and name not in other and all(answer_rooted(v, answer, tainted) for v in values):
+                tainted.add(name)
+                changed = True
+    return tainted
+
+
+class SplitAssignments(ast.NodeTransformer):
+    """`a, b = f(x), EXPECTED` becomes two statements, so the student's side can keep the
+    first without the second."""
+
+    def visit_Assign(self, node):
+        target, value = node.targets[0], node.value
+        if (len(node.targets) == 1 and isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple)
+                and len(target.elts) == len(value.elts) and all(isinstance(t, ast.Name) for t in target.elts)
+                and not names(value, ast.Load) & {t.id for t in target.elts}):
+            return [ast.copy_location(ast.Assign(targets=[t], value=v), node) for t, v in zip(target.elts, value.elts)]
+        return node
+
+
+def parse(source):
+    return ast.fix_missing_locations(SplitAssignments().visit(ast.parse(source, "<tests>")))
 
 
 def thunk(expr):
@@ -187,7 +262,7 @@ class AnswerValue:
         raise RuntimeError("the testing code branches or iterates on the answer's result")
 
     __bool__ = __iter__ = __len__ = __contains__ = __index__ = __int__ = __float__ = _stop
-    __hash__ = object.__hash__
+    __str__ = __repr__ = __format__ = __hash__ = _stop
 
 
 def names(node, ctx):
@@ -238,30 +313,62 @@ def header(statement):
 
 
 def slice_for_student(tree, answer):
-    """Drops the statements the student's instance does not need: those that neither use
-    the answer nor feed what is observed (e.g. `EXPECTED = sorted(...)`), so expected
-    values computed by the testing code stay out of the student's instance."""
+    """Drops the statements the student's instance does not need, so values the testing code
+    computes for itself (`EXPECTED = sorted(...)`) stay out of it. Kept: observations and
+    statements using the answer, the assignments, imports and helper definitions these need
+    (transitively), and the control flow around kept statements. Only statements in kept
+    blocks count, so a dropped helper's body keeps nothing alive."""
+    parent = {}
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(node, field, None)
+            for child in block if isinstance(block, list) else []:
+                if isinstance(child, (ast.stmt, ast.excepthandler)):
+                    parent[id(child)] = node
     statements = [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
-    keep = set()
-    needed = set()
+    keep, needed = set(), set()
+
+    def is_test(node):
+        return isinstance(node, ast.FunctionDef) and node.name.startswith("test_") and parent.get(id(node)) is tree
+
+    def live(node):
+        """Whether the block holding `node` runs in the student's instance."""
+        while True:
+            holder = parent.get(id(node))
+            if holder is None or holder is tree:
+                return True
+            if isinstance(holder, ast.excepthandler):
+                node = holder
+                continue
+            if isinstance(holder, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not is_test(holder):
+                return id(holder) in keep
+            node = holder
+
+    def mark(node, reads):
+        keep.add(id(node))
+        for part in reads:
+            needed.update(names(part, ast.Load))
+
     changed = True
     while changed:
         changed = False
         for statement in statements:
-            if id(statement) in keep:
+            if id(statement) in keep or not live(statement):
                 continue
-            is_test = isinstance(statement, ast.FunctionDef) and statement.name.startswith("test_")
-            if isinstance(statement, SIMPLE) and not is_test:
-                wanted = written(statement) & needed or names(statement, ast.Load) & answer
-            else:
-                wanted = True  # observations, calls, control flow, test functions
-            if wanted:
-                keep.add(id(statement))
-                parts = header(statement) if not isinstance(statement, SIMPLE) or is_test else [statement]
-                if isinstance(statement, (ast.Expr, ast.Return, ast.Raise)):
-                    parts = [statement]
-                for part in parts:
-                    needed |= names(part, ast.Load)
+            if isinstance(statement, SIMPLE) and not is_test(statement):
+                if written(statement) & needed or names(statement, ast.Load) & answer:
+                    mark(statement, [statement])
+                    changed = True
+            elif isinstance(statement, (ast.Expr, ast.Return, ast.Raise, ast.Assert)):
+                holder = parent.get(id(statement))
+                in_helper = isinstance(holder, (ast.FunctionDef, ast.AsyncFunctionDef)) and not is_test(holder)
+                if in_helper or names(statement, ast.Load) & (answer | {"__observe__"}):
+                    mark(statement, [statement])
+                    changed = True
+            elif isinstance(statement, (ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal)):
+                continue
+            elif any(id(child) in keep for child in ast.walk(statement) if child is not statement):
+                mark(statement, header(statement))  # control flow around kept statements
                 changed = True
 
     class Prune(ast.NodeTransformer):
@@ -270,7 +377,7 @@ def slice_for_student(tree, answer):
             for field in ("body", "orelse", "finalbody"):
                 block = getattr(node, field, None)
                 if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                    kept = [s for s in block if id(s) in keep]
+                    kept = [s for s in block if id(s) in keep or isinstance(s, (ast.Break, ast.Continue))]
                     setattr(node, field, kept or ([ast.Pass()] if field == "body" else []))
             return node
 
@@ -299,14 +406,16 @@ def run_module(tree, filename, namespace, on_error):
 
 def plan(testing_code):
     try:
-        tree = ast.parse(testing_code, "<tests>")
+        tree = parse(testing_code)
     except SyntaxError as exc:
         return json.dumps({"error": "".join(traceback.format_exception_only(type(exc), exc))})
     answer = answer_names(tree)
+    tainted = tainted_names(tree, answer)
     trusted = Checks(testing_code, "__expect__")
-    trusted_tree = trusted.visit(ast.parse(testing_code, "<tests>"))
+    trusted_tree = trusted.visit(parse(testing_code))
     reached = {}  # check id -> times the trusted run reached it
     expected = {}  # check id -> [canonical value per evaluation]
+    guessable = set()  # checks with a True/False/None expected value
     sides = {}  # check id -> the side to observe
     unplannable = {}
 
@@ -318,13 +427,16 @@ def plan(testing_code):
             if side is None:
                 continue
             try:
-                value = canon(side())
+                raw = side()
+                value = canon(raw)
             except Exception:  # noqa: BLE001 (it uses the answer)
                 continue
-            if "opaque" in json.dumps(value):
-                continue  # it holds the answer's result (or is no plain value)
+            if has_opaque(value):
+                continue  # it holds the answer's result, or is no plain value
             if sides.setdefault(k, observed) != observed:
                 unplannable[k] = "its expected side changes between evaluations"
+            if raw is None or type(raw) is bool:
+                guessable.add(k)
             expected.setdefault(k, []).append(value)
             return
         unplannable[k] = "has no side computable without the answer"
@@ -344,19 +456,40 @@ def plan(testing_code):
         k = check["id"]
         where = f"line {check['line']}: `{check['text']}`"
         check["evaluations"] = reached.get(k, 0)
+        test = parse_assert(check["text"])
+        if check.pop("misplaced"):
+            problems.append(f"{where} is inside a helper; put asserts at top level or directly in a test_* function")
+            continue
         if k in unplannable:
             problems.append(f"{where} {unplannable[k]}")
-        elif not reached.get(k):
+            continue
+        if not reached.get(k):
             reason = failures.get(check["test"])
             why = f" ({type(reason).__name__}: {reason})" if reason else ""
             problems.append(f"{where} is never reached without the answer{why}")
-        elif check["op"] in ("truthy", "falsy"):
+            continue
+        if check["op"] in ("truthy", "falsy"):
             sides[k] = "whole"
+            observed = test.operand if check["op"] == "falsy" else test
         else:
+            sides[k] = sides.get(k, "left")
             check["expected"] = expected[k]
+            observed = test.left if sides[k] == "left" else test.comparators[0]
+        pure = answer_rooted(observed, answer, tainted)
+        if check["op"] in ("is", "is_not") and k not in guessable:
+            problems.append(f"{where}: `is` compares only with None, True or False")
+        elif not pure and (check["op"] != "eq" or k in guessable):
+            problems.append(
+                f"{where} judges the answer with code that would run beside it; compare the answer's "
+                "value itself with an expected value, e.g. `assert area(2) == 12.57` or "
+                "`assert round(area(2), 2) == 12.57`"
+            )
+    for name in tests:
+        if not any(c["test"] == name for c in trusted.checks):
+            problems.append(f"{name} has no assert of its own")
     if not trusted.checks:
         problems.append("the testing code has no assert")
-    student_tree = Checks(testing_code, "__observe__", sides).visit(ast.parse(testing_code, "<tests>"))
+    student_tree = Checks(testing_code, "__observe__", sides).visit(parse(testing_code))
     student_tree = slice_for_student(student_tree, answer)
     return json.dumps({
         "error": "; ".join(problems) or None,
@@ -364,6 +497,12 @@ def plan(testing_code):
         "tests": tests,
         "student_source": ast.unparse(ast.fix_missing_locations(student_tree)),
     })
+
+
+def parse_assert(text):
+    """The test expression of an assert, from its source."""
+    node = ast.parse(text).body[0]
+    return node.test
 
 
 def observe(job):

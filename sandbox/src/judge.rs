@@ -14,13 +14,21 @@ use crate::verdict::{Outcome, UnitResult, Verdict};
 pub const MODULE_UNIT: &str = "<module>";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
+    /// `==`: equal as Python compares (`True == 1`).
     Eq,
+    /// `!=`.
     Ne,
+    /// `is None` / `is True` / `is False`: equal and of the same kind.
+    Is,
+    IsNot,
     Truthy,
     Falsy,
 }
+
+/// Longest value shown in an explanation.
+const MAX_SHOWN: usize = 300;
 
 /// One assert of the testing code.
 #[derive(Debug, Clone, Deserialize)]
@@ -91,13 +99,44 @@ pub struct Report {
     pub truncated: bool,
 }
 
+/// The kind and content of a canonical value (`{"num": "1", "bool": true}` is a `num`).
+fn tagged(value: &Value) -> Option<(&str, &Value)> {
+    value
+        .as_object()?
+        .iter()
+        .find(|(tag, _)| tag.as_str() != "bool")
+        .map(|(t, v)| (t.as_str(), v))
+}
+
+/// The value with booleans made plain numbers, as `==` sees them.
+fn loosened(value: &Value) -> Value {
+    match value {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .filter(|(tag, _)| tag.as_str() != "bool")
+                .map(|(t, v)| (t.clone(), loosened(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(loosened).collect()),
+        other => other.clone(),
+    }
+}
+
+fn is_plain(value: &Value) -> bool {
+    match value {
+        Value::Object(object) => !object.contains_key("opaque") && object.values().all(is_plain),
+        Value::Array(items) => items.iter().all(is_plain),
+        _ => true,
+    }
+}
+
 /// Python truthiness of a canonical value; `None` for values that cannot be judged.
 fn truthy(value: &Value) -> Option<bool> {
-    let Some(object) = value.as_object() else {
-        return Some(!value.is_null());
-    };
-    let (tag, inner) = object.iter().next()?;
-    match (tag.as_str(), inner) {
+    if value.is_null() {
+        return Some(false);
+    }
+    match tagged(value)? {
         ("num", Value::String(n)) => Some(n != "0"),
         ("float", _) => Some(true),
         ("str" | "bytes", Value::String(s)) => Some(!s.is_empty()),
@@ -106,13 +145,29 @@ fn truthy(value: &Value) -> Option<bool> {
     }
 }
 
-/// A canonical value as Python would print it, for teachers.
+/// A canonical value as Python would print it, for teachers (cut to a few hundred chars).
 pub fn display(value: &Value) -> String {
-    let join = |items: &[Value]| items.iter().map(display).collect::<Vec<_>>().join(", ");
-    let Some((tag, inner)) = value.as_object().and_then(|o| o.iter().next()) else {
+    let shown = show(value);
+    match shown.char_indices().nth(MAX_SHOWN) {
+        Some((cut, _)) => format!("{}…", &shown[..cut]),
+        None => shown,
+    }
+}
+
+fn show(value: &Value) -> String {
+    let join = |items: &[Value]| items.iter().map(show).collect::<Vec<_>>().join(", ");
+    if value.get("bool").is_some() {
+        return if value.get("num") == Some(&Value::from("1")) {
+            "True"
+        } else {
+            "False"
+        }
+        .to_owned();
+    }
+    let Some((tag, inner)) = tagged(value) else {
         return "None".to_owned();
     };
-    match (tag.as_str(), inner) {
+    match (tag, inner) {
         ("num" | "float", Value::String(n)) => n.clone(),
         ("str", Value::String(s)) => format!("{s:?}"),
         ("bytes", Value::String(h)) => format!("bytes.fromhex('{h}')"),
@@ -124,7 +179,7 @@ pub fn display(value: &Value) -> String {
         ("dict", Value::Array(pairs)) => {
             let pairs: Vec<String> = pairs
                 .iter()
-                .filter_map(|p| Some(format!("{}: {}", display(p.get(0)?), display(p.get(1)?))))
+                .filter_map(|p| Some(format!("{}: {}", show(p.get(0)?), show(p.get(1)?))))
                 .collect();
             format!("{{{}}}", pairs.join(", "))
         }
@@ -145,6 +200,13 @@ fn judge_check(check: &Check, report: &Report) -> CheckResult {
         .observations
         .get(&check.id.to_string())
         .map_or(&[][..], Vec::as_slice);
+    if observed.len() > check.evaluations {
+        return CheckResult::Mismatch(format!(
+            "{where_}: reported {} times, runs {}",
+            observed.len(),
+            check.evaluations
+        ));
+    }
     for (i, evaluation) in observed.iter().enumerate() {
         if let Some(traceback) = evaluation.get("raised").and_then(Value::as_str) {
             return CheckResult::Raised(format!("{where_} raised:\n{traceback}"));
@@ -153,10 +215,14 @@ fn judge_check(check: &Check, report: &Report) -> CheckResult {
             return CheckResult::Mismatch(format!("{where_}: no value was observed"));
         };
         let expected = check.expected.as_ref().and_then(|e| e.get(i));
-        let is_plain = !value.to_string().contains("\"opaque\"");
+        let plain = is_plain(value);
+        let equal = expected.is_some_and(|e| loosened(e) == loosened(value));
+        let identical = expected == Some(value);
         let passed = match check.op {
-            Op::Eq => is_plain && expected == Some(value),
-            Op::Ne => is_plain && expected.is_some() && expected != Some(value),
+            Op::Eq => plain && equal,
+            Op::Ne => plain && expected.is_some() && !equal,
+            Op::Is => plain && identical,
+            Op::IsNot => plain && expected.is_some() && !identical,
             Op::Truthy => truthy(value) == Some(true),
             Op::Falsy => truthy(value) == Some(false),
         };
@@ -338,9 +404,35 @@ mod tests {
     }
 
     #[test]
+    fn booleans_equal_numbers_but_are_not_them() {
+        let check = |op: &str, observed: Value| {
+            let plan: Plan = serde_json::from_value(json!({"error": null, "tests": [], "checks": [
+                {"id": 0, "test": "<module>", "line": 1, "text": "assert f() is True", "op": op,
+                 "expected": [{"num": "1", "bool": true}]}]}))
+            .unwrap();
+            judge(&plan, &report(json!({"0": [{"value": observed}]}))).outcome == Outcome::Passed
+        };
+        assert!(check("eq", json!({"num": "1"})));
+        assert!(!check("is", json!({"num": "1"})));
+        assert!(check("is", json!({"num": "1", "bool": true})));
+        assert!(check("is_not", json!({"num": "0", "bool": true})));
+    }
+
+    #[test]
+    fn reporting_a_check_more_often_than_it_runs_fails_it() {
+        let r = report(
+            json!({"0": [{"value": {"num": "3"}}, {"value": {"num": "3"}}],
+                              "1": [{"value": {"num": "1"}}], "2": [{"value": {"num": "0"}}]}),
+        );
+        assert!(!judge(&plan(), &r).units[0].passed);
+    }
+
+    #[test]
     fn values_display_as_python_prints_them() {
         let v = json!({"dict": [[{"str": "a"}, {"tuple": [{"num": "1"}]}], [{"str": "b"}, {"set": []}]]});
         assert_eq!(display(&v), "{\"a\": (1,), \"b\": set()}");
         assert_eq!(display(&Value::Null), "None");
+        assert_eq!(display(&json!({"num": "0", "bool": true})), "False");
+        assert!(display(&json!({"str": "x".repeat(1000)})).chars().count() <= MAX_SHOWN + 1);
     }
 }

@@ -45,6 +45,8 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 const KEEP_RESIDENT: usize = 32 << 20;
 /// Plans are cached by testing code; past this many the cache starts over.
 const PLAN_CACHE_ENTRIES: usize = 1024;
+/// A guest's answer larger than this is refused unread (observations are small values).
+const MAX_REPORT_BYTES: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -366,28 +368,38 @@ impl PythonRuntime {
         {
             return Arc::clone(plan);
         }
-        let plan = match self.call("plan", testing_code, limits).await {
+        // Limits may be hit because the machine is busy: such failures are not remembered.
+        let (plan, remember) = match self.call("plan", testing_code, limits).await {
+            RunEnd::Returned(json) if json.len() > MAX_REPORT_BYTES => {
+                (Err("the plan is too large".to_owned()), true)
+            }
             RunEnd::Returned(json) => match serde_json::from_str::<Plan>(&json) {
                 Ok(plan) => match &plan.error {
-                    Some(error) => Err(format!("the testing code cannot grade: {error}")),
-                    None => Ok(plan),
+                    Some(error) => (Err(format!("the testing code cannot grade: {error}")), true),
+                    None => (Ok(plan), true),
                 },
-                Err(err) => Err(format!("unreadable plan: {err}")),
+                Err(err) => (Err(format!("unreadable plan: {err}")), true),
             },
-            RunEnd::TimeLimit => Err("the testing code ran out of time".to_owned()),
-            RunEnd::MemoryLimit => Err("the testing code ran out of memory".to_owned()),
-            RunEnd::OutputLimit => Err("the testing code printed too much".to_owned()),
-            RunEnd::Exited(code) => Err(format!("the testing code exited with code {code}")),
-            RunEnd::Trapped(trap) => {
-                Err(format!("the testing code crashed the interpreter: {trap}"))
-            }
+            RunEnd::TimeLimit => (Err("the testing code ran out of time".to_owned()), false),
+            RunEnd::MemoryLimit => (Err("the testing code ran out of memory".to_owned()), false),
+            RunEnd::OutputLimit => (Err("the testing code printed too much".to_owned()), true),
+            RunEnd::Exited(code) => (
+                Err(format!("the testing code exited with code {code}")),
+                true,
+            ),
+            RunEnd::Trapped(trap) => (
+                Err(format!("the testing code crashed the interpreter: {trap}")),
+                false,
+            ),
         };
         let plan = Arc::new(plan);
-        let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
-        if plans.len() >= PLAN_CACHE_ENTRIES {
-            plans.clear();
+        if remember {
+            let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+            if plans.len() >= PLAN_CACHE_ENTRIES {
+                plans.clear();
+            }
+            plans.insert(key, Arc::clone(&plan));
         }
-        plans.insert(key, Arc::clone(&plan));
         plan
     }
 
@@ -404,6 +416,10 @@ impl PythonRuntime {
         let request =
             serde_json::json!({ "code": job.code, "tests": plan.student_source }).to_string();
         let report = match self.call("observe", &request, &job.limits).await {
+            RunEnd::Returned(json) if json.len() > MAX_REPORT_BYTES => {
+                let why = "The program's results are too large to report.".to_owned();
+                return Verdict::ended_early(Outcome::RuntimeError(why), &units);
+            }
             RunEnd::Returned(json) => json,
             RunEnd::TimeLimit => return Verdict::ended_early(Outcome::TimeLimit, &units),
             RunEnd::MemoryLimit => return Verdict::ended_early(Outcome::MemoryLimit, &units),

@@ -97,8 +97,18 @@ impl Verdict {
         }
     }
 
-    /// A human summary for teachers: the failing check, traceback, or limit hit.
+    /// A human summary for teachers: the failing check, traceback, or limit hit (at most
+    /// a few KiB: it is stored with the answer).
     pub fn explanation(&self) -> Option<String> {
+        const MAX_CHARS: usize = 4096;
+        let text = self.full_explanation()?;
+        Some(match text.char_indices().nth(MAX_CHARS) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text,
+        })
+    }
+
+    fn full_explanation(&self) -> Option<String> {
         match &self.outcome {
             Outcome::Passed => None,
             Outcome::Failed(detail) | Outcome::RuntimeError(detail) => Some(detail.clone()),

@@ -330,3 +330,88 @@ fn test_functions_may_keep_the_answers_results_and_loop_over_inputs() {
     );
     assert_eq!(off.passed_units(), 0, "{off:?}");
 }
+
+#[test]
+fn predicates_wrapped_around_the_answer_are_refused_as_forgeable() {
+    let grader = Grader::new(runtime()).unwrap();
+    for tests in [
+        "def test_area():\n    assert abs(area(2) - 12.566) < 1e-3\n",
+        "assert (area(2) > 12) == True\n",
+        "assert isinstance(area(2), float)\n",
+        "assert area(2) != None and True\n",
+    ] {
+        let problem = grader.check_testing_code(tests).unwrap_err();
+        assert!(
+            problem.contains("compare the answer's value itself"),
+            "{tests}: {problem}"
+        );
+    }
+    // The tolerant way that is accepted: the expected value stays hidden.
+    let tests = "def test_area():\n    assert round(area(2), 2) == 12.57\n";
+    assert_eq!(grader.check_testing_code(tests), Ok(()));
+    let forger = "import sys\nsys._getframe(1).f_globals['canon'] = lambda *a, **k: {'num': '1'}\ndef area(r):\n    return 0\n";
+    assert_not_passed_on(forger, tests);
+    let honest = grade_with(
+        "import math\ndef area(r):\n    return math.pi * r * r\n",
+        tests,
+        Limits::default(),
+    );
+    assert_eq!(honest.outcome, Outcome::Passed, "{honest:?}");
+}
+
+#[test]
+fn values_the_testing_code_uses_only_for_expectations_never_reach_the_answer() {
+    let tests = "TABLE = {3: 2, 10: 55}\n\ndef ref(n):\n    return TABLE[n]\n\ndef test_fib():\n    assert fib(10) == ref(10)\n";
+    assert_not_passed_on("def fib(n):\n    return globals()['TABLE'][n]\n", tests);
+    let split = "def test_sort():\n    result, expected = my_sort([3, 1, 2]), sorted([3, 1, 2])\n    assert result == expected\n";
+    let reader = "import sys\ndef my_sort(xs):\n    return sys._getframe(1).f_locals.get('expected', 'no peeking')\n";
+    assert_not_passed_on(reader, split);
+    let honest = grade_with(
+        "def my_sort(xs):\n    return sorted(xs)\n",
+        split,
+        Limits::default(),
+    );
+    assert_eq!(honest.outcome, Outcome::Passed, "{honest:?}");
+}
+
+#[test]
+fn asserts_must_belong_to_a_unit_and_every_test_function_needs_one() {
+    let grader = Grader::new(runtime()).unwrap();
+    let helper = "def check(n, w):\n    assert sq(n) == w\n\ndef test_a():\n    check(2, 4)\n";
+    let problem = grader.check_testing_code(helper).unwrap_err();
+    assert!(
+        problem.contains("inside a helper") && problem.contains("test_a has no assert"),
+        "{problem}"
+    );
+    let expecting_exception = "def test_raises():\n    try:\n        f(-1)\n        assert False\n    except ValueError:\n        pass\n";
+    assert!(grader.check_testing_code(expecting_exception).is_err());
+}
+
+#[test]
+fn is_true_needs_a_real_true() {
+    let tests = "assert is_even(4) is True\nassert is_even(3) is not True\n";
+    assert_not_passed_on("def is_even(n):\n    return 1 - n % 2\n", tests);
+    let strict = grade_with(
+        "def is_even(n):\n    return n % 2 == 0\n",
+        tests,
+        Limits::default(),
+    );
+    assert_eq!(strict.outcome, Outcome::Passed, "{strict:?}");
+}
+
+#[test]
+fn a_huge_result_is_refused_not_buffered() {
+    let verdict = assert_not_passed_on("def add(a, b):\n    return 'x' * 10**7\n", FORGE_TESTS);
+    assert!(
+        matches!(verdict.outcome, Outcome::RuntimeError(_)),
+        "{verdict:?}"
+    );
+    let raised = assert_not_passed_on(
+        "def add(a, b):\n    raise ValueError('x' * 10**7)\n",
+        FORGE_TESTS,
+    );
+    assert!(
+        raised.explanation().unwrap().chars().count() <= 4097,
+        "explanations are bounded"
+    );
+}

@@ -42,7 +42,15 @@ fn parse(query: &str) -> Result<ListParams, ApiError> {
         }
     };
     let limit = number("limit", 1);
-    let offset = number("offset", 0);
+    let mut offset = number("offset", 0);
+    // The stores count in signed 64-bit integers.
+    if offset.is_some_and(|n| i64::try_from(n).is_err()) {
+        v.add(
+            "offset",
+            "Ensure this value is at most 9223372036854775807.",
+        );
+        offset = None;
+    }
     v.finish()?;
     let page = (limit.is_some() || offset.is_some()).then(|| Page {
         limit: limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT),
@@ -85,8 +93,8 @@ pub fn respond<T: Serialize>(
     let Some(page) = params.page else {
         return HttpResponse::Ok().json(items);
     };
-    let next =
-        (page.offset + page.limit < count).then(|| link(req, page, page.offset + page.limit));
+    let end = page.offset.saturating_add(page.limit);
+    let next = (end < count).then(|| link(req, page, end));
     let previous =
         (page.offset > 0).then(|| link(req, page, page.offset.saturating_sub(page.limit)));
     HttpResponse::Ok().json(json!({
@@ -142,6 +150,12 @@ mod tests {
             })
         );
         assert_eq!(parse("limit=99999").unwrap().page.unwrap().limit, MAX_LIMIT);
+    }
+
+    #[test]
+    fn offsets_past_what_the_store_counts_are_refused() {
+        assert!(parse("offset=18446744073709551615").is_err());
+        assert!(parse("offset=9223372036854775807").is_ok());
     }
 
     #[test]

@@ -52,9 +52,23 @@ fn verify_blocking(password: &str, hash: Option<&str>) -> bool {
     ok && known
 }
 
+/// At most this many hashes at once (one per core): each takes 19 MiB and a core for tens
+/// of milliseconds, so a burst of log-ins queues here instead of exhausting memory and the
+/// blocking pool the store also uses.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     tokio::task::spawn_blocking(f)
         .await
         .map_err(ApiError::internal)

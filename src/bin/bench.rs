@@ -1,0 +1,255 @@
+//! Benchmarks, with numbers for the README (never timed tests).
+//!
+//! `cargo run --release --bin bench -- grading [N]` grades N trivial and N/10 CPU-heavier
+//! Python answers through the grader pool (closed loop, one client per worker), then the
+//! same jobs the way the original server did: one native `python3` subprocess each. It
+//! prints jobs/s, p50/p99 latency and peak RSS for both.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::Addr;
+use actors::grader::{Grade, GraderPool, PoolConfig, RuntimeStatus, Status};
+use actors::sandbox::{Job, Limits, Outcome};
+
+const TRIVIAL_CODE: &str = "def add(a, b):\n    return a + b\n";
+const TRIVIAL_TESTS: &str = "def test_small():\n    assert add(2, 3) == 5\n\ndef test_negative():\n    assert add(-1, 1) == 0\n";
+const CPU_CODE: &str =
+    "def total(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n";
+const CPU_TESTS: &str = "def test_total():\n    assert total(10**6) == 499999500000\n";
+
+struct Run {
+    label: String,
+    jobs: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn row(&mut self, peak_rss_mib: f64) -> String {
+        self.latencies.sort();
+        let at = |q: f64| {
+            self.latencies
+                [((self.latencies.len() as f64 * q) as usize).min(self.latencies.len() - 1)]
+        };
+        format!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.0} |",
+            self.label,
+            self.jobs,
+            self.jobs as f64 / self.elapsed.as_secs_f64(),
+            at(0.50).as_secs_f64() * 1e3,
+            at(0.99).as_secs_f64() * 1e3,
+            peak_rss_mib
+        )
+    }
+}
+
+/// `VmHWM` (peak RSS) of this process, MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Peak RSS of the largest child process so far, MiB.
+fn children_peak_rss_mib() -> f64 {
+    // SAFETY: getrusage only writes the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+/// Runs `jobs` jobs with `clients` clients, each sending its next job when the last is done.
+async fn pool_run(
+    pool: &Addr<GraderPool>,
+    label: &str,
+    code: &str,
+    tests: &str,
+    jobs: usize,
+    clients: usize,
+) -> Run {
+    let job = Job {
+        code: code.to_owned(),
+        testing_code: tests.to_owned(),
+        limits: Limits {
+            time: Duration::from_secs(10),
+            ..Limits::default()
+        },
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (pool, job) = (pool.clone(), job.clone());
+        let share = jobs / clients + usize::from(client < jobs % clients);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(share);
+            for _ in 0..share {
+                let sent = Instant::now();
+                let verdict = pool.send(Grade(job.clone())).await.expect("pool answers");
+                assert_eq!(verdict.outcome, Outcome::Passed, "{verdict:?}");
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::with_capacity(jobs);
+    for task in tasks {
+        latencies.extend(task.await.expect("client finished"));
+    }
+    Run {
+        label: label.to_owned(),
+        jobs,
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+/// The original's way: the answer and the tests in one file, one `python3` process each.
+fn native_run(label: &str, code: &str, tests: &str, jobs: usize, clients: usize) -> Run {
+    let dir = tempfile_dir();
+    let source = Arc::new(format!("{code}\n{tests}\nfor _name, _f in list(globals().items()):\n    if _name.startswith('test_'):\n        _f()\n"));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|client| {
+            let (source, dir) = (Arc::clone(&source), dir.clone());
+            let share = jobs / clients + usize::from(client < jobs % clients);
+            std::thread::spawn(move || {
+                let mut latencies = Vec::with_capacity(share);
+                for i in 0..share {
+                    let sent = Instant::now();
+                    let file = dir.join(format!("job-{client}-{i}.py"));
+                    std::fs::File::create(&file)
+                        .and_then(|mut f| f.write_all(source.as_bytes()))
+                        .expect("job file");
+                    let out = Command::new("python3")
+                        .arg(&file)
+                        .stdin(Stdio::null())
+                        .output()
+                        .expect("python3 runs");
+                    assert!(
+                        out.status.success() && out.stderr.is_empty(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    let _ = std::fs::remove_file(&file);
+                    latencies.push(sent.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let latencies = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("client finished"))
+        .collect();
+    Run {
+        label: label.to_owned(),
+        jobs,
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("testit-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+async fn grading(jobs: usize) {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime_dir = std::env::var_os("TESTIT_RUNTIME_DIR")
+        .map_or_else(|| PathBuf::from("data/runtimes"), PathBuf::from);
+    let pool = GraderPool::start_detached(PoolConfig {
+        workers,
+        runtime_dir,
+        python: "python3".into(),
+    })
+    .expect("pool starts");
+    let prepared = Instant::now();
+    loop {
+        match pool.send(Status).await.expect("pool answers") {
+            RuntimeStatus::Ready => break,
+            RuntimeStatus::Failed(why) => panic!("{why}"),
+            RuntimeStatus::Preparing => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    eprintln!(
+        "runtime ready in {:.2?}; {workers} workers; warming up",
+        prepared.elapsed()
+    );
+    pool_run(&pool, "warm-up", TRIVIAL_CODE, TRIVIAL_TESTS, 50, workers).await;
+
+    let cpu_jobs = (jobs / 10).max(workers);
+    let mut rows = Vec::new();
+    let mut trivial = pool_run(
+        &pool,
+        "pool, trivial",
+        TRIVIAL_CODE,
+        TRIVIAL_TESTS,
+        jobs,
+        workers,
+    )
+    .await;
+    rows.push(trivial.row(peak_rss_mib()));
+    let mut cpu = pool_run(
+        &pool,
+        "pool, CPU (10^6-step loop)",
+        CPU_CODE,
+        CPU_TESTS,
+        cpu_jobs,
+        workers,
+    )
+    .await;
+    rows.push(cpu.row(peak_rss_mib()));
+    let mut native_trivial = native_run(
+        "python3 subprocess, trivial",
+        TRIVIAL_CODE,
+        TRIVIAL_TESTS,
+        jobs,
+        workers,
+    );
+    rows.push(native_trivial.row(children_peak_rss_mib()));
+    let mut native_cpu = native_run(
+        "python3 subprocess, CPU (10^6-step loop)",
+        CPU_CODE,
+        CPU_TESTS,
+        cpu_jobs,
+        workers,
+    );
+    rows.push(native_cpu.row(children_peak_rss_mib()));
+
+    println!("| run | jobs | jobs/s | p50 ms | p99 ms | peak RSS MiB |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for row in rows {
+        println!("{row}");
+    }
+    let speedup = (trivial.jobs as f64 / trivial.elapsed.as_secs_f64())
+        / (native_trivial.jobs as f64 / native_trivial.elapsed.as_secs_f64());
+    println!("\ntrivial throughput, pool vs subprocess: {speedup:.1}x; peak RSS of the pool process {:.0} MiB (subprocess column: largest child)", peak_rss_mib());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    match args.first().map(String::as_str) {
+        Some("grading") => {
+            let jobs = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
+            runtime.block_on(grading(jobs));
+        }
+        _ => {
+            eprintln!("usage: bench grading [N]");
+            std::process::exit(2);
+        }
+    }
+}
