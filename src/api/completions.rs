@@ -20,7 +20,8 @@ use crate::domain::grading::grade;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::{
-    Answer, Completion, Filter, Question, QuestionKind, Response, Store, Test, User,
+    Answer, Completion, Filter, Group, Question, QuestionKind, Response, Store, StoreError, Test,
+    User,
 };
 
 const MAX_ANSWER_TEXT_CHARS: usize = 10_000;
@@ -367,6 +368,93 @@ pub fn grade_all(test: &Test, mut responses: HashMap<i64, Response>) -> Vec<Answ
 }
 
 // ---------------------------------------------------------------------------------------
+// Submitting.
+
+fn attempts_of(test: &Test, user: &User) -> Filter {
+    Filter::And(vec![
+        Filter::Eq("test_id", test.id.into()),
+        Filter::Eq("user_id", user.id.into()),
+    ])
+}
+
+/// How many completions the student has made of the test; 403 when no attempt is left.
+pub async fn attempts_left(store: &Store, me: &User, test: &Test) -> Result<i64, ApiError> {
+    let used = store.completions().count(&attempts_of(test, me)).await? as i64;
+    match test.max_attempts {
+        Some(max) if used >= max => Err(ApiError::forbidden(format!(
+            "You have used all {max} attempts at this test."
+        ))),
+        _ => Ok(used),
+    }
+}
+
+/// Grades the responses, stores the completion as the student's next attempt (refusing one
+/// past `max_attempts`, even under concurrent submissions) and waits a bounded time for its
+/// code answers.
+pub async fn submit(
+    state: &AppState,
+    me: &User,
+    test: &Test,
+    groups: Vec<Group>,
+    responses: HashMap<i64, Response>,
+) -> Result<Completion, ApiError> {
+    let answers = grade_all(test, responses);
+    let mut completion = Completion {
+        id: 0,
+        test_id: test.id,
+        test_uuid: test.public_uuid.clone(),
+        test_name: test.name.clone(),
+        organization_id: test.organization_id,
+        creator_id: test.creator_id,
+        user_id: me.id,
+        groups: groups.into_iter().map(|g| g.name).collect(),
+        submitted_at: crate::auth::jwt::now(),
+        score: answers.iter().map(|a| a.points).sum(),
+        max_score: test.questions.iter().map(|q| q.points as f64).sum(),
+        pending: answers.iter().any(|a| a.is_correct.is_none()),
+        answers,
+        attempt_key: None,
+    };
+    // Stored first: the answers survive whatever happens to the grading. The attempt key
+    // is unique, so of two concurrent submissions for the same attempt one counts again.
+    let mut stored = None;
+    for _ in 0..8 {
+        let used = attempts_left(&state.store, me, test).await?;
+        completion.attempt_key = Some(format!("{}:{}:{}", test.id, me.id, used + 1));
+        match state.store.completions().insert(completion.clone()).await {
+            Ok(inserted) => {
+                stored = Some(inserted);
+                break;
+            }
+            Err(StoreError::Duplicate) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let mut completion = stored.ok_or_else(|| ApiError::internal("attempt numbering contended"))?;
+    if completion.pending {
+        let grading =
+            crate::grading::spawn(state.store.clone(), state.grader.clone(), completion.id);
+        // Past the wait, the answer says "grading" and the task carries on.
+        if tokio::time::timeout(state.grading_wait, grading)
+            .await
+            .is_ok()
+        {
+            if let Some(graded) = state.store.completions().get(completion.id).await? {
+                completion = graded;
+            }
+        }
+    }
+    tracing::info!(
+        completion_id = completion.id,
+        test_id = test.id,
+        user_id = me.id,
+        score = completion.score,
+        "completion submitted"
+    );
+    Ok(completion)
+}
+
+// ---------------------------------------------------------------------------------------
 // Handlers.
 
 /// `POST /api/completions/`.
@@ -386,47 +474,10 @@ pub async fn create(
     if groups.is_empty() {
         return Err(ApiError::forbidden("This test is not available to you."));
     }
+    attempts_left(&state.store, me, &test).await?;
     let responses = read_answers(&mut input, &test);
     input.finish()?;
-
-    let answers = grade_all(&test, responses);
-    let completion = Completion {
-        id: 0,
-        test_id: test.id,
-        test_uuid: test.public_uuid.clone(),
-        test_name: test.name.clone(),
-        organization_id: test.organization_id,
-        creator_id: test.creator_id,
-        user_id: me.id,
-        groups: groups.into_iter().map(|g| g.name).collect(),
-        submitted_at: crate::auth::jwt::now(),
-        score: answers.iter().map(|a| a.points).sum(),
-        max_score: test.questions.iter().map(|q| q.points as f64).sum(),
-        pending: answers.iter().any(|a| a.is_correct.is_none()),
-        answers,
-    };
-    // Stored first: the answers survive whatever happens to the grading.
-    let mut completion = state.store.completions().insert(completion).await?;
-    if completion.pending {
-        let grading =
-            crate::grading::spawn(state.store.clone(), state.grader.clone(), completion.id);
-        // Past the wait, the answer says "grading" and the task carries on.
-        if tokio::time::timeout(state.grading_wait, grading)
-            .await
-            .is_ok()
-        {
-            if let Some(graded) = state.store.completions().get(completion.id).await? {
-                completion = graded;
-            }
-        }
-    }
-    tracing::info!(
-        completion_id = completion.id,
-        test_id = test.id,
-        user_id = me.id,
-        score = completion.score,
-        "completion graded"
-    );
+    let completion = submit(&state, me, &test, groups, responses).await?;
     Ok(HttpResponse::Created().json(student_view(&completion, None)))
 }
 

@@ -215,6 +215,7 @@ fn component_schemas() -> Map<String, Value> {
     let user_request = |required: Value| json!({ "type": "object", "required": required, "properties": user_fields });
     let token = json!({ "type": "string" });
     let small_int = json!({ "type": "integer", "minimum": 0, "maximum": 32767 });
+    let limit_field = json!({ "type": "integer", "nullable": true, "minimum": 1 });
     let test_request = |required: Value| {
         json!({
             "type": "object", "required": required,
@@ -224,6 +225,10 @@ fn component_schemas() -> Map<String, Value> {
                     "description": "Replaces the questions; one sent with the id of an existing question keeps its id." },
                 "available_for": { "type": "array", "items": { "type": "integer" },
                     "description": "Group ids (or group objects with an id) of the organization." },
+                "time_limit_seconds": { "type": "integer", "nullable": true, "minimum": 1, "maximum": 604800,
+                    "description": "Seconds a live attempt may last; null: no limit." },
+                "max_attempts": { "type": "integer", "nullable": true, "minimum": 1, "maximum": 1000,
+                    "description": "Completions a student may submit; null: no limit." },
             },
         })
     };
@@ -332,6 +337,8 @@ fn component_schemas() -> Map<String, Value> {
                 "available_for": { "type": "array", "items": { "type": "object", "properties": {
                     "id": read_only_int, "name": string(Some(150)), "description": string(None) } } },
                 "public_uuid": { "type": "string", "readOnly": true },
+                "time_limit_seconds": limit_field,
+                "max_attempts": limit_field,
             },
         },
         "TestRequest": test_request(json!(["name", "questions"])),

@@ -192,6 +192,7 @@ async fn teacher_views(store: &Store, tests: &[Test]) -> Result<Vec<Value>, ApiE
                 "id": t.id, "name": t.name, "creator": t.creator_id,
                 "questions": t.questions.iter().map(|q| teacher_question(t.id, q)).collect::<Vec<_>>(),
                 "available_for": available, "public_uuid": t.public_uuid,
+                "time_limit_seconds": t.time_limit_seconds, "max_attempts": t.max_attempts,
             })
         })
         .collect())
@@ -209,6 +210,7 @@ fn student_view(test: &Test) -> Value {
         "id": test.id, "name": test.name, "creator": test.creator_id,
         "questions": test.questions.iter().map(student_question).collect::<Vec<_>>(),
         "public_uuid": test.public_uuid,
+        "time_limit_seconds": test.time_limit_seconds, "max_attempts": test.max_attempts,
     })
 }
 
@@ -633,6 +635,25 @@ struct TestChanges {
     name: Option<String>,
     questions: Option<Vec<Question>>,
     available_for: Option<Vec<i64>>,
+    /// Absent: unchanged; `Some(None)`: no limit.
+    time_limit_seconds: Option<Option<i64>>,
+    max_attempts: Option<Option<i64>>,
+}
+
+/// Longest time limit: a week.
+const MAX_TIME_LIMIT: i64 = 7 * 24 * 3600;
+const MAX_ATTEMPTS: i64 = 1000;
+
+/// An optional limit: absent, null (no limit), or a whole number in `1..=max`.
+fn limit(input: &mut Input, field: &str, max: i64) -> Option<Option<i64>> {
+    let value = input.nullable_int(field)?;
+    match value {
+        Some(n) if !(1..=max).contains(&n) => {
+            input.error(field, format!("Ensure this value is between 1 and {max}."));
+            None
+        }
+        other => Some(other),
+    }
 }
 
 /// Reads a test body; `partial` (PATCH) makes every field optional.
@@ -654,6 +675,8 @@ async fn read_test(
     }
     let drafts = parse_questions(&mut input);
     let available_for = parse_groups(state, &mut input, org).await?;
+    let time_limit_seconds = limit(&mut input, "time_limit_seconds", MAX_TIME_LIMIT);
+    let max_attempts = limit(&mut input, "max_attempts", MAX_ATTEMPTS);
     if let (Some(drafts), false) = (&drafts, input.has_errors()) {
         check_testing_codes(state, &mut input, drafts).await;
     }
@@ -669,6 +692,8 @@ async fn read_test(
         name: name.map(Name::into_string),
         questions,
         available_for,
+        time_limit_seconds,
+        max_attempts,
     })
 }
 
@@ -733,6 +758,8 @@ pub async fn create(
         public_uuid: new_public_uuid(),
         questions: changes.questions.unwrap_or_default(),
         available_for: changes.available_for.unwrap_or_default(),
+        time_limit_seconds: changes.time_limit_seconds.flatten(),
+        max_attempts: changes.max_attempts.flatten(),
         created_at: crate::auth::jwt::now(),
     };
     let test = state.store.tests().insert(test).await?;
@@ -777,6 +804,12 @@ pub async fn change<const PARTIAL: bool>(
         }
         if let Some(groups) = &changes.available_for {
             t.available_for = groups.clone();
+        }
+        if let Some(seconds) = changes.time_limit_seconds {
+            t.time_limit_seconds = seconds;
+        }
+        if let Some(attempts) = changes.max_attempts {
+            t.max_attempts = attempts;
         }
     })
     .await

@@ -166,6 +166,7 @@ pub const INDEXES: &[IndexSpec] = &[
     lookup(Completion::COLLECTION, "test_id"),
     lookup(Completion::COLLECTION, "user_id"),
     lookup(Completion::COLLECTION, "pending"),
+    unique(Completion::COLLECTION, "attempt_key"),
 ];
 
 /// How often [`Repo::update`] retries a read-modify-write that lost a race.

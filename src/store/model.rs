@@ -169,6 +169,12 @@ pub struct Test {
     /// Ids of the groups whose members may take the test.
     #[serde(default)]
     pub available_for: Vec<i64>,
+    /// Seconds an attempt may last (live attempts are submitted at their deadline).
+    #[serde(default)]
+    pub time_limit_seconds: Option<i64>,
+    /// Completions a student may submit.
+    #[serde(default)]
+    pub max_attempts: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -225,5 +231,9 @@ pub struct Completion {
     /// Code answers wait for the sandbox; a restarted server grades them first thing.
     #[serde(default)]
     pub pending: bool,
+    /// `{test}:{user}:{n}` for the student's n-th completion of the test: unique, so two
+    /// concurrent submissions cannot both take the last allowed attempt.
+    #[serde(default)]
+    pub attempt_key: Option<String>,
 }
 document!(Completion, "completions");
