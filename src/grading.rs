@@ -7,12 +7,49 @@
 //! Points of a code question: with `strict_score`, all or nothing; without, shared in
 //! proportion to the units (`test_*` functions, or the top-level asserts) that passed.
 
+use std::time::Duration;
+
 use actix::Addr;
 use actors::grader::{Grade, GraderPool, RuntimeStatus, Status};
+use actors::hub::{Event, Hub, Publish, Topic};
 use actors::sandbox::{Job, Limits, Outcome, Verdict};
 use serde_json::Value;
 
 use crate::store::{Completion, Filter, Question, Response, Store, StoreError};
+
+/// What submitting and grading need: the store, the pool, the hub that tells watchers, and
+/// how long a submission waits for its verdicts. Cheap to clone.
+#[derive(Clone)]
+pub struct Grading {
+    pub store: Store,
+    pub grader: Addr<GraderPool>,
+    pub hub: Addr<Hub>,
+    pub wait: Duration,
+}
+
+/// Tells the test's watchers (graded view) and the student (their view) that a completion
+/// has its final score.
+pub async fn announce_graded(grading: &Grading, completion: &Completion) {
+    let user = grading
+        .store
+        .users()
+        .get(completion.user_id)
+        .await
+        .ok()
+        .flatten();
+    let teachers = serde_json::json!({ "type": "completion_graded",
+        "completion": crate::api::completions::graded_view(completion, user.as_ref()) });
+    let student = serde_json::json!({ "type": "completion_graded",
+        "completion": crate::api::completions::student_view(completion, None) });
+    grading.hub.do_send(Publish {
+        topics: vec![Topic::Test(completion.test_id)],
+        event: Event(teachers.to_string().into()),
+    });
+    grading.hub.do_send(Publish {
+        topics: vec![Topic::User(completion.user_id)],
+        event: Event(student.to_string().into()),
+    });
+}
 
 /// What a verdict earns on a question: correctness, points, and the explanation teachers see.
 pub fn score(question: &Question, verdict: &Verdict) -> (bool, f64, Option<String>) {
@@ -29,11 +66,8 @@ pub fn score(question: &Question, verdict: &Verdict) -> (bool, f64, Option<Strin
 }
 
 /// Grades the pending code answers of one completion and stores the results.
-pub async fn grade(
-    store: &Store,
-    grader: &Addr<GraderPool>,
-    completion_id: i64,
-) -> Result<(), StoreError> {
+pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreError> {
+    let (store, grader) = (&grading.store, &grading.grader);
     let Some(completion) = store.completions().get(completion_id).await? else {
         return Ok(());
     };
@@ -65,7 +99,7 @@ pub async fn grade(
         };
         results.push((index, verdict));
     }
-    store
+    let updated = store
         .completions()
         .update(completion_id, |c| {
             for (index, verdict) in &results {
@@ -85,6 +119,9 @@ pub async fn grade(
             Ok::<_, StoreError>(())
         })
         .await?;
+    if let Some(completion) = updated.filter(|c| !c.pending) {
+        announce_graded(grading, &completion).await;
+    }
     let failed = results
         .iter()
         .filter(|(_, v)| matches!(v.outcome, Outcome::InternalError(_)))
@@ -105,26 +142,23 @@ pub async fn grade(
 }
 
 /// Grades a completion in the background; the task outlives the request that started it.
-pub fn spawn(
-    store: Store,
-    grader: Addr<GraderPool>,
-    completion_id: i64,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn(grading: Grading, completion_id: i64) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if let Err(err) = grade(&store, &grader, completion_id).await {
+        if let Err(err) = grade(&grading, completion_id).await {
             tracing::error!(completion_id, %err, "grading failed; it resumes at the next start");
         }
     })
 }
 
 /// Grades every completion left pending (by a server stopped mid-grading).
-pub async fn resume(store: &Store, grader: &Addr<GraderPool>) -> Result<usize, StoreError> {
-    let pending: Vec<Completion> = store
+pub async fn resume(grading: &Grading) -> Result<usize, StoreError> {
+    let pending: Vec<Completion> = grading
+        .store
         .completions()
         .find(&Filter::Eq("pending", Value::Bool(true)), None)
         .await?;
     for completion in &pending {
-        spawn(store.clone(), grader.clone(), completion.id);
+        spawn(grading.clone(), completion.id);
     }
     if !pending.is_empty() {
         tracing::info!(

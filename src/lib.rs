@@ -12,6 +12,7 @@
 //! - [`domain`]: types parsed once at the edge (`Email`, `Password`, `Name`).
 //! - [`store`]: the document store interface and its embedded (SQLite) and MongoDB backends.
 //! - [`grading`]: code answers from stored completions to the grader pool and back.
+//! - [`live`]: the store behind the attempt actors (live test-taking over WebSocket).
 //! - [`error`]: the one API error type and its table of codes.
 //! - [`telemetry`]: structured logging.
 
@@ -23,6 +24,7 @@ pub mod auth;
 pub mod domain;
 pub mod error;
 pub mod grading;
+pub mod live;
 pub mod settings;
 pub mod startup;
 pub mod store;

@@ -7,7 +7,11 @@ use actix::Addr;
 use actix_web::dev::Server;
 use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpServer};
+use actors::attempt::Registry;
 use actors::grader::{GraderPool, PoolConfig};
+use actors::hub::Hub;
+
+use crate::grading::Grading;
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, input::MAX_BODY_BYTES, openapi};
@@ -21,10 +25,10 @@ pub struct AppState {
     pub store: Store,
     pub jwt: JwtKeys,
     pub rotate_refresh_tokens: bool,
-    /// The pool of sandboxes grading code answers.
-    pub grader: Addr<GraderPool>,
-    /// How long a submission waits for its code answers to be graded.
-    pub grading_wait: std::time::Duration,
+    /// The grader pool, the event hub, and how long a submission waits for its verdicts.
+    pub grading: Grading,
+    /// The attempt actors' registry (live test-taking).
+    pub attempts: Addr<Registry>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     store: Store,
+    attempts: Addr<Registry>,
     server: Server,
 }
 
@@ -53,8 +58,21 @@ impl Application {
             runtime_dir: settings.runtime_dir.clone(),
             python: settings.python.clone(),
         })?;
-        // Completions a stopped server left half-graded are graded first.
-        crate::grading::resume(&store, &grader).await?;
+        let hub = actors::on_own_system("hub", || actix::Supervisor::start(|_| Hub::default()))?;
+        let grading = Grading {
+            store: store.clone(),
+            grader,
+            hub: hub.clone(),
+            wait: settings.grading_wait,
+        };
+        let port = crate::live::port(grading.clone());
+        let attempts = actors::on_own_system("attempts", move || {
+            actix::Supervisor::start(move |_| Registry::new(port, hub))
+        })?;
+        // Work a stopped server left: half-graded completions, attempts with deadlines.
+        crate::grading::resume(&grading).await?;
+        crate::live::resume(&store, &attempts).await?;
+        let registry = attempts.clone();
         let state = web::Data::new(AppState {
             store: store.clone(),
             jwt: JwtKeys::new(
@@ -63,8 +81,8 @@ impl Application {
                 settings.refresh_token_ttl,
             ),
             rotate_refresh_tokens: settings.rotate_refresh_tokens,
-            grader,
-            grading_wait: settings.grading_wait,
+            grading,
+            attempts,
         });
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));
@@ -97,6 +115,7 @@ impl Application {
         Ok(Application {
             port,
             store,
+            attempts: registry,
             server,
         })
     }
@@ -107,6 +126,11 @@ impl Application {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The registry of attempt actors (tests evict actors through it).
+    pub fn attempts(&self) -> &Addr<Registry> {
+        &self.attempts
     }
 
     /// A handle to stop the server once it runs (tests restart it with it).

@@ -210,19 +210,7 @@ impl GraderPool {
     /// Starts the pool under a supervisor on a system thread of its own, so callers on any
     /// runtime (actix-web workers, plain tokio tests) can send to it.
     pub fn start_detached(config: PoolConfig) -> std::io::Result<Addr<GraderPool>> {
-        let (sender, receiver) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("grader-pool".into())
-            .spawn(move || {
-                let system = actix::System::new();
-                system.block_on(async move {
-                    let _ = sender.send(GraderPool::start(config));
-                });
-                let _ = system.run();
-            })?;
-        receiver
-            .recv()
-            .map_err(|_| std::io::Error::other("the grader pool did not start"))
+        crate::on_own_system("grader-pool", move || GraderPool::start(config))
     }
 
     fn submit(&self, work: Work) -> oneshot::Receiver<Done> {

@@ -12,7 +12,35 @@
 //!
 //! - [`grader`]: [`grader::GraderPool`] and its messages ([`grader::Grade`],
 //!   [`grader::CheckTestingCode`], [`grader::Status`]).
+//! - [`hub`]: [`hub::Hub`], which fans events out to watchers by [`hub::Topic`].
+//! - [`attempt`]: [`attempt::AttemptActor`] per attempt in progress, the
+//!   [`attempt::Registry`] that finds or restarts them, and the [`attempt::AttemptPort`]
+//!   the server implements for their persistence.
 
+pub mod attempt;
 pub mod grader;
+pub mod hub;
+
+/// Runs `start` inside a new actix system on a thread of its own and answers what it returns
+/// (actor addresses), so that callers on any runtime (actix-web workers, plain tokio tests)
+/// can send to those actors.
+pub fn on_own_system<T: Send + 'static>(
+    name: &str,
+    start: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<T> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let system = actix::System::new();
+            system.block_on(async move {
+                let _ = sender.send(start());
+            });
+            let _ = system.run();
+        })?;
+    receiver
+        .recv()
+        .map_err(|_| std::io::Error::other("the actor system did not start"))
+}
 
 pub use sandbox;

@@ -18,6 +18,7 @@ use super::tests::{access_groups, manages, test_by_uuid};
 use crate::auth::AuthUser;
 use crate::domain::grading::grade;
 use crate::error::ApiError;
+use crate::grading::Grading;
 use crate::startup::AppState;
 use crate::store::{
     Answer, Completion, Filter, Group, Question, QuestionKind, Response, Store, StoreError, Test,
@@ -210,7 +211,7 @@ fn bounded_text(value: &str, max: usize, what: &str) -> Result<String, String> {
 
 /// Reads one answer body for its question; extra fields (e.g. an echoed `variants`) are
 /// ignored, and empty answers are unanswered, not errors.
-fn read_response(q: &Question, body: Option<&Value>) -> Result<Response, String> {
+pub fn read_response(q: &Question, body: Option<&Value>) -> Result<Response, String> {
     let body = match body {
         None | Some(Value::Null) => return Ok(Response::Unanswered),
         Some(Value::Object(body)) => body,
@@ -392,7 +393,7 @@ pub async fn attempts_left(store: &Store, me: &User, test: &Test) -> Result<i64,
 /// past `max_attempts`, even under concurrent submissions) and waits a bounded time for its
 /// code answers.
 pub async fn submit(
-    state: &AppState,
+    grading: &Grading,
     me: &User,
     test: &Test,
     groups: Vec<Group>,
@@ -419,9 +420,9 @@ pub async fn submit(
     // is unique, so of two concurrent submissions for the same attempt one counts again.
     let mut stored = None;
     for _ in 0..8 {
-        let used = attempts_left(&state.store, me, test).await?;
+        let used = attempts_left(&grading.store, me, test).await?;
         completion.attempt_key = Some(format!("{}:{}:{}", test.id, me.id, used + 1));
-        match state.store.completions().insert(completion.clone()).await {
+        match grading.store.completions().insert(completion.clone()).await {
             Ok(inserted) => {
                 stored = Some(inserted);
                 break;
@@ -431,15 +432,14 @@ pub async fn submit(
         }
     }
     let mut completion = stored.ok_or_else(|| ApiError::internal("attempt numbering contended"))?;
-    if completion.pending {
-        let grading =
-            crate::grading::spawn(state.store.clone(), state.grader.clone(), completion.id);
+    if !completion.pending {
+        // Graded at once: watchers hear it now (pending ones hear it from the grading).
+        crate::grading::announce_graded(grading, &completion).await;
+    } else {
+        let running = crate::grading::spawn(grading.clone(), completion.id);
         // Past the wait, the answer says "grading" and the task carries on.
-        if tokio::time::timeout(state.grading_wait, grading)
-            .await
-            .is_ok()
-        {
-            if let Some(graded) = state.store.completions().get(completion.id).await? {
+        if tokio::time::timeout(grading.wait, running).await.is_ok() {
+            if let Some(graded) = grading.store.completions().get(completion.id).await? {
                 completion = graded;
             }
         }
@@ -477,7 +477,7 @@ pub async fn create(
     attempts_left(&state.store, me, &test).await?;
     let responses = read_answers(&mut input, &test);
     input.finish()?;
-    let completion = submit(&state, me, &test, groups, responses).await?;
+    let completion = submit(&state.grading, me, &test, groups, responses).await?;
     Ok(HttpResponse::Created().json(student_view(&completion, None)))
 }
 

@@ -10,6 +10,7 @@ use crate::startup::AppState;
 
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let status = state
+        .grading
         .grader
         .send(Status)
         .await

@@ -11,6 +11,7 @@ pub mod groups;
 pub mod health;
 pub mod input;
 pub mod languages;
+pub mod live;
 pub mod openapi;
 pub mod organizations;
 pub mod pagination;
@@ -115,6 +116,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::GET, "/api/schema/json/", "schema", openapi::schema_json)
             .summary("This OpenAPI 3 document as JSON.")
             .answers(200, File("application/json")),
+        Endpoint::new(M::GET, "/ws", "live", live::connect)
+            .summary("WebSocket for live test-taking and live results (protocol: docs/websocket.md). Token in Authorization or ?token=.")
+            .auth()
+            .answers(101, Empty),
         Endpoint::new(M::GET, "/api/languages/", "languages", languages::list)
             .summary("The runtimes code answers can be written in, their state and limits.")
             .answers(200, List("Language")),

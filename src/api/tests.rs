@@ -205,7 +205,7 @@ async fn teacher_view(store: &Store, test: &Test) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::internal("presenting one test gave none"))
 }
 
-fn student_view(test: &Test) -> Value {
+pub fn student_view(test: &Test) -> Value {
     json!({
         "id": test.id, "name": test.name, "creator": test.creator_id,
         "questions": test.questions.iter().map(student_question).collect::<Vec<_>>(),
@@ -513,7 +513,7 @@ async fn check_testing_codes(
 ) {
     use actors::grader::{CheckTestingCode, RuntimeStatus, Status};
     if matches!(
-        state.grader.send(Status).await,
+        state.grading.grader.send(Status).await,
         Ok(RuntimeStatus::Failed(_)) | Err(_)
     ) {
         return;
@@ -524,7 +524,7 @@ async fn check_testing_codes(
         };
         let checked = tokio::time::timeout(
             CHECK_WAIT,
-            state.grader.send(CheckTestingCode(code.clone())),
+            state.grading.grader.send(CheckTestingCode(code.clone())),
         )
         .await;
         if let Ok(Ok(Err(problem))) = checked {

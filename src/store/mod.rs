@@ -26,8 +26,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use model::{
-    Answer, Completion, Group, Organization, Question, QuestionKind, Response, RevokedFamily,
-    RevokedToken, Test, UsedRefreshToken, User, Variant,
+    Answer, Attempt, Completion, Group, Organization, Question, QuestionKind, Response,
+    RevokedFamily, RevokedToken, Test, UsedRefreshToken, User, Variant,
 };
 
 /// Failures of the store, as the rest of the server needs to tell them apart.
@@ -133,6 +133,7 @@ pub const COLLECTIONS: &[&str] = &[
     UsedRefreshToken::COLLECTION,
     Test::COLLECTION,
     Completion::COLLECTION,
+    Attempt::COLLECTION,
 ];
 
 const fn unique(collection: &'static str, field: &'static str) -> IndexSpec {
@@ -167,6 +168,9 @@ pub const INDEXES: &[IndexSpec] = &[
     lookup(Completion::COLLECTION, "user_id"),
     lookup(Completion::COLLECTION, "pending"),
     unique(Completion::COLLECTION, "attempt_key"),
+    unique(Attempt::COLLECTION, "open_key"),
+    lookup(Attempt::COLLECTION, "test_id"),
+    lookup(Attempt::COLLECTION, "submitted"),
 ];
 
 /// How often [`Repo::update`] retries a read-modify-write that lost a race.

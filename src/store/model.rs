@@ -237,3 +237,25 @@ pub struct Completion {
     pub attempt_key: Option<String>,
 }
 document!(Completion, "completions");
+
+/// A live attempt at a test (WebSocket): the answers saved so far, until it is submitted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Attempt {
+    pub id: i64,
+    pub test_id: i64,
+    pub user_id: i64,
+    pub organization_id: i64,
+    /// Unix seconds.
+    pub started_at: i64,
+    /// Unix seconds: the server submits the attempt then.
+    pub deadline: Option<i64>,
+    /// Question id (as text) to the answer body last saved for it.
+    #[serde(default)]
+    pub answers: std::collections::BTreeMap<String, serde_json::Value>,
+    pub submitted: bool,
+    pub completion_id: Option<i64>,
+    /// `{test}:{user}` while open, so a student has at most one open attempt per test;
+    /// `done:{id}` once submitted.
+    pub open_key: String,
+}
+document!(Attempt, "attempts");

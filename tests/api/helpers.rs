@@ -14,6 +14,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub settings: Settings,
     handle: actix_web::dev::ServerHandle,
+    /// The attempt actors' registry, to evict an actor as a crash would.
+    pub attempts: actix::Addr<actors::attempt::Registry>,
     // Kept alive for the test's duration; deleted on drop.
     _data_dir: TempDir,
 }
@@ -43,8 +45,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("testit-runtimes");
     settings.grader_workers = 2;
     configure(&mut settings);
-    let (address, handle) = start(&settings).await;
+    let (address, handle, attempts) = start(&settings).await;
     TestApp {
+        attempts,
         address,
         client: reqwest::Client::builder().build().unwrap(),
         settings,
@@ -53,23 +56,30 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
-async fn start(settings: &Settings) -> (String, actix_web::dev::ServerHandle) {
+async fn start(
+    settings: &Settings,
+) -> (
+    String,
+    actix_web::dev::ServerHandle,
+    actix::Addr<actors::attempt::Registry>,
+) {
     let app = Application::build(settings.clone())
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
+    let (handle, attempts) = (app.handle(), app.attempts().clone());
     tokio::spawn(app.run_until_stopped());
-    (address, handle)
+    (address, handle, attempts)
 }
 
 impl TestApp {
     /// Stops the server and starts a new one on the same data dir (a new port).
     pub async fn restart(&mut self) {
         self.handle.stop(true).await;
-        let (address, handle) = start(&self.settings).await;
+        let (address, handle, attempts) = start(&self.settings).await;
         self.address = address;
         self.handle = handle;
+        self.attempts = attempts;
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -9,6 +9,7 @@ mod export;
 mod grading;
 mod groups;
 mod helpers;
+mod live;
 mod organizations;
 mod persistence;
 mod schema;

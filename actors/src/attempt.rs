@@ -1,0 +1,296 @@
+//! Attempts in progress: one actor each, found or (re)started by the [`Registry`].
+//!
+//! An [`AttemptActor`] owns the order of what happens to its attempt: saves are applied one
+//! after the other (last write wins), a submit closes it, and its deadline submits it with
+//! what was saved. Its state lives in the store, reached through the [`AttemptPort`] the
+//! server implements: an actor that stops (evicted, or a failure) is started again by the
+//! registry on the next request and reloads everything, so no saved answer is lost.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use serde_json::Value;
+
+use crate::hub::{Event, Hub, Publish, Topic};
+
+/// A port call's future (the store is async; errors are already messages).
+pub type PortFuture<T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send>>;
+
+/// The persisted state of an attempt, as the actor needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptState {
+    pub test_id: i64,
+    pub user_id: i64,
+    /// Unix seconds; past it, saves are refused and the attempt is submitted.
+    pub deadline: Option<i64>,
+    pub submitted: bool,
+    /// Questions answered so far.
+    pub answered: usize,
+}
+
+/// Persistence of attempts: implemented by the server over its store.
+pub trait AttemptPort: Send + Sync + 'static {
+    fn load(&self, attempt_id: i64) -> PortFuture<AttemptState>;
+    /// Saves one answer body (replacing an earlier one); answers the answered count.
+    fn save(&self, attempt_id: i64, question: i64, body: Value) -> PortFuture<usize>;
+    /// Submits with the saved answers; answers the completion as its student sees it.
+    fn submit(&self, attempt_id: i64) -> PortFuture<Value>;
+}
+
+/// Why an attempt refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptError {
+    /// Already submitted.
+    Closed,
+    /// Past its deadline (it is being submitted).
+    DeadlinePassed,
+    /// The store failed, or the attempt is unknown.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for AttemptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttemptError::Closed => f.write_str("This attempt is already submitted."),
+            AttemptError::DeadlinePassed => f.write_str("The time limit has passed."),
+            AttemptError::Unavailable(why) => write!(f, "The attempt is unavailable: {why}"),
+        }
+    }
+}
+
+/// Saves an answer. Answers the number of questions answered.
+#[derive(Message)]
+#[rtype(result = "Result<usize, AttemptError>")]
+pub struct Save {
+    pub question: i64,
+    pub body: Value,
+}
+
+/// Submits the attempt. Answers the completion as its student sees it.
+#[derive(Message)]
+#[rtype(result = "Result<Value, AttemptError>")]
+pub struct Submit;
+
+/// Asks for the attempt's state.
+#[derive(Message)]
+#[rtype(result = "Result<AttemptState, AttemptError>")]
+pub struct GetState;
+
+/// Stops the actor (its state stays in the store).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stop;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn event(value: Value) -> Event {
+    Event(Arc::from(value.to_string()))
+}
+
+/// One attempt in progress.
+pub struct AttemptActor {
+    id: i64,
+    port: Arc<dyn AttemptPort>,
+    hub: Addr<Hub>,
+    state: Result<AttemptState, AttemptError>,
+}
+
+impl AttemptActor {
+    fn topics(&self, state: &AttemptState) -> Vec<Topic> {
+        vec![Topic::Test(state.test_id), Topic::User(state.user_id)]
+    }
+
+    fn open(&self) -> Result<&AttemptState, AttemptError> {
+        let state = self.state.as_ref().map_err(Clone::clone)?;
+        if state.submitted {
+            Err(AttemptError::Closed)
+        } else if state.deadline.is_some_and(|d| now() >= d) {
+            Err(AttemptError::DeadlinePassed)
+        } else {
+            Ok(state)
+        }
+    }
+
+    /// Submits through the port; the mailbox waits, so nothing is saved after it.
+    fn submit(&mut self, automatic: bool) -> ResponseActFuture<Self, Result<Value, AttemptError>> {
+        let state = match &self.state {
+            Ok(state) if !state.submitted => state.clone(),
+            Ok(_) => return Box::pin(fut::ready(Err(AttemptError::Closed))),
+            Err(err) => return Box::pin(fut::ready(Err(err.clone()))),
+        };
+        let topics = self.topics(&state);
+        let hub = self.hub.clone();
+        let id = self.id;
+        Box::pin(self.port.submit(self.id).into_actor(self).map(move |result, actor, _| {
+            let completion = result.map_err(AttemptError::Unavailable)?;
+            if let Ok(state) = actor.state.as_mut() {
+                state.submitted = true;
+            }
+            let kind = if automatic { "attempt_timed_out" } else { "attempt_submitted" };
+            hub.do_send(Publish {
+                topics,
+                event: event(serde_json::json!({ "type": kind, "attempt": id, "user": state.user_id, "completion": completion })),
+            });
+            Ok(completion)
+        }))
+    }
+}
+
+impl Actor for AttemptActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Messages wait until the state is loaded.
+        ctx.wait(
+            self.port
+                .load(self.id)
+                .into_actor(self)
+                .map(|loaded, actor, ctx| {
+                    actor.state = loaded.map_err(AttemptError::Unavailable);
+                    if let Ok(AttemptState {
+                        deadline: Some(deadline),
+                        submitted: false,
+                        ..
+                    }) = &actor.state
+                    {
+                        let delay = Duration::from_secs((deadline - now()).max(0) as u64);
+                        ctx.run_later(delay, |actor, ctx| {
+                            let submitting = actor.submit(true).map(|result, _, _| {
+                                if let Err(err) = result {
+                                    tracing::warn!(%err, "deadline submission failed");
+                                }
+                            });
+                            ctx.wait(submitting);
+                        });
+                    }
+                }),
+        );
+    }
+}
+
+impl Handler<Save> for AttemptActor {
+    type Result = AtomicResponse<Self, Result<usize, AttemptError>>;
+
+    fn handle(&mut self, Save { question, body }: Save, _: &mut Context<Self>) -> Self::Result {
+        let state = match self.open() {
+            Ok(state) => state.clone(),
+            Err(err) => return AtomicResponse::new(Box::pin(fut::ready(Err(err)))),
+        };
+        let (hub, topics, id) = (self.hub.clone(), vec![Topic::Test(state.test_id)], self.id);
+        AtomicResponse::new(Box::pin(self.port.save(self.id, question, body).into_actor(self).map(
+            move |result, actor, _| {
+                let answered = result.map_err(AttemptError::Unavailable)?;
+                if let Ok(state) = actor.state.as_mut() {
+                    state.answered = answered;
+                }
+                // Progress only: teachers watching see how far, not what.
+                let progress = serde_json::json!({ "type": "answer_saved", "attempt": id, "user": state.user_id, "answered": answered });
+                hub.do_send(Publish { topics, event: event(progress) });
+                Ok(answered)
+            },
+        )))
+    }
+}
+
+impl Handler<Submit> for AttemptActor {
+    type Result = AtomicResponse<Self, Result<Value, AttemptError>>;
+
+    fn handle(&mut self, _: Submit, _: &mut Context<Self>) -> Self::Result {
+        if let Err(AttemptError::Closed) = self.open() {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(AttemptError::Closed))));
+        }
+        // Past the deadline a submit still goes through (with what was saved).
+        AtomicResponse::new(self.submit(false))
+    }
+}
+
+impl Handler<GetState> for AttemptActor {
+    type Result = Result<AttemptState, AttemptError>;
+
+    fn handle(&mut self, _: GetState, _: &mut Context<Self>) -> Self::Result {
+        self.state.clone()
+    }
+}
+
+impl Handler<Stop> for AttemptActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+/// Finds the actor of an attempt, starting it (which reloads it from the store) when it is
+/// not running.
+#[derive(Message)]
+#[rtype(result = "Addr<AttemptActor>")]
+pub struct Find(pub i64);
+
+/// Stops an attempt's actor; the next [`Find`] starts a fresh one from the store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Evict(pub i64);
+
+/// The registry (and supervisor) of attempt actors.
+pub struct Registry {
+    port: Arc<dyn AttemptPort>,
+    hub: Addr<Hub>,
+    attempts: HashMap<i64, Addr<AttemptActor>>,
+}
+
+impl Registry {
+    pub fn new(port: Arc<dyn AttemptPort>, hub: Addr<Hub>) -> Registry {
+        Registry {
+            port,
+            hub,
+            attempts: HashMap::new(),
+        }
+    }
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+}
+
+impl actix::Supervised for Registry {}
+
+impl Handler<Find> for Registry {
+    type Result = MessageResult<Find>;
+
+    fn handle(&mut self, Find(id): Find, _: &mut Context<Self>) -> Self::Result {
+        self.attempts.retain(|_, addr| addr.connected());
+        let (port, hub) = (Arc::clone(&self.port), self.hub.clone());
+        let addr = self
+            .attempts
+            .entry(id)
+            .or_insert_with(|| {
+                AttemptActor {
+                    id,
+                    port,
+                    hub,
+                    state: Err(AttemptError::Closed),
+                }
+                .start()
+            })
+            .clone();
+        MessageResult(addr)
+    }
+}
+
+impl Handler<Evict> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, Evict(id): Evict, _: &mut Context<Self>) {
+        if let Some(addr) = self.attempts.remove(&id) {
+            addr.do_send(Stop);
+        }
+    }
+}

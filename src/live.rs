@@ -1,0 +1,129 @@
+//! The server's side of live attempts: the store behind the attempt actors' port.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::Addr;
+use actors::attempt::{AttemptPort, AttemptState, Find, PortFuture, Registry};
+use serde_json::Value;
+
+use crate::api::completions::{read_response, student_view, submit};
+use crate::api::tests::access_groups;
+use crate::grading::Grading;
+use crate::store::{Attempt, Filter, StoreError};
+
+/// Implements [`AttemptPort`] over the store; submitting goes through the same code as REST.
+pub struct StoreAttempts {
+    pub grading: Grading,
+}
+
+fn failed(err: impl std::fmt::Display) -> String {
+    err.to_string()
+}
+
+impl AttemptPort for StoreAttempts {
+    fn load(&self, attempt_id: i64) -> PortFuture<AttemptState> {
+        let store = self.grading.store.clone();
+        Box::pin(async move {
+            let attempt = store
+                .repo::<Attempt>()
+                .get(attempt_id)
+                .await
+                .map_err(failed)?;
+            let attempt = attempt.ok_or_else(|| format!("no attempt {attempt_id}"))?;
+            Ok(AttemptState {
+                test_id: attempt.test_id,
+                user_id: attempt.user_id,
+                deadline: attempt.deadline,
+                submitted: attempt.submitted,
+                answered: attempt.answers.len(),
+            })
+        })
+    }
+
+    fn save(&self, attempt_id: i64, question: i64, body: Value) -> PortFuture<usize> {
+        let store = self.grading.store.clone();
+        Box::pin(async move {
+            let updated = store
+                .repo::<Attempt>()
+                .update(attempt_id, |attempt| {
+                    attempt.answers.insert(question.to_string(), body.clone());
+                    Ok::<_, StoreError>(())
+                })
+                .await
+                .map_err(failed)?;
+            updated
+                .map(|a| a.answers.len())
+                .ok_or_else(|| format!("no attempt {attempt_id}"))
+        })
+    }
+
+    fn submit(&self, attempt_id: i64) -> PortFuture<Value> {
+        let grading = self.grading.clone();
+        Box::pin(async move {
+            let store = &grading.store;
+            let attempt = store
+                .repo::<Attempt>()
+                .get(attempt_id)
+                .await
+                .map_err(failed)?;
+            let attempt = attempt.ok_or_else(|| format!("no attempt {attempt_id}"))?;
+            let test = store
+                .tests()
+                .get(attempt.test_id)
+                .await
+                .map_err(failed)?
+                .ok_or("the test was deleted")?;
+            let user = store
+                .users()
+                .get(attempt.user_id)
+                .await
+                .map_err(failed)?
+                .ok_or("the account was deleted")?;
+            // Saved bodies were checked when saved; a question removed since is skipped.
+            let mut responses = HashMap::new();
+            for question in &test.questions {
+                if let Some(body) = attempt.answers.get(&question.id.to_string()) {
+                    if let Ok(response) = read_response(question, Some(body)) {
+                        responses.insert(question.id, response);
+                    }
+                }
+            }
+            let groups = access_groups(store, &user, &test).await.map_err(failed)?;
+            let completion = submit(&grading, &user, &test, groups, responses)
+                .await
+                .map_err(failed)?;
+            store
+                .repo::<Attempt>()
+                .update(attempt_id, |a| {
+                    a.submitted = true;
+                    a.completion_id = Some(completion.id);
+                    a.open_key = format!("done:{}", a.id);
+                    Ok::<_, StoreError>(())
+                })
+                .await
+                .map_err(failed)?;
+            Ok(student_view(&completion, None))
+        })
+    }
+}
+
+/// Starts the actors of attempts still open, so their deadlines fire after a restart.
+pub async fn resume(
+    store: &crate::store::Store,
+    attempts: &Addr<Registry>,
+) -> Result<usize, StoreError> {
+    let open = store
+        .repo::<Attempt>()
+        .find(&Filter::Eq("submitted", Value::Bool(false)), None)
+        .await?;
+    for attempt in open.iter().filter(|a| a.deadline.is_some()) {
+        attempts.do_send(Find(attempt.id));
+    }
+    Ok(open.len())
+}
+
+/// The port as the registry takes it.
+pub fn port(grading: Grading) -> Arc<dyn AttemptPort> {
+    Arc::new(StoreAttempts { grading })
+}

@@ -1,0 +1,367 @@
+//! Live test-taking over WebSocket, with real clients.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::helpers::{
+    question_id, sample_test, spawn_app, status_json, variant_id, Account, TestApp,
+};
+
+/// A WebSocket client speaking the JSON protocol.
+struct Live {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Live {
+    async fn connect(app: &TestApp, who: &Account) -> Live {
+        let url = app.address.replacen("http", "ws", 1) + "/ws";
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "Authorization",
+            format!("Bearer {}", who.access).parse().unwrap(),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("upgraded");
+        Live { socket }
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap();
+    }
+
+    /// The next JSON message (pings are answered by the client library).
+    async fn next(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
+                .await
+                .expect("a message within 20 s")
+                .expect("the connection is open")
+                .unwrap();
+            if let Message::Text(text) = frame {
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+    }
+
+    /// The next message of `kind`, skipping others (events interleave with replies).
+    async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let message = self.next().await;
+            if message["type"] == kind {
+                return message;
+            }
+            assert_ne!(message["type"], "error", "expected {kind}, got {message}");
+        }
+    }
+
+    async fn ask(&mut self, message: Value, kind: &str) -> Value {
+        self.send(message).await;
+        self.expect(kind).await
+    }
+}
+
+struct Class {
+    app: TestApp,
+    owner: Account,
+    students: Vec<Account>,
+    test: Value,
+}
+
+async fn class(limits: Value) -> Class {
+    let app = spawn_app().await;
+    let owner = app.owner("owner@school.org").await;
+    let org = owner.org.unwrap();
+    let students = vec![
+        app.student("ann@school.org", org).await,
+        app.student("bob@school.org", org).await,
+    ];
+    let group = app
+        .group(&owner, "Live", &[students[0].id, students[1].id])
+        .await;
+    let mut body = sample_test();
+    body["available_for"] = json!([group]);
+    if let Value::Object(extra) = limits {
+        body.as_object_mut().unwrap().extend(extra);
+    }
+    let test = app.create_test(&owner, &body).await;
+    Class {
+        app,
+        owner,
+        students,
+        test,
+    }
+}
+
+impl Class {
+    fn uuid(&self) -> &str {
+        self.test["public_uuid"].as_str().unwrap()
+    }
+
+    fn start(&self) -> Value {
+        json!({"type": "start", "test": self.uuid()})
+    }
+
+    fn save_text(&self, text: &str) -> Value {
+        json!({"type": "save", "question": question_id(&self.test, 1), "body": {"picked_variant": {"text": text}}})
+    }
+
+    fn save_radio(&self, text: &str) -> Value {
+        json!({"type": "save", "question": question_id(&self.test, 2),
+               "body": {"picked_variant": {"id": variant_id(&self.test, 2, text)}}})
+    }
+}
+
+#[tokio::test]
+async fn two_students_take_a_test_live_while_the_teacher_watches() {
+    let c = class(json!({})).await;
+    let mut teacher = Live::connect(&c.app, &c.owner).await;
+    let snapshot = teacher
+        .ask(json!({"type": "watch", "test": c.test["id"]}), "snapshot")
+        .await;
+    assert_eq!(
+        (
+            snapshot["attempts"].clone(),
+            snapshot["completions"].clone()
+        ),
+        (json!([]), json!([]))
+    );
+
+    let mut ann = Live::connect(&c.app, &c.students[0]).await;
+    let mut bob = Live::connect(&c.app, &c.students[1]).await;
+    let attempt = ann.ask(c.start(), "attempt").await;
+    assert_eq!(attempt["attempt"]["resumed"], false);
+    assert!(
+        !attempt["test"].to_string().contains("is_correct"),
+        "student view only"
+    );
+    bob.ask(c.start(), "attempt").await;
+    let started = teacher.expect("attempt_started").await;
+    assert_eq!(started["user"]["email"], "ann@school.org");
+    teacher.expect("attempt_started").await;
+
+    let saved = ann.ask(c.save_text("Paris"), "saved").await;
+    assert_eq!(saved["answered"], 1);
+    ann.ask(c.save_radio("4"), "saved").await;
+    let progress = teacher.expect("answer_saved").await;
+    assert_eq!(
+        (progress["user"].clone(), progress.get("body")),
+        (json!(c.students[0].id), None),
+        "progress only"
+    );
+    bob.ask(c.save_text("London"), "saved").await;
+
+    let submitted = ann.ask(json!({"type": "submit"}), "submitted").await;
+    assert_eq!(submitted["completion"]["score"], 3);
+    let graded = teacher.expect("completion_graded").await;
+    assert_eq!(
+        (
+            graded["completion"]["user"]["email"].clone(),
+            graded["completion"]["score"].clone()
+        ),
+        (json!("ann@school.org"), json!(3))
+    );
+    let submitted = bob.ask(json!({"type": "submit"}), "submitted").await;
+    assert_eq!(submitted["completion"]["score"], 0);
+}
+
+#[tokio::test]
+async fn a_student_who_reconnects_resumes_with_every_saved_answer() {
+    let c = class(json!({})).await;
+    let mut phone = Live::connect(&c.app, &c.students[0]).await;
+    let first = phone.ask(c.start(), "attempt").await;
+    phone.ask(c.save_text("Lyon"), "saved").await;
+    phone.ask(c.save_text("Paris"), "saved").await; // last write wins
+    phone.ask(c.save_radio("4"), "saved").await;
+    drop(phone);
+
+    let mut laptop = Live::connect(&c.app, &c.students[0]).await;
+    let resumed = laptop.ask(c.start(), "attempt").await;
+    assert_eq!(resumed["attempt"]["id"], first["attempt"]["id"]);
+    assert_eq!(resumed["attempt"]["resumed"], true);
+    let answers = &resumed["attempt"]["answers"];
+    assert_eq!(
+        answers[question_id(&c.test, 1).to_string()],
+        json!({"picked_variant": {"text": "Paris"}})
+    );
+    assert_eq!(answers.as_object().unwrap().len(), 2);
+    let submitted = laptop.ask(json!({"type": "submit"}), "submitted").await;
+    assert_eq!(submitted["completion"]["score"], 3);
+}
+
+#[tokio::test]
+async fn an_attempt_survives_its_actor_and_the_server_restarting() {
+    let mut c = class(json!({})).await;
+    let mut ann = Live::connect(&c.app, &c.students[0]).await;
+    let attempt = ann.ask(c.start(), "attempt").await;
+    ann.ask(c.save_text("Paris"), "saved").await;
+    let id = attempt["attempt"]["id"].as_i64().unwrap();
+
+    // The actor goes away mid-attempt; the next message restarts it from the store.
+    c.app
+        .attempts
+        .send(actors::attempt::Evict(id))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let saved = ann.ask(c.save_radio("4"), "saved").await;
+    assert_eq!(saved["answered"], 2);
+
+    drop(ann);
+    c.app.restart().await;
+    let mut ann = Live::connect(&c.app, &c.students[0]).await;
+    let resumed = ann.ask(c.start(), "attempt").await;
+    assert_eq!(resumed["attempt"]["answers"].as_object().unwrap().len(), 2);
+    assert_eq!(
+        ann.ask(json!({"type": "submit"}), "submitted").await["completion"]["score"],
+        3
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_submits_what_was_saved_and_refuses_late_saves() {
+    let c = class(json!({"time_limit_seconds": 2})).await;
+    let mut ann = Live::connect(&c.app, &c.students[0]).await;
+    let attempt = ann.ask(c.start(), "attempt").await;
+    assert!(attempt["attempt"]["seconds_left"].as_i64().unwrap() <= 2);
+    ann.ask(c.save_text("Paris"), "saved").await;
+    let timed_out = ann.expect("attempt_timed_out").await;
+    assert_eq!(timed_out["completion"]["score"], 2);
+    ann.send(c.save_radio("4")).await;
+    let late = ann.expect("error").await;
+    assert!(
+        late["detail"].as_str().unwrap().contains("submitted")
+            || late["detail"].as_str().unwrap().contains("attempt first"),
+        "{late}"
+    );
+    let (_, mine) = status_json(
+        c.app
+            .get("/api/users/me/completions/", Some(&c.students[0].access))
+            .await,
+    )
+    .await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn max_attempts_holds_for_live_attempts() {
+    let c = class(json!({"max_attempts": 1})).await;
+    let mut ann = Live::connect(&c.app, &c.students[0]).await;
+    ann.ask(c.start(), "attempt").await;
+    ann.ask(json!({"type": "submit"}), "submitted").await;
+    let refused = ann.ask(c.start(), "error").await;
+    assert_eq!(
+        refused["detail"],
+        "You have used all 1 attempts at this test."
+    );
+}
+
+#[tokio::test]
+async fn students_cannot_watch_and_strangers_cannot_start() {
+    let c = class(json!({})).await;
+    let mut ann = Live::connect(&c.app, &c.students[0]).await;
+    let refused = ann
+        .ask(json!({"type": "watch", "test": c.test["id"]}), "error")
+        .await;
+    assert_eq!(refused["detail"], "You cannot watch this test.");
+
+    let stranger = c.app.owner("owner@elsewhere.org").await;
+    let mut them = Live::connect(&c.app, &stranger).await;
+    let refused = them.ask(c.start(), "error").await;
+    assert_eq!(refused["detail"], "No test has this public_uuid.");
+    let outsider = c.app.student("carl@school.org", c.owner.org.unwrap()).await;
+    let mut carl = Live::connect(&c.app, &outsider).await;
+    assert_eq!(
+        carl.ask(c.start(), "error").await["detail"],
+        "This test is not available to you."
+    );
+}
+
+#[tokio::test]
+async fn rest_submissions_reach_the_watching_teacher() {
+    let c = class(json!({})).await;
+    let mut teacher = Live::connect(&c.app, &c.owner).await;
+    teacher
+        .ask(json!({"type": "watch", "test": c.test["id"]}), "snapshot")
+        .await;
+    let answers = json!([{"question": question_id(&c.test, 1), "body": {"picked_variant": {"text": "Paris"}}}]);
+    assert_eq!(
+        c.app
+            .submit(&c.students[1], c.uuid(), answers)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let graded = teacher.expect("completion_graded").await;
+    assert_eq!(
+        (
+            graded["completion"]["user"]["email"].clone(),
+            graded["completion"]["score"].clone()
+        ),
+        (json!("bob@school.org"), json!(2))
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_messages_get_errors_and_the_connection_stays_usable() {
+    let c = class(json!({})).await;
+    let mut ann = Live::connect(&c.app, &c.students[0]).await;
+    ann.socket.send(Message::text("{not json")).await.unwrap();
+    assert!(ann.expect("error").await["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("Malformed message"));
+    ann.send(json!({"type": "dance"})).await;
+    assert!(ann.expect("error").await["detail"]
+        .as_str()
+        .unwrap()
+        .contains("unknown variant"));
+    ann.send(json!({"type": "start", "test": "x".repeat(70_000)}))
+        .await;
+    assert!(ann.expect("error").await["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("Message too large"));
+    ann.send(json!({"type": "save", "question": 1, "body": {}}))
+        .await;
+    assert_eq!(
+        ann.expect("error").await["detail"],
+        "Start or resume an attempt first."
+    );
+    ann.ask(c.start(), "attempt").await;
+    ann.send(json!({"type": "save", "question": question_id(&c.test, 2), "body": {"picked_variant": {"id": 123456}}})).await;
+    assert!(ann.expect("error").await["detail"]
+        .as_str()
+        .unwrap()
+        .contains("is not a variant"));
+    assert_eq!(ann.ask(c.save_text("Paris"), "saved").await["answered"], 1);
+}
+
+#[tokio::test]
+async fn a_bad_token_is_refused_before_the_upgrade() {
+    let app = spawn_app().await;
+    let url = app.address.replacen("http", "ws", 1) + "/ws?token=garbage";
+    let refused = tokio_tungstenite::connect_async(url).await.unwrap_err();
+    assert!(refused.to_string().contains("401"), "{refused}");
+    let anonymous =
+        tokio_tungstenite::connect_async(app.address.replacen("http", "ws", 1) + "/ws").await;
+    assert!(anonymous.unwrap_err().to_string().contains("401"));
+    // The query token works for browsers.
+    let ann = app.user("ann@example.org", false, None).await;
+    let url = format!(
+        "{}/ws?token={}",
+        app.address.replacen("http", "ws", 1),
+        ann.access
+    );
+    assert!(tokio_tungstenite::connect_async(url).await.is_ok());
+}
