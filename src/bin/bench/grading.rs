@@ -1,5 +1,3 @@
-//! Benchmarks, with numbers for the README (never timed tests).
-//!
 //! `cargo run --release --bin bench -- grading [N]` grades N trivial and N/10 CPU-heavier
 //! Python answers through the grader pool (closed loop, two clients per worker, so a worker
 //! never waits for a client's round trip; latency includes that queueing), then the same
@@ -170,7 +168,7 @@ fn native_run(label: &str, code: &str, tests: &str, jobs: usize, clients: usize)
     )
 }
 
-async fn grading(jobs: usize) {
+pub async fn run(jobs: usize) {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime_dir = std::env::var_os("TESTIT_RUNTIME_DIR")
         .map_or_else(|| PathBuf::from("data/runtimes"), PathBuf::from);
@@ -244,23 +242,4 @@ async fn grading(jobs: usize) {
          vs one python3 process.",
         trivial.rate() / native.rate()
     );
-}
-
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio");
-    match args.first().map(String::as_str) {
-        Some("grading") => {
-            let jobs = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
-            runtime.block_on(grading(jobs));
-        }
-        _ => {
-            eprintln!("usage: bench grading [N]");
-            std::process::exit(2);
-        }
-    }
 }
