@@ -30,8 +30,10 @@ use crate::store::{Attempt, Filter, StoreError, Test, User};
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// A client silent (no message, no pong) this long is disconnected.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Messages queued for one client; past this the client is dropped as too slow.
-pub const SEND_QUEUE: usize = 64;
+/// Messages queued for one client; past this the client is dropped as too slow. A teacher
+/// watching 1,000 students gets bursts of thousands of progress events; the queue's memory
+/// is allocated as it fills, so an idle connection pays nothing for the headroom.
+pub const SEND_QUEUE: usize = 1024;
 /// Largest client message answered; larger ones get an error (the connection stays).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Largest frame read at all.
