@@ -21,16 +21,16 @@ fn failed(err: impl std::fmt::Display) -> String {
     err.to_string()
 }
 
+async fn attempt(store: &crate::store::Store, id: i64) -> Result<Attempt, String> {
+    let found = store.repo::<Attempt>().get(id).await.map_err(failed)?;
+    found.ok_or_else(|| format!("no attempt {id}"))
+}
+
 impl AttemptPort for StoreAttempts {
     fn load(&self, attempt_id: i64) -> PortFuture<AttemptState> {
         let store = self.grading.store.clone();
         Box::pin(async move {
-            let attempt = store
-                .repo::<Attempt>()
-                .get(attempt_id)
-                .await
-                .map_err(failed)?;
-            let attempt = attempt.ok_or_else(|| format!("no attempt {attempt_id}"))?;
+            let attempt = attempt(&store, attempt_id).await?;
             Ok(AttemptState {
                 test_id: attempt.test_id,
                 user_id: attempt.user_id,
@@ -62,12 +62,7 @@ impl AttemptPort for StoreAttempts {
         let grading = self.grading.clone();
         Box::pin(async move {
             let store = &grading.store;
-            let attempt = store
-                .repo::<Attempt>()
-                .get(attempt_id)
-                .await
-                .map_err(failed)?;
-            let attempt = attempt.ok_or_else(|| format!("no attempt {attempt_id}"))?;
+            let attempt = attempt(store, attempt_id).await?;
             let test = store
                 .tests()
                 .get(attempt.test_id)
