@@ -159,7 +159,10 @@ async fn one_student_view(store: &Store, completion: &Completion) -> Result<Valu
 }
 
 /// Graded views of completions.
-async fn graded_views(store: &Store, completions: &[Completion]) -> Result<Vec<Value>, ApiError> {
+pub async fn graded_views(
+    store: &Store,
+    completions: &[Completion],
+) -> Result<Vec<Value>, ApiError> {
     let users = students_of(store, completions).await?;
     Ok(completions
         .iter()

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
 
-use super::completions::{attempts_left, graded_view, read_response};
+use super::completions::{attempts_left, graded_views, read_response};
 use super::present::{timestamp, MemberOut};
 use super::tests::{access_groups, manages, student_view, test_by_uuid};
 use crate::auth::extractor::bearer_token;
@@ -450,18 +450,8 @@ async fn watch(
         .find(&Filter::Eq("test_id", test.id.into()), None)
         .await
         .map_err(|e| detail(e.into()))?;
-    let graded: Vec<Value> = completions
-        .iter()
-        .map(|c| {
-            let user = store_user(&users, c.user_id);
-            graded_view(c, user)
-        })
-        .collect();
+    let graded = graded_views(store, &completions).await.map_err(detail)?;
     Ok(
         json!({ "type": "snapshot", "test": test.id, "attempts": in_progress, "completions": graded }),
     )
-}
-
-fn store_user(users: &[User], id: i64) -> Option<&User> {
-    users.iter().find(|u| u.id == id)
 }
