@@ -31,7 +31,7 @@ pub use model::{
 };
 
 /// Failures of the store, as the rest of the server needs to tell them apart.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique index refused the write.
     #[error("a unique index refused the write")]
@@ -114,6 +114,40 @@ pub trait Backend: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Deletes a document; `Ok(false)` when there was none.
     async fn delete(&self, collection: &'static str, id: i64) -> StoreResult<bool>;
+    /// Sets fields of a document, each at a [`FieldPath`] of object keys (creating missing
+    /// objects on the way), and bumps its version: one atomic write instead of a
+    /// read-modify-write, for hot paths such as saving an answer. `Ok(false)` when the
+    /// document is gone.
+    async fn set_fields(
+        &self,
+        collection: &'static str,
+        id: i64,
+        fields: Vec<(FieldPath, Value)>,
+    ) -> StoreResult<bool>;
+}
+
+/// A path of object keys into a document, e.g. `answers.12`. Keys are limited to ASCII
+/// letters, digits and `_`, so they need no quoting in either backend's path syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath(Vec<String>);
+
+impl FieldPath {
+    pub fn parse<S: Into<String>>(keys: impl IntoIterator<Item = S>) -> StoreResult<FieldPath> {
+        let keys: Vec<String> = keys.into_iter().map(Into::into).collect();
+        let valid =
+            |k: &String| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if keys.is_empty() || !keys.iter().all(valid) || keys[0] == VERSION_FIELD || keys[0] == "id"
+        {
+            return Err(StoreError::Other(format!(
+                "not a settable field path: {keys:?}"
+            )));
+        }
+        Ok(FieldPath(keys))
+    }
+
+    pub fn keys(&self) -> &[String] {
+        &self.0
+    }
 }
 
 /// A type stored as one document of a collection.
@@ -275,6 +309,19 @@ impl<T: Document> Repo<'_, T> {
 
     pub async fn delete(&self, id: i64) -> StoreResult<bool> {
         self.backend.delete(T::COLLECTION, id).await
+    }
+
+    /// Sets one field in place ([`Backend::set_fields`]); `Ok(false)` when the document is gone.
+    pub async fn set_field(&self, id: i64, path: &FieldPath, value: Value) -> StoreResult<bool> {
+        self.set_fields(id, vec![(path.clone(), value)]).await
+    }
+
+    /// Sets fields in place, in one atomic write; `Ok(false)` when the document is gone.
+    pub async fn set_fields(&self, id: i64, fields: Vec<(FieldPath, Value)>) -> StoreResult<bool> {
+        if fields.is_empty() {
+            return Ok(self.get(id).await?.is_some());
+        }
+        self.backend.set_fields(T::COLLECTION, id, fields).await
     }
 }
 

@@ -15,7 +15,7 @@ use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde_json::Value;
 
-use super::{Backend, Filter, IndexSpec, Page, StoreError, StoreResult, VERSION_FIELD};
+use super::{Backend, FieldPath, Filter, IndexSpec, Page, StoreError, StoreResult, VERSION_FIELD};
 
 const DEFAULT_DATABASE: &str = "testit";
 const DUPLICATE_KEY: i32 = 11000;
@@ -239,5 +239,24 @@ impl Backend for MongoBackend {
             .delete_one(doc! { "_id": id })
             .await?;
         Ok(result.deleted_count == 1)
+    }
+
+    async fn set_fields(
+        &self,
+        collection: &'static str,
+        id: i64,
+        fields: Vec<(FieldPath, Value)>,
+    ) -> StoreResult<bool> {
+        // `$set` on a dotted path creates missing embedded documents, as `json_set` does.
+        let mut set = BsonDocument::new();
+        for (path, value) in &fields {
+            set.insert(path.keys().join("."), to_bson(value)?);
+        }
+        let update = doc! { "$set": set, "$inc": { VERSION_FIELD: 1 } };
+        let result = self
+            .collection(collection)
+            .update_one(doc! { "_id": id }, update)
+            .await?;
+        Ok(result.matched_count == 1)
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use testit::store::mongo::MongoBackend;
-use testit::store::{Filter, Group, Page, Store, StoreError, User};
+use testit::store::{Attempt, FieldPath, Filter, Group, Page, Store, StoreError, User};
 
 fn user(email: &str, org: Option<i64>, teacher: bool) -> User {
     User {
@@ -179,6 +179,93 @@ async fn keeps_the_contract(store: Store) {
     assert_eq!(first.len(), 3);
     assert!(second[0] > first[2], "{first:?} then {second:?}");
     assert!(store.reserve_ids("questions", 0).await.unwrap().is_empty());
+
+    // One field set in place: nested objects are created, other fields kept, and the version
+    // moves, so a read-modify-write that started before it retries instead of undoing it.
+    let attempts = store.repo::<Attempt>();
+    let attempt = attempts
+        .insert(Attempt {
+            id: 0,
+            test_id: 1,
+            user_id: 2,
+            organization_id: 3,
+            started_at: 0,
+            deadline: None,
+            answers: Default::default(),
+            submitted: false,
+            completion_id: None,
+            open_key: "1:2".to_owned(),
+        })
+        .await
+        .unwrap();
+    let twelve = FieldPath::parse(["answers", "12"]).unwrap();
+    let body = serde_json::json!({"picked_variant": {"id": 7}, "note": "ü \"quoted\""});
+    assert!(attempts
+        .set_field(attempt.id, &twelve, body.clone())
+        .await
+        .unwrap());
+    let thirteen = FieldPath::parse(["answers", "13"]).unwrap();
+    assert!(attempts
+        .set_field(attempt.id, &thirteen, Value::from("x"))
+        .await
+        .unwrap());
+    assert!(attempts
+        .set_field(attempt.id, &twelve, body.clone())
+        .await
+        .unwrap());
+    let updated = attempts
+        .update(attempt.id, |a| {
+            a.submitted = true;
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.answers.len(), 2);
+    let read = attempts.get(attempt.id).await.unwrap().unwrap();
+    assert_eq!(read.answers["12"], body);
+    assert_eq!(read.answers["13"], "x");
+    assert!(read.submitted);
+    assert_eq!(read.open_key, "1:2");
+    // Racing read-modify-writes lose none of the fields set meanwhile.
+    let tasks: Vec<_> = (0..20)
+        .flat_map(|i| {
+            let (store_a, store_b) = (store.clone(), store.clone());
+            let id = attempt.id;
+            [
+                tokio::spawn(async move {
+                    let path = FieldPath::parse(["answers".to_owned(), format!("s{i}")]).unwrap();
+                    assert!(store_a
+                        .repo::<Attempt>()
+                        .set_field(id, &path, Value::from(i))
+                        .await
+                        .unwrap());
+                }),
+                tokio::spawn(async move {
+                    store_b
+                        .repo::<Attempt>()
+                        .update(id, |a| {
+                            a.answers.insert(format!("u{i}"), Value::from(i));
+                            Ok::<_, StoreError>(())
+                        })
+                        .await
+                        .unwrap();
+                }),
+            ]
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let answers = attempts.get(attempt.id).await.unwrap().unwrap().answers;
+    assert_eq!(answers.len(), 42, "{answers:?}");
+    assert!(!attempts
+        .set_field(99_999, &twelve, Value::Null)
+        .await
+        .unwrap());
+    assert!(FieldPath::parse(["answers", "1'); DROP"]).is_err());
+    assert!(FieldPath::parse(["_v"]).is_err());
+    assert!(FieldPath::parse(Vec::<String>::new()).is_err());
 
     // Deletes say whether there was something.
     assert!(groups.delete(target).await.unwrap());
