@@ -15,7 +15,7 @@ use actors::hub::{Event, Hub, Publish, Topic};
 use actors::sandbox::{Job, Limits, Outcome, Verdict};
 use serde_json::Value;
 
-use crate::store::{Completion, Filter, Question, Response, Store, StoreError};
+use crate::store::{Completion, Filter, Question, Response, Store, StoreError, User};
 
 /// What submitting and grading need: the store, the pool, the hub that tells watchers, and
 /// how long a submission waits for its verdicts. Cheap to clone.
@@ -28,15 +28,18 @@ pub struct Grading {
 }
 
 /// Tells the test's watchers (graded view) and the student (their view) that a completion
-/// has its final score.
-pub async fn announce_graded(grading: &Grading, completion: &Completion) {
-    let user = grading
-        .store
-        .users()
-        .get(completion.user_id)
-        .await
-        .ok()
-        .flatten();
+/// has its final score. `student` is the completion's user when the caller has it at hand.
+pub async fn announce_graded(grading: &Grading, completion: &Completion, student: Option<&User>) {
+    let user = match student.filter(|u| u.id == completion.user_id) {
+        Some(user) => Some(user.clone()),
+        None => grading
+            .store
+            .users()
+            .get(completion.user_id)
+            .await
+            .ok()
+            .flatten(),
+    };
     let teachers = serde_json::json!({ "type": "completion_graded",
         "completion": crate::api::completions::graded_view(completion, user.as_ref()) });
     let student = serde_json::json!({ "type": "completion_graded",
@@ -120,7 +123,7 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
         })
         .await?;
     if let Some(completion) = updated.filter(|c| !c.pending) {
-        announce_graded(grading, &completion).await;
+        announce_graded(grading, &completion, None).await;
     }
     let failed = results
         .iter()

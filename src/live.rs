@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::api::completions::{read_response, student_view, submit};
 use crate::api::tests::access_groups;
 use crate::grading::Grading;
-use crate::store::{Attempt, Filter, StoreError};
+use crate::store::{Attempt, FieldPath, Filter, StoreError};
 
 /// Implements [`AttemptPort`] over the store; submitting goes through the same code as REST.
 pub struct StoreAttempts {
@@ -36,24 +36,28 @@ impl AttemptPort for StoreAttempts {
                 user_id: attempt.user_id,
                 deadline: attempt.deadline,
                 submitted: attempt.submitted,
-                answered: attempt.answers.len(),
+                answered: attempt
+                    .answers
+                    .keys()
+                    .filter_map(|k| k.parse().ok())
+                    .collect(),
             })
         })
     }
 
-    fn save(&self, attempt_id: i64, question: i64, body: Value) -> PortFuture<usize> {
+    fn save(&self, attempt_id: i64, question: i64, body: Value) -> PortFuture<()> {
         let store = self.grading.store.clone();
         Box::pin(async move {
-            let updated = store
+            // One write, no read: the actor already knows the attempt is open.
+            let path =
+                FieldPath::parse(["answers".to_owned(), question.to_string()]).map_err(failed)?;
+            let saved = store
                 .repo::<Attempt>()
-                .update(attempt_id, |attempt| {
-                    attempt.answers.insert(question.to_string(), body.clone());
-                    Ok::<_, StoreError>(())
-                })
+                .set_field(attempt_id, &path, body)
                 .await
                 .map_err(failed)?;
-            updated
-                .map(|a| a.answers.len())
+            saved
+                .then_some(())
                 .ok_or_else(|| format!("no attempt {attempt_id}"))
         })
     }
@@ -88,14 +92,18 @@ impl AttemptPort for StoreAttempts {
             let completion = submit(&grading, &user, &test, groups, responses)
                 .await
                 .map_err(failed)?;
+            let field = |key: &str| FieldPath::parse([key]).map_err(failed);
+            let closed = vec![
+                (field("submitted")?, Value::Bool(true)),
+                (field("completion_id")?, Value::from(completion.id)),
+                (
+                    field("open_key")?,
+                    Value::from(format!("done:{attempt_id}")),
+                ),
+            ];
             store
                 .repo::<Attempt>()
-                .update(attempt_id, |a| {
-                    a.submitted = true;
-                    a.completion_id = Some(completion.id);
-                    a.open_key = format!("done:{}", a.id);
-                    Ok::<_, StoreError>(())
-                })
+                .set_fields(attempt_id, closed)
                 .await
                 .map_err(failed)?;
             Ok(student_view(&completion, None))
@@ -113,7 +121,10 @@ pub async fn resume(
         .find(&Filter::Eq("submitted", Value::Bool(false)), None)
         .await?;
     for attempt in open.iter().filter(|a| a.deadline.is_some()) {
-        attempts.do_send(Find(attempt.id));
+        attempts.do_send(Find {
+            attempt: attempt.id,
+            arbiter: None,
+        });
     }
     Ok(open.len())
 }

@@ -6,7 +6,7 @@
 //! server implements: an actor that stops (evicted, or a failure) is started again by the
 //! registry on the next request and reloads everything, so no saved answer is lost.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,15 +28,15 @@ pub struct AttemptState {
     /// Unix seconds; past it, saves are refused and the attempt is submitted.
     pub deadline: Option<i64>,
     pub submitted: bool,
-    /// Questions answered so far.
-    pub answered: usize,
+    /// The questions answered so far.
+    pub answered: BTreeSet<i64>,
 }
 
 /// Persistence of attempts: implemented by the server over its store.
 pub trait AttemptPort: Send + Sync + 'static {
     fn load(&self, attempt_id: i64) -> PortFuture<AttemptState>;
-    /// Saves one answer body (replacing an earlier one); answers the answered count.
-    fn save(&self, attempt_id: i64, question: i64, body: Value) -> PortFuture<usize>;
+    /// Saves one answer body durably, replacing an earlier one.
+    fn save(&self, attempt_id: i64, question: i64, body: Value) -> PortFuture<()>;
     /// Submits with the saved answers; answers the completion as its student sees it.
     fn submit(&self, attempt_id: i64) -> PortFuture<Value>;
 }
@@ -187,10 +187,14 @@ impl Handler<Save> for AttemptActor {
         let (hub, topics, id) = (self.hub.clone(), vec![Topic::Test(state.test_id)], self.id);
         AtomicResponse::new(Box::pin(self.port.save(self.id, question, body).into_actor(self).map(
             move |result, actor, _| {
-                let answered = result.map_err(AttemptError::Unavailable)?;
-                if let Ok(state) = actor.state.as_mut() {
-                    state.answered = answered;
-                }
+                result.map_err(AttemptError::Unavailable)?;
+                let answered = match actor.state.as_mut() {
+                    Ok(state) => {
+                        state.answered.insert(question);
+                        state.answered.len()
+                    }
+                    Err(_) => 0,
+                };
                 // Progress only: teachers watching see how far, not what.
                 let progress = serde_json::json!({ "type": "answer_saved", "attempt": id, "user": state.user_id, "answered": answered });
                 hub.do_send(Publish { topics, event: event(progress) });
@@ -229,10 +233,24 @@ impl Handler<Stop> for AttemptActor {
 }
 
 /// Finds the actor of an attempt, starting it (which reloads it from the store) when it is
-/// not running.
+/// not running. A new actor runs on the arbiter named, else on the registry's: the server
+/// names the caller's, so a student's saves stay on the thread of their connection.
 #[derive(Message)]
 #[rtype(result = "Addr<AttemptActor>")]
-pub struct Find(pub i64);
+pub struct Find {
+    pub attempt: i64,
+    pub arbiter: Option<ArbiterHandle>,
+}
+
+impl Find {
+    /// Finds an attempt's actor, starting it on the current arbiter if there is one.
+    pub fn here(attempt: i64) -> Find {
+        Find {
+            attempt,
+            arbiter: Arbiter::try_current(),
+        }
+    }
+}
 
 /// Stops an attempt's actor; the next [`Find`] starts a fresh one from the store.
 #[derive(Message)]
@@ -244,6 +262,9 @@ pub struct Registry {
     port: Arc<dyn AttemptPort>,
     hub: Addr<Hub>,
     attempts: HashMap<i64, Addr<AttemptActor>>,
+    /// The map's size after its last sweep of stopped actors; it is swept again when it
+    /// has doubled, so finding stays O(1) amortised.
+    swept_at: usize,
 }
 
 impl Registry {
@@ -252,6 +273,7 @@ impl Registry {
             port,
             hub,
             attempts: HashMap::new(),
+            swept_at: 0,
         }
     }
 }
@@ -265,22 +287,32 @@ impl actix::Supervised for Registry {}
 impl Handler<Find> for Registry {
     type Result = MessageResult<Find>;
 
-    fn handle(&mut self, Find(id): Find, _: &mut Context<Self>) -> Self::Result {
-        self.attempts.retain(|_, addr| addr.connected());
-        let (port, hub) = (Arc::clone(&self.port), self.hub.clone());
-        let addr = self
-            .attempts
-            .entry(id)
-            .or_insert_with(|| {
-                AttemptActor {
-                    id,
-                    port,
-                    hub,
-                    state: Err(AttemptError::Closed),
-                }
-                .start()
-            })
-            .clone();
+    fn handle(
+        &mut self,
+        Find {
+            attempt: id,
+            arbiter,
+        }: Find,
+        _: &mut Context<Self>,
+    ) -> Self::Result {
+        if self.attempts.len() >= 2 * self.swept_at.max(64) {
+            self.attempts.retain(|_, addr| addr.connected());
+            self.swept_at = self.attempts.len();
+        }
+        if let Some(addr) = self.attempts.get(&id).filter(|addr| addr.connected()) {
+            return MessageResult(addr.clone());
+        }
+        let actor = AttemptActor {
+            id,
+            port: Arc::clone(&self.port),
+            hub: self.hub.clone(),
+            state: Err(AttemptError::Closed),
+        };
+        let addr = match arbiter {
+            Some(arbiter) => AttemptActor::start_in_arbiter(&arbiter, |_| actor),
+            None => actor.start(),
+        };
+        self.attempts.insert(id, addr.clone());
         MessageResult(addr)
     }
 }

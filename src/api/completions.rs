@@ -437,7 +437,7 @@ pub async fn submit(
     let mut completion = stored.ok_or_else(|| ApiError::internal("attempt numbering contended"))?;
     if !completion.pending {
         // Graded at once: watchers hear it now (pending ones hear it from the grading).
-        crate::grading::announce_graded(grading, &completion).await;
+        crate::grading::announce_graded(grading, &completion, Some(me)).await;
     } else {
         let running = crate::grading::spawn(grading.clone(), completion.id);
         // Past the wait, the answer says "grading" and the task carries on.

@@ -269,7 +269,7 @@ async fn handle(
     // An attempt actor that stopped (evicted, failed) is found again: the registry restarts
     // it from the store.
     if let Some(attempt) = current.as_mut().filter(|a| !a.actor.connected()) {
-        match state.attempts.send(Find(attempt.attempt)).await {
+        match state.attempts.send(Find::here(attempt.attempt)).await {
             Ok(actor) => attempt.actor = actor,
             Err(_) => return error("The attempts are restarting; try again."),
         }
@@ -352,7 +352,7 @@ async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Valu
     };
     let actor = state
         .attempts
-        .send(Find(attempt.id))
+        .send(Find::here(attempt.id))
         .await
         .map_err(|_| "The attempts are restarting; try again.")?;
     let loaded = actor
