@@ -110,6 +110,15 @@ impl Application {
                 .configure(|cfg| api::configure(cfg, api::endpoints()))
                 .default_service(web::to(api::route_not_found))
         })
+        // Replies and live events are small writes in quick succession: without NODELAY,
+        // Nagle's algorithm holds the second until the client's delayed ACK, 40 ms later.
+        .on_connect(|conn, _| {
+            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                if let Err(err) = tcp.set_nodelay(true) {
+                    tracing::warn!(%err, "cannot set TCP_NODELAY");
+                }
+            }
+        })
         .listen(listener)?
         .run();
         Ok(Application {
