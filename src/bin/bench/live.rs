@@ -1,6 +1,11 @@
-//! `bench live [STUDENTS] [IDLE]`: STUDENTS (default 1,000) WebSocket clients connected at
-//! once take a 10-question test while one teacher watches, first with no code questions,
-//! then with two; then IDLE (default 10,000) idle connections. The server is the `testit`
+//! `bench live [STUDENTS] [IDLE] [THINK_MS]`: STUDENTS (default 1,000) WebSocket clients
+//! connected at once start a 10-question test together while one teacher watches, first
+//! with no code questions, then with two; then IDLE (default 10,000) idle connections.
+//!
+//! Each student thinks before each answer, a time drawn uniformly between half and one and
+//! a half of THINK_MS (default 1,000: a class answering a question a second, far faster than
+//! people read). Every test is also run with no think time at all: that row measures the
+//! server saturated, where, by Little's law, latency is just students ÷ throughput. The server is the `testit`
 //! binary beside this one, in its own process, so its RSS is its own. Users, the group and
 //! the tests are written to its store before it starts, and tokens are signed with the
 //! secret it is given: no thousand argon2 log-ins.
@@ -14,6 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use testit::auth::jwt::JwtKeys;
 use testit::store::{Group, Organization, Question, QuestionKind, Store, Test, User, Variant};
@@ -95,7 +102,11 @@ async fn make_test(store: &Store, org: i64, creator: i64, group: i64, code: usiz
         id: 0,
         organization_id: org,
         creator_id: creator,
-        name: format!("Bench ({code} code)"),
+        name: if code == 0 {
+            format!("{QUESTIONS} radio questions")
+        } else {
+            format!("{} radio + {code} code questions", QUESTIONS - code)
+        },
         public_uuid: testit::api::tests::new_public_uuid(),
         questions,
         available_for: vec![group],
@@ -121,7 +132,8 @@ async fn connect(port: u16, token: &str) -> Socket {
         "Authorization",
         format!("Bearer {token}").parse().expect("header"),
     );
-    tokio_tungstenite::connect_async(request)
+    // Browsers send WebSocket frames without Nagle delays; so does this client.
+    tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .expect("connected")
         .0
@@ -211,13 +223,14 @@ async fn wait_until_up(port: u16) {
     panic!("the server did not start");
 }
 
-/// One round: every student starts, saves every answer, submits; the teacher watches.
+/// One round: every student starts, saves every answer (thinking `think` on average
+/// before each), submits; the teacher watches.
 async fn round(
     port: u16,
     tokens: &[(i64, String)],
     teacher: &str,
     test: &Test,
-    label: &str,
+    think: Duration,
     server: u32,
 ) {
     let mut watcher = connect(port, teacher).await;
@@ -248,6 +261,7 @@ async fn round(
         .cloned()
         .map(|(id, token)| {
             let (everyone, submitted_at, test) = (Arc::clone(&everyone), Arc::clone(&submitted_at), test.clone());
+            let mut rng = StdRng::seed_from_u64(id as u64);
             tokio::spawn(async move {
                 let mut socket = connect(port, &token).await;
                 everyone.wait().await; // all connected at once
@@ -255,6 +269,9 @@ async fn round(
                 expect(&mut socket, "attempt").await;
                 let mut saves = Vec::with_capacity(QUESTIONS);
                 for question in &test.questions {
+                    if !think.is_zero() {
+                        tokio::time::sleep(think.mul_f64(rng.gen_range(0.5..1.5))).await;
+                    }
                     let sent = Instant::now();
                     send(&mut socket, json!({"type": "save", "question": question.id, "body": answer_body(question)})).await;
                     expect(&mut socket, "saved").await;
@@ -275,8 +292,14 @@ async fn round(
     let elapsed = started.elapsed();
     saves.sort();
     graded.sort();
+    let think = if think.is_zero() {
+        "none (saturated)".to_owned()
+    } else {
+        format!("{} ms", think.as_millis())
+    };
     println!(
-        "| {label} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} |",
+        "| {} | {} | {think} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} |",
+        test.name,
         tokens.len(),
         percentile(&saves, 0.5),
         percentile(&saves, 0.99),
@@ -287,7 +310,7 @@ async fn round(
     );
 }
 
-pub async fn run(students: usize, idle: usize) {
+pub async fn run(students: usize, idle: usize, think: Duration) {
     let data_dir = std::env::temp_dir().join(format!("testit-bench-live-{}", std::process::id()));
     std::fs::create_dir_all(&data_dir).expect("data dir");
     let store = Store::open(
@@ -356,18 +379,13 @@ pub async fn run(students: usize, idle: usize) {
         rss_kib(pid, "VmRSS:") / 1024.0
     );
 
-    println!("| test | students | save→ack p50 ms | p99 ms | submit→teacher p50 ms | p99 ms | messages/s | server peak RSS MiB |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    round(port, &tokens, &teacher, &plain, "10 radio questions", pid).await;
-    round(
-        port,
-        &tokens,
-        &teacher,
-        &with_code,
-        "8 radio + 2 code questions",
-        pid,
-    )
-    .await;
+    println!("| test | students | think time | save→ack p50 ms | p99 ms | submit→teacher p50 ms | p99 ms | messages/s | server peak RSS MiB |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for test in [&plain, &with_code] {
+        for think in [think, Duration::ZERO] {
+            round(port, &tokens, &teacher, test, think, pid).await;
+        }
+    }
 
     let before = rss_kib(pid, "VmRSS:");
     let mut sockets = Vec::with_capacity(idle);

@@ -1,7 +1,7 @@
 //! Benchmarks, with numbers for the README (never timed tests).
 //!
 //! - `bench grading [N]`: the grader pool against one `python3` process per answer.
-//! - `bench live [STUDENTS] [IDLE]`: students taking a test over WebSocket while a teacher
+//! - `bench live [STUDENTS] [IDLE] [THINK_MS]`: students taking a test over WebSocket while a teacher
 //!   watches, then idle connections; needs `cargo build --release` first (it runs the
 //!   `testit` binary next to it as the server).
 
@@ -19,9 +19,13 @@ fn main() {
         .expect("tokio");
     match args.first().map(String::as_str) {
         Some("grading") => runtime.block_on(grading::run(number(1, 2000))),
-        Some("live") => runtime.block_on(live::run(number(1, 1000), number(2, 10_000))),
+        Some("live") => runtime.block_on(live::run(
+            number(1, 1000),
+            number(2, 10_000),
+            std::time::Duration::from_millis(number(3, 1000) as u64),
+        )),
         _ => {
-            eprintln!("usage: bench grading [N] | bench live [STUDENTS] [IDLE]");
+            eprintln!("usage: bench grading [N] | bench live [STUDENTS] [IDLE] [THINK_MS]");
             std::process::exit(2);
         }
     }
