@@ -68,7 +68,31 @@ pub fn score(question: &Question, verdict: &Verdict) -> (bool, f64, Option<Strin
     (passed, earned, verdict.explanation())
 }
 
-/// Grades the pending code answers of one completion and stores the results.
+/// Tells the test's watchers (with correctness and points) and the student (progress only,
+/// as their view of a code answer shows no correctness) that one answer is graded.
+fn announce_answer(grading: &Grading, completion: &Completion, index: usize) {
+    let Some(answer) = completion.answers.get(index) else {
+        return;
+    };
+    let pending = completion.answers.iter().filter(|a| a.is_correct.is_none()).count();
+    let teachers = serde_json::json!({ "type": "answer_graded", "completion": completion.id,
+        "user": completion.user_id, "question": answer.question.id, "is_correct": answer.is_correct,
+        "points": crate::api::present::number(answer.points), "runtime_errors": answer.runtime_errors,
+        "answers_pending": pending });
+    let student = serde_json::json!({ "type": "answer_graded", "completion": completion.id,
+        "question": answer.question.id, "answers_pending": pending });
+    grading.hub.do_send(Publish {
+        topics: vec![Topic::Test(completion.test_id)],
+        event: Event(teachers.to_string().into()),
+    });
+    grading.hub.do_send(Publish {
+        topics: vec![Topic::User(completion.user_id)],
+        event: Event(student.to_string().into()),
+    });
+}
+
+/// Grades the pending code answers of one completion. Each verdict is stored and announced
+/// as it arrives (`answer_graded`), and the completion once none is left (`completion_graded`).
 pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreError> {
     let (store, grader) = (&grading.store, &grading.grader);
     let Some(completion) = store.completions().get(completion_id).await? else {
@@ -79,7 +103,8 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
         tracing::warn!(completion_id, %why, "code answers left pending");
         return Ok(());
     }
-    let mut requests = Vec::new();
+    // Sent at once: the pool grades them in parallel, and they are taken as they finish.
+    let mut running = tokio::task::JoinSet::new();
     for (index, answer) in completion.answers.iter().enumerate() {
         if let (Response::Code(code), None) = (&answer.response, answer.is_correct) {
             let job = Job {
@@ -87,60 +112,58 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
                 testing_code: answer.question.testing_code.clone().unwrap_or_default(),
                 limits: Limits::default(),
             };
-            // Sent now; the pool grades them in parallel while we wait for each in turn.
-            requests.push((index, grader.send(Grade(job))));
+            let request = grader.send(Grade(job));
+            running.spawn(async move { (index, request.await) });
         }
     }
-    let mut results = Vec::with_capacity(requests.len());
-    for (index, request) in requests {
-        let verdict = match request.await {
-            Ok(verdict) => verdict,
-            Err(err) => Verdict::ended_early(
-                Outcome::InternalError(format!("grader unreachable: {err}")),
-                &[],
-            ),
+    let (mut graded, mut failed) = (0, 0);
+    while let Some(finished) = running.join_next().await {
+        let (index, verdict) = match finished {
+            Ok((index, Ok(verdict))) => (index, verdict),
+            Ok((_, Err(err))) => {
+                tracing::error!(completion_id, %err, "grader unreachable");
+                failed += 1;
+                continue;
+            }
+            Err(err) => {
+                tracing::error!(completion_id, %err, "grading task failed");
+                failed += 1;
+                continue;
+            }
         };
-        results.push((index, verdict));
-    }
-    let updated = store
-        .completions()
-        .update(completion_id, |c| {
-            for (index, verdict) in &results {
-                // Not the student's fault: left pending, graded again at the next start.
-                if matches!(verdict.outcome, Outcome::InternalError(_)) {
-                    continue;
-                }
-                if let Some(answer) = c.answers.get_mut(*index) {
-                    let (passed, points, explanation) = score(&answer.question, verdict);
+        // Not the student's fault: left pending, graded again at the next start.
+        if let Outcome::InternalError(why) = &verdict.outcome {
+            tracing::error!(completion_id, %why, "grading failed inside the sandbox");
+            failed += 1;
+            continue;
+        }
+        let updated = store
+            .completions()
+            .update(completion_id, |c| {
+                if let Some(answer) = c.answers.get_mut(index) {
+                    let (passed, points, explanation) = score(&answer.question, &verdict);
                     answer.is_correct = Some(passed);
                     answer.points = points;
                     answer.runtime_errors = explanation;
                 }
-            }
-            c.score = c.answers.iter().map(|a| a.points).sum();
-            c.pending = c.answers.iter().any(|a| a.is_correct.is_none());
-            Ok::<_, StoreError>(())
-        })
-        .await?;
-    if let Some(completion) = updated.filter(|c| !c.pending) {
-        announce_graded(grading, &completion, None).await;
+                c.score = c.answers.iter().map(|a| a.points).sum();
+                c.pending = c.answers.iter().any(|a| a.is_correct.is_none());
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        let Some(completion) = updated else {
+            return Ok(()); // deleted meanwhile
+        };
+        graded += 1;
+        announce_answer(grading, &completion, index);
+        if !completion.pending {
+            announce_graded(grading, &completion, None).await;
+        }
     }
-    let failed = results
-        .iter()
-        .filter(|(_, v)| matches!(v.outcome, Outcome::InternalError(_)))
-        .count();
     if failed > 0 {
-        tracing::error!(
-            completion_id,
-            failed,
-            "grading failed inside the sandbox; answers left pending"
-        );
+        tracing::error!(completion_id, failed, "answers left pending");
     }
-    tracing::info!(
-        completion_id,
-        graded = results.len() - failed,
-        "code answers graded"
-    );
+    tracing::info!(completion_id, graded, "code answers graded");
     Ok(())
 }
 

@@ -11,7 +11,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::helpers::{
-    question_id, sample_test, spawn_app, status_json, variant_id, Account, TestApp,
+    question_id, sample_test, spawn_app, spawn_app_with, status_json, variant_id, Account,
+    TestApp,
 };
 
 /// A WebSocket client speaking the JSON protocol.
@@ -173,6 +174,80 @@ async fn two_students_take_a_test_live_while_the_teacher_watches() {
     );
     let submitted = bob.ask(json!({"type": "submit"}), "submitted").await;
     assert_eq!(submitted["completion"]["score"], 0);
+}
+
+#[tokio::test]
+async fn code_answers_are_announced_one_by_one_as_they_are_graded() {
+    let app = spawn_app_with(|s| s.grading_wait = Duration::ZERO).await;
+    let owner = app.owner("owner@school.org").await;
+    let ann = app.student("ann@school.org", owner.org.unwrap()).await;
+    let group = app.group(&owner, "Coders", &[ann.id]).await;
+    let code = |text: &str, testing_code: &str| {
+        json!({"text": text, "type": "code", "points": 2, "body": {"testing_code": testing_code}})
+    };
+    let questions = [
+        code("Write add", "assert add(1, 2) == 3\n"),
+        code("Write sub", "assert sub(5, 2) == 3\n"),
+    ];
+    let test = app
+        .create_test(
+            &owner,
+            &json!({"name": "Code", "questions": questions, "available_for": [group]}),
+        )
+        .await;
+    let mut teacher = Live::connect(&app, &owner).await;
+    teacher
+        .ask(json!({"type": "watch", "test": test["id"]}), "snapshot")
+        .await;
+
+    let mut student = Live::connect(&app, &ann).await;
+    student
+        .ask(json!({"type": "start", "test": test["public_uuid"]}), "attempt")
+        .await;
+    let (add, sub) = (question_id(&test, 1), question_id(&test, 2));
+    let right = "def add(a, b):\n    return a + b\n";
+    let wrong = "def sub(a, b):\n    return a + b\n";
+    for (question, code) in [(add, right), (sub, wrong)] {
+        let save = json!({"type": "save", "question": question, "body": {"code": code}});
+        student.ask(save, "saved").await;
+    }
+    let submitted = student.ask(json!({"type": "submit"}), "submitted").await;
+    assert_eq!(submitted["completion"]["status"], "grading");
+
+    // The student hears progress (never correctness), then the completion with its score.
+    let (mut questions, mut pending) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let event = student.expect("answer_graded").await;
+        assert_eq!(event.get("is_correct"), None, "{event}");
+        questions.push(event["question"].as_i64().unwrap());
+        pending.push(event["answers_pending"].as_i64().unwrap());
+    }
+    questions.sort();
+    assert_eq!((questions, pending), (vec![add, sub], vec![1, 0]));
+    let graded = student.expect("completion_graded").await;
+    assert_eq!(
+        (graded["completion"]["status"].clone(), graded["completion"]["score"].clone()),
+        (json!("graded"), json!(2))
+    );
+
+    // The teacher hears each verdict with its points, then the completion.
+    let mut verdicts = Vec::new();
+    for _ in 0..2 {
+        let event = teacher.expect("answer_graded").await;
+        assert_eq!(event["user"], ann.id);
+        verdicts.push((
+            event["question"].as_i64().unwrap(),
+            event["is_correct"].clone(),
+            event["points"].clone(),
+        ));
+    }
+    verdicts.sort_by_key(|v| v.0);
+    assert_eq!(
+        verdicts,
+        [(add, json!(true), json!(2)), (sub, json!(false), json!(0))]
+    );
+    let graded = teacher.expect("completion_graded").await;
+    assert_eq!(graded["completion"]["score"], 2);
 }
 
 #[tokio::test]
