@@ -15,7 +15,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use serde_json::Value;
 
-use crate::hub::{Event, Hub, Publish, Topic};
+use crate::hub::{Event, Hub, Progress, Publish, Topic};
 
 /// A port call's future (the store is async; errors are already messages).
 pub type PortFuture<T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send>>;
@@ -184,23 +184,30 @@ impl Handler<Save> for AttemptActor {
             Ok(state) => state.clone(),
             Err(err) => return AtomicResponse::new(Box::pin(fut::ready(Err(err)))),
         };
-        let (hub, topics, id) = (self.hub.clone(), vec![Topic::Test(state.test_id)], self.id);
-        AtomicResponse::new(Box::pin(self.port.save(self.id, question, body).into_actor(self).map(
-            move |result, actor, _| {
-                result.map_err(AttemptError::Unavailable)?;
-                let answered = match actor.state.as_mut() {
-                    Ok(state) => {
-                        state.answered.insert(question);
-                        state.answered.len()
-                    }
-                    Err(_) => 0,
-                };
-                // Progress only: teachers watching see how far, not what.
-                let progress = serde_json::json!({ "type": "answer_saved", "attempt": id, "user": state.user_id, "answered": answered });
-                hub.do_send(Publish { topics, event: event(progress) });
-                Ok(answered)
-            },
-        )))
+        let (hub, id) = (self.hub.clone(), self.id);
+        AtomicResponse::new(Box::pin(
+            self.port
+                .save(self.id, question, body)
+                .into_actor(self)
+                .map(move |result, actor, _| {
+                    result.map_err(AttemptError::Unavailable)?;
+                    let answered = match actor.state.as_mut() {
+                        Ok(state) => {
+                            state.answered.insert(question);
+                            state.answered.len()
+                        }
+                        Err(_) => 0,
+                    };
+                    // Progress only: teachers watching see how far, not what.
+                    hub.do_send(Progress {
+                        test: state.test_id,
+                        attempt: id,
+                        user: state.user_id,
+                        answered,
+                    });
+                    Ok(answered)
+                }),
+        ))
     }
 }
 

@@ -1,10 +1,21 @@
 //! The hub: fans events out to whoever watches a topic (a test's teachers, a student's own
 //! sessions). Each event is serialized once and shared by every watcher.
+//!
+//! Progress (a student saved an answer) is the one event that comes by the thousand: a
+//! class of 1,000 saving an answer a second would be 1,000 messages a second to each
+//! watching teacher. The hub batches it instead: at most one `progress` event per test every
+//! [`PROGRESS_INTERVAL`], with each attempt's latest count. Before any other event of a
+//! test, its pending progress goes out first, so watchers see things in the order they
+//! happened.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
+
+/// How long progress waits to be batched, at most.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What can be watched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,14 +47,65 @@ pub struct Publish {
     pub event: Event,
 }
 
+/// A student saved an answer: how many questions of an attempt are answered (never what).
+/// Sent to the test's watchers batched, as `{"type": "progress", "test", "attempts":
+/// [{"attempt", "user", "answered"}, …]}`.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Progress {
+    pub test: i64,
+    pub attempt: i64,
+    pub user: i64,
+    pub answered: usize,
+}
+
 /// The hub actor. Watchers that are gone are forgotten on the next event of their topic.
 #[derive(Default)]
 pub struct Hub {
     watchers: HashMap<Topic, Vec<Recipient<Event>>>,
+    /// Per test, per attempt: the latest progress not yet sent.
+    progress: HashMap<i64, BTreeMap<i64, Progress>>,
+}
+
+impl Hub {
+    fn send(&mut self, topic: Topic, event: &Event) {
+        if let Some(watchers) = self.watchers.get_mut(&topic) {
+            watchers.retain(|w| w.connected());
+            for watcher in watchers.iter() {
+                // Never waits: a watcher's own queue decides what to do when full.
+                watcher.do_send(event.clone());
+            }
+            if watchers.is_empty() {
+                self.watchers.remove(&topic);
+            }
+        }
+    }
+
+    /// Sends a test's pending progress as one event.
+    fn flush(&mut self, test: i64) {
+        let Some(pending) = self.progress.remove(&test) else {
+            return;
+        };
+        let attempts: Vec<serde_json::Value> = pending
+            .values()
+            .map(|p| serde_json::json!({ "attempt": p.attempt, "user": p.user, "answered": p.answered }))
+            .collect();
+        let event = serde_json::json!({ "type": "progress", "test": test, "attempts": attempts });
+        self.send(Topic::Test(test), &Event(Arc::from(event.to_string())));
+    }
 }
 
 impl Actor for Hub {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(PROGRESS_INTERVAL, |hub, _| {
+            let tests: Vec<i64> = hub.progress.keys().copied().collect();
+            for test in tests {
+                hub.flush(test);
+            }
+        });
+    }
 }
 
 impl actix::Supervised for Hub {}
@@ -64,16 +126,24 @@ impl Handler<Publish> for Hub {
 
     fn handle(&mut self, Publish { topics, event }: Publish, _: &mut Context<Self>) {
         for topic in topics {
-            if let Some(watchers) = self.watchers.get_mut(&topic) {
-                watchers.retain(|w| w.connected());
-                for watcher in watchers.iter() {
-                    // Never waits: a watcher's own queue decides what to do when full.
-                    watcher.do_send(event.clone());
-                }
-                if watchers.is_empty() {
-                    self.watchers.remove(&topic);
-                }
+            if let Topic::Test(test) = topic {
+                self.flush(test);
             }
+            self.send(topic, &event);
+        }
+    }
+}
+
+impl Handler<Progress> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, progress: Progress, _: &mut Context<Self>) {
+        // Nobody watching: nothing to keep.
+        if self.watchers.contains_key(&Topic::Test(progress.test)) {
+            self.progress
+                .entry(progress.test)
+                .or_default()
+                .insert(progress.attempt, progress);
         }
     }
 }

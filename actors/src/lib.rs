@@ -1,9 +1,9 @@
 //! The actix actors of TestIT and the messages they exchange.
 //!
 //! It owns the live parts of the product: the pool of graders that drives the [`sandbox`]
-//! crate now; later a session actor per WebSocket connection, an attempt actor per test
-//! attempt, a supervisor that finds or restarts attempts, and a hub that fans events out to
-//! watching teachers. Actors never block (CPU work goes to the grader pool's threads) and
+//! crate, an attempt actor per test attempt in progress, a registry that finds or restarts
+//! them, and a hub that fans events out to watching teachers and students. (The session
+//! actor of each WebSocket connection is the server's: it is made of HTTP.) Actors never block (CPU work goes to the grader pool's threads) and
 //! never panic (they answer errors). Persistence and event delivery go through ports,
 //! traits declared here and implemented by the server, so this crate knows nothing of HTTP
 //! or storage drivers.
@@ -12,7 +12,8 @@
 //!
 //! - [`grader`]: [`grader::GraderPool`] and its messages ([`grader::Grade`],
 //!   [`grader::CheckTestingCode`], [`grader::Status`]).
-//! - [`hub`]: [`hub::Hub`], which fans events out to watchers by [`hub::Topic`].
+//! - [`hub`]: [`hub::Hub`], which fans events out to watchers by [`hub::Topic`] and batches
+//!   progress ([`hub::Progress`]).
 //! - [`attempt`]: [`attempt::AttemptActor`] per attempt in progress, the
 //!   [`attempt::Registry`] that finds or restarts them, and the [`attempt::AttemptPort`]
 //!   the server implements for their persistence.

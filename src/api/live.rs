@@ -2,9 +2,10 @@
 //! example session, is in `docs/websocket.md`.
 //!
 //! Each connection has a [`SessionActor`] (it receives hub events), a reader task (client
-//! messages, heartbeat, idle timeout) and a writer task draining a bounded queue. When the
-//! queue is full the client is too slow and is dropped; nobody else waits for it.
+//! messages, heartbeat, idle timeout) and a writer task draining a queue bounded in bytes.
+//! When the queue is full the client is too slow and is dropped; nobody else waits for it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,10 +31,11 @@ use crate::store::{Attempt, Filter, StoreError, Test, User};
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// A client silent (no message, no pong) this long is disconnected.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Messages queued for one client; past this the client is dropped as too slow. A teacher
-/// watching 1,000 students gets bursts of thousands of progress events; the queue's memory
-/// is allocated as it fills, so an idle connection pays nothing for the headroom.
-pub const SEND_QUEUE: usize = 1024;
+/// Bytes of messages queued for one client; past this the client is dropped as too slow.
+/// A teacher watching 1,000 students gets bursts of a thousand events (everyone starting,
+/// everyone's graded completion, about 2 KB each); the queue's memory is allocated as it
+/// fills, so an idle connection pays nothing for the headroom.
+pub const SEND_QUEUE_BYTES: usize = 8 * 1024 * 1024;
 /// Largest client message answered; larger ones get an error (the connection stays).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Largest frame read at all.
@@ -45,10 +47,46 @@ enum Outgoing {
     Ping,
 }
 
+impl Outgoing {
+    fn size(&self) -> usize {
+        match self {
+            Outgoing::Text(text) => text.len(),
+            Outgoing::Ping => 0,
+        }
+    }
+}
+
+/// A connection's outgoing queue, bounded in bytes ([`SEND_QUEUE_BYTES`]).
+#[derive(Clone)]
+struct Outbox {
+    queue: mpsc::UnboundedSender<Outgoing>,
+    /// Bytes queued and not yet written.
+    queued: Arc<AtomicUsize>,
+    /// Tells the reader and the writer to close the connection.
+    drop_client: Arc<Notify>,
+}
+
+impl Outbox {
+    /// Queues a message; when the client is too far behind (or gone) it is dropped instead.
+    fn push(&self, item: Outgoing) -> bool {
+        let size = item.size();
+        let queued = self.queued.fetch_add(size, Ordering::Relaxed) + size;
+        if queued > SEND_QUEUE_BYTES || self.queue.send(item).is_err() {
+            self.drop_client.notify_one();
+            return false;
+        }
+        true
+    }
+
+    /// Queues a reply.
+    fn reply(&self, value: Value) -> bool {
+        self.push(Outgoing::Text(Arc::from(value.to_string())))
+    }
+}
+
 /// Receives the hub's events for one connection.
 struct SessionActor {
-    out: mpsc::Sender<Outgoing>,
-    drop_client: Arc<Notify>,
+    out: Outbox,
 }
 
 impl Actor for SessionActor {
@@ -59,8 +97,7 @@ impl Handler<Event> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, Event(text): Event, ctx: &mut Context<Self>) {
-        if self.out.try_send(Outgoing::Text(text)).is_err() {
-            self.drop_client.notify_one();
+        if !self.out.push(Outgoing::Text(text)) {
             ctx.stop();
         }
     }
@@ -138,29 +175,25 @@ pub async fn connect(
         .aggregate_continuations()
         .max_continuation_size(MAX_FRAME_BYTES);
 
-    let (out, queue) = mpsc::channel(SEND_QUEUE);
-    let drop_client = Arc::new(Notify::new());
-    let actor = SessionActor {
-        out: out.clone(),
-        drop_client: Arc::clone(&drop_client),
-    }
-    .start();
+    let (queue, pending) = mpsc::unbounded_channel();
+    let out = Outbox {
+        queue,
+        queued: Arc::default(),
+        drop_client: Arc::new(Notify::new()),
+    };
+    let actor = SessionActor { out: out.clone() }.start();
     state.grading.hub.do_send(Watch {
         topic: Topic::User(auth.user.id),
         watcher: actor.clone().recipient(),
     });
-    actix_web::rt::spawn(write(session.clone(), queue, Arc::clone(&drop_client)));
+    actix_web::rt::spawn(write(
+        session.clone(),
+        pending,
+        Arc::clone(&out.queued),
+        Arc::clone(&out.drop_client),
+    ));
     actix_web::rt::spawn(async move {
-        read(
-            state,
-            auth.user,
-            session,
-            messages,
-            out,
-            drop_client,
-            actor.clone(),
-        )
-        .await;
+        read(state, auth.user, session, messages, out, actor.clone()).await;
         actor.do_send(Disconnect);
     });
     Ok(response)
@@ -168,17 +201,21 @@ pub async fn connect(
 
 async fn write(
     mut session: actix_ws::Session,
-    mut queue: mpsc::Receiver<Outgoing>,
+    mut pending: mpsc::UnboundedReceiver<Outgoing>,
+    // Not the whole outbox: the queue ends when its last sender (reader, actor) is gone.
+    queued: Arc<AtomicUsize>,
     drop_client: Arc<Notify>,
 ) {
     loop {
         tokio::select! {
-            item = queue.recv() => {
+            item = pending.recv() => {
+                let Some(item) = item else { break };
+                let size = item.size();
                 let sent = match item {
-                    Some(Outgoing::Text(text)) => session.text(text.to_string()).await,
-                    Some(Outgoing::Ping) => session.ping(b"").await,
-                    None => break,
+                    Outgoing::Text(text) => session.text(text.to_string()).await,
+                    Outgoing::Ping => session.ping(b"").await,
                 };
+                queued.fetch_sub(size, Ordering::Relaxed);
                 if sent.is_err() {
                     return;
                 }
@@ -193,24 +230,12 @@ async fn write(
     let _ = session.close(None).await;
 }
 
-/// Queues a reply; a full queue drops the client.
-fn send(out: &mpsc::Sender<Outgoing>, drop_client: &Notify, value: Value) -> bool {
-    let queued = out
-        .try_send(Outgoing::Text(Arc::from(value.to_string())))
-        .is_ok();
-    if !queued {
-        drop_client.notify_one();
-    }
-    queued
-}
-
 async fn read(
     state: web::Data<AppState>,
     me: User,
     mut session: actix_ws::Session,
     mut messages: actix_ws::AggregatedMessageStream,
-    out: mpsc::Sender<Outgoing>,
-    drop_client: Arc<Notify>,
+    out: Outbox,
     actor: Addr<SessionActor>,
 ) {
     let mut last_heard = Instant::now();
@@ -244,17 +269,20 @@ async fn read(
                         }
                     }
                 };
-                if !send(&out, &drop_client, reply) {
+                if !out.reply(reply) {
                     return;
                 }
             }
             _ = heartbeat.tick() => {
-                if last_heard.elapsed() > CLIENT_TIMEOUT || out.try_send(Outgoing::Ping).is_err() {
-                    drop_client.notify_one();
+                if last_heard.elapsed() > CLIENT_TIMEOUT {
+                    out.drop_client.notify_one();
+                    return;
+                }
+                if !out.push(Outgoing::Ping) {
                     return;
                 }
             }
-            _ = drop_client.notified() => return,
+            _ = out.drop_client.notified() => return,
         }
     }
 }
