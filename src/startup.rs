@@ -1,8 +1,6 @@
 //! Building and running the server: [`Application::build`] is used by `main.rs` and by the
 //! tests alike.
 
-use std::net::TcpListener;
-
 use actix::Addr;
 use actix_web::dev::Server;
 use actix_web::middleware::Compress;
@@ -19,6 +17,9 @@ use crate::auth::{jwt, password, JwtKeys};
 use crate::error::{ApiError, ErrorCode};
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
+
+/// Connections waiting to be accepted (capped by the kernel's `net.core.somaxconn`).
+const LISTEN_BACKLOG: u32 = 4096;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -91,8 +92,6 @@ impl Application {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
 
-        let listener = TcpListener::bind(&settings.bind)?;
-        let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
@@ -119,8 +118,16 @@ impl Application {
                 }
             }
         })
-        .listen(listener)?
-        .run();
+        // A class opening a test connects at once: std's default backlog (128) would drop
+        // the SYNs of the rest, which then retry a second later.
+        .backlog(LISTEN_BACKLOG)
+        .bind(&settings.bind)?;
+        let port = server
+            .addrs()
+            .first()
+            .map(|addr| addr.port())
+            .ok_or_else(|| std::io::Error::other("bound to no address"))?;
+        let server = server.run();
         Ok(Application {
             port,
             store,

@@ -15,7 +15,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -255,16 +255,18 @@ async fn round(
     };
 
     let everyone = Arc::new(Barrier::new(tokens.len()));
-    let started = Instant::now();
+    // From the moment everyone is connected.
+    let started: Arc<OnceLock<Instant>> = Arc::default();
     let students: Vec<_> = tokens
         .iter()
         .cloned()
         .map(|(id, token)| {
-            let (everyone, submitted_at, test) = (Arc::clone(&everyone), Arc::clone(&submitted_at), test.clone());
+            let (everyone, submitted_at, test, started) = (Arc::clone(&everyone), Arc::clone(&submitted_at), test.clone(), Arc::clone(&started));
             let mut rng = StdRng::seed_from_u64(id as u64);
             tokio::spawn(async move {
                 let mut socket = connect(port, &token).await;
                 everyone.wait().await; // all connected at once
+                started.get_or_init(Instant::now);
                 send(&mut socket, json!({"type": "start", "test": test.public_uuid})).await;
                 expect(&mut socket, "attempt").await;
                 let mut saves = Vec::with_capacity(QUESTIONS);
@@ -289,7 +291,7 @@ async fn round(
         saves.extend(student.await.expect("student finished"));
     }
     let mut graded = watched.await.expect("teacher finished");
-    let elapsed = started.elapsed();
+    let elapsed = started.get().map_or(Duration::ZERO, Instant::elapsed);
     saves.sort();
     graded.sort();
     let think = if think.is_zero() {
