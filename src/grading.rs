@@ -74,7 +74,11 @@ fn announce_answer(grading: &Grading, completion: &Completion, index: usize) {
     let Some(answer) = completion.answers.get(index) else {
         return;
     };
-    let pending = completion.answers.iter().filter(|a| a.is_correct.is_none()).count();
+    let pending = completion
+        .answers
+        .iter()
+        .filter(|a| a.is_correct.is_none())
+        .count();
     let teachers = serde_json::json!({ "type": "answer_graded", "completion": completion.id,
         "user": completion.user_id, "question": answer.question.id, "is_correct": answer.is_correct,
         "points": crate::api::present::number(answer.points), "runtime_errors": answer.runtime_errors,
