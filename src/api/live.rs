@@ -16,7 +16,7 @@ use actors::attempt::{AttemptActor, Find, GetState, Save, Submit};
 use actors::hub::{Event, Publish, Topic, Watch};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch};
 
 use super::completions::{attempts_left, graded_views, read_response};
 use super::present::{timestamp, MemberOut};
@@ -63,7 +63,8 @@ struct Outbox {
     /// Bytes queued and not yet written.
     queued: Arc<AtomicUsize>,
     /// Tells the reader and the writer to close the connection.
-    drop_client: Arc<Notify>,
+    /// Set once the client is to be dropped; the reader and the writer both watch it.
+    drop_client: Arc<watch::Sender<bool>>,
 }
 
 impl Outbox {
@@ -72,7 +73,7 @@ impl Outbox {
         let size = item.size();
         let queued = self.queued.fetch_add(size, Ordering::Relaxed) + size;
         if queued > SEND_QUEUE_BYTES || self.queue.send(item).is_err() {
-            self.drop_client.notify_one();
+            self.drop_client.send_replace(true);
             return false;
         }
         true
@@ -179,7 +180,7 @@ pub async fn connect(
     let out = Outbox {
         queue,
         queued: Arc::default(),
-        drop_client: Arc::new(Notify::new()),
+        drop_client: Arc::new(watch::Sender::new(false)),
     };
     let actor = SessionActor { out: out.clone() }.start();
     state.grading.hub.do_send(Watch {
@@ -190,7 +191,7 @@ pub async fn connect(
         session.clone(),
         pending,
         Arc::clone(&out.queued),
-        Arc::clone(&out.drop_client),
+        out.drop_client.subscribe(),
     ));
     actix_web::rt::spawn(async move {
         read(state, auth.user, session, messages, out, actor.clone()).await;
@@ -204,30 +205,45 @@ async fn write(
     mut pending: mpsc::UnboundedReceiver<Outgoing>,
     // Not the whole outbox: the queue ends when its last sender (reader, actor) is gone.
     queued: Arc<AtomicUsize>,
-    drop_client: Arc<Notify>,
+    mut drop_client: watch::Receiver<bool>,
 ) {
+    let dropped = async move {
+        let _ = drop_client.wait_for(|dropped| *dropped).await;
+    };
+    tokio::pin!(dropped);
     loop {
-        tokio::select! {
-            item = pending.recv() => {
-                let Some(item) = item else { break };
-                let size = item.size();
-                let sent = match item {
+        let item = tokio::select! {
+            item = pending.recv() => item,
+            () = &mut dropped => break,
+        };
+        let Some(item) = item else {
+            let _ = session.close(None).await;
+            return;
+        };
+        let size = item.size();
+        // A client that stopped reading blocks this send (actix-ws holds a few messages,
+        // then waits for the socket): being dropped must still end it.
+        let sent = tokio::select! {
+            sent = async {
+                match item {
                     Outgoing::Text(text) => session.text(text.to_string()).await,
                     Outgoing::Ping => session.ping(b"").await,
-                };
-                queued.fetch_sub(size, Ordering::Relaxed);
-                if sent.is_err() {
-                    return;
                 }
-            }
-            _ = drop_client.notified() => {
-                let reason = CloseReason { code: CloseCode::Policy, description: Some("too slow or idle".into()) };
-                let _ = session.close(Some(reason)).await;
-                return;
-            }
+            } => sent,
+            () = &mut dropped => break,
+        };
+        queued.fetch_sub(size, Ordering::Relaxed);
+        if sent.is_err() {
+            return;
         }
     }
-    let _ = session.close(None).await;
+    // Dropped: say why if the socket still takes it, then let go of the session, which
+    // ends the response and closes the connection.
+    let reason = CloseReason {
+        code: CloseCode::Policy,
+        description: Some("too slow or idle".into()),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), session.close(Some(reason))).await;
 }
 
 async fn read(
@@ -241,6 +257,7 @@ async fn read(
     let mut last_heard = Instant::now();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
     let mut current: Option<Current> = None;
+    let mut dropped = out.drop_client.subscribe();
     loop {
         tokio::select! {
             message = messages.recv() => {
@@ -275,14 +292,14 @@ async fn read(
             }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > CLIENT_TIMEOUT {
-                    out.drop_client.notify_one();
+                    out.drop_client.send_replace(true);
                     return;
                 }
                 if !out.push(Outgoing::Ping) {
                     return;
                 }
             }
-            _ = out.drop_client.notified() => return,
+            _ = dropped.wait_for(|dropped| *dropped) => return,
         }
     }
 }
