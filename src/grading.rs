@@ -27,6 +27,18 @@ pub struct Grading {
     pub wait: Duration,
 }
 
+/// Sends one event to the test's watchers and its counterpart to the completion's student.
+fn tell(grading: &Grading, completion: &Completion, teachers: &Value, student: &Value) {
+    grading.hub.do_send(Publish {
+        topics: vec![Topic::Test(completion.test_id)],
+        event: Event(teachers.to_string().into()),
+    });
+    grading.hub.do_send(Publish {
+        topics: vec![Topic::User(completion.user_id)],
+        event: Event(student.to_string().into()),
+    });
+}
+
 /// Tells the test's watchers (graded view) and the student (their view) that a completion
 /// has its final score. `student` is the completion's user when the caller has it at hand.
 pub async fn announce_graded(grading: &Grading, completion: &Completion, student: Option<&User>) {
@@ -44,14 +56,7 @@ pub async fn announce_graded(grading: &Grading, completion: &Completion, student
         "completion": crate::api::completions::graded_view(completion, user.as_ref()) });
     let student = serde_json::json!({ "type": "completion_graded",
         "completion": crate::api::completions::student_view(completion, None) });
-    grading.hub.do_send(Publish {
-        topics: vec![Topic::Test(completion.test_id)],
-        event: Event(teachers.to_string().into()),
-    });
-    grading.hub.do_send(Publish {
-        topics: vec![Topic::User(completion.user_id)],
-        event: Event(student.to_string().into()),
-    });
+    tell(grading, completion, &teachers, &student);
 }
 
 /// What a verdict earns on a question: correctness, points, and the explanation teachers see.
@@ -85,14 +90,7 @@ fn announce_answer(grading: &Grading, completion: &Completion, index: usize) {
         "answers_pending": pending });
     let student = serde_json::json!({ "type": "answer_graded", "completion": completion.id,
         "question": answer.question.id, "answers_pending": pending });
-    grading.hub.do_send(Publish {
-        topics: vec![Topic::Test(completion.test_id)],
-        event: Event(teachers.to_string().into()),
-    });
-    grading.hub.do_send(Publish {
-        topics: vec![Topic::User(completion.user_id)],
-        event: Event(student.to_string().into()),
-    });
+    tell(grading, completion, &teachers, &student);
 }
 
 /// Grades the pending code answers of one completion. Each verdict is stored and announced
