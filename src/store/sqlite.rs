@@ -173,23 +173,19 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Job>) {
         }
         let mut delivered = Vec::with_capacity(batch.len());
         for job in batch {
-            let undo = match exec(&conn, "SAVEPOINT job") {
-                Err(err) => Err(err),
-                Ok(()) => match run(job, &conn) {
-                    Some(done) if done.ok => {
-                        delivered.push(done.deliver);
-                        exec(&conn, "RELEASE job")
-                    }
-                    Some(done) => {
-                        delivered.push(done.deliver);
-                        exec(&conn, "ROLLBACK TO job").and_then(|()| exec(&conn, "RELEASE job"))
-                    }
-                    None => {
-                        exec(&conn, "ROLLBACK TO job").and_then(|()| exec(&conn, "RELEASE job"))
-                    }
-                },
+            if let Err(err) = exec(&conn, "SAVEPOINT job") {
+                tracing::error!(%err, "store savepoint failed");
+                continue; // the job is dropped: its caller gets an error
+            }
+            let done = run(job, &conn);
+            let ok = done.as_ref().is_some_and(|done| done.ok);
+            delivered.extend(done.map(|done| done.deliver));
+            let end = if ok {
+                exec(&conn, "RELEASE job")
+            } else {
+                exec(&conn, "ROLLBACK TO job").and_then(|()| exec(&conn, "RELEASE job"))
             };
-            if let Err(err) = undo {
+            if let Err(err) = end {
                 tracing::error!(%err, "store savepoint failed");
             }
         }
