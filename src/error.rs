@@ -230,9 +230,17 @@ impl ResponseError for ApiError {
                 json!({ "detail": code.default_detail(), "code": code.as_str() })
             }
         };
-        HttpResponse::build(self.status_code()).json(body)
+        let mut response = HttpResponse::build(self.status_code());
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+            // The store is down or overwhelmed for now: a client may try again shortly.
+            response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        response.json(body)
     }
 }
+
+/// What a 503 asks the client to wait before trying again.
+const RETRY_AFTER_SECONDS: u32 = 2;
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(err: crate::store::StoreError) -> Self {

@@ -21,8 +21,7 @@ use crate::error::ApiError;
 use crate::grading::Grading;
 use crate::startup::AppState;
 use crate::store::{
-    Answer, Completion, Filter, Group, Question, QuestionKind, Response, Store, StoreError, Test,
-    User,
+    Answer, Completion, Filter, Group, Question, QuestionKind, Response, Store, Test, User,
 };
 
 const MAX_ANSWER_TEXT_CHARS: usize = 10_000;
@@ -385,11 +384,32 @@ fn attempts_of(test: &Test, user: &User) -> Filter {
 pub async fn attempts_left(store: &Store, me: &User, test: &Test) -> Result<i64, ApiError> {
     let used = store.completions().count(&attempts_of(test, me)).await? as i64;
     match test.max_attempts {
-        Some(max) if used >= max => Err(ApiError::forbidden(format!(
-            "You have used all {max} attempts at this test."
-        ))),
+        Some(max) if used >= max => Err(no_attempts_left(max)),
         _ => Ok(used),
     }
+}
+
+/// Takes the student's next attempt number at the test in one atomic counter write (so
+/// concurrent submissions get distinct numbers and never pass `max_attempts`, at a cost that
+/// does not grow with earlier completions); 403 when no attempt is left. The counter of a
+/// student who submitted before counters were kept starts from their completions.
+async fn next_attempt(store: &Store, me: &User, test: &Test) -> Result<i64, ApiError> {
+    let sequence = format!("attempts:{}:{}", test.id, me.id);
+    let seed = || async {
+        let used = store.completions().count(&attempts_of(test, me)).await?;
+        Ok(i64::try_from(used).unwrap_or(i64::MAX))
+    };
+    match store
+        .next_in_sequence(&sequence, test.max_attempts, seed)
+        .await?
+    {
+        Some(number) => Ok(number),
+        None => Err(no_attempts_left(test.max_attempts.unwrap_or(0))),
+    }
+}
+
+fn no_attempts_left(max: i64) -> ApiError {
+    ApiError::forbidden(format!("You have used all {max} attempts at this test."))
 }
 
 /// Grades the responses, stores the completion as the student's next attempt (refusing one
@@ -419,22 +439,10 @@ pub async fn submit(
         answers,
         attempt_key: None,
     };
-    // Stored first: the answers survive whatever happens to the grading. The attempt key
-    // is unique, so of two concurrent submissions for the same attempt one counts again.
-    let mut stored = None;
-    for _ in 0..8 {
-        let used = attempts_left(&grading.store, me, test).await?;
-        completion.attempt_key = Some(format!("{}:{}:{}", test.id, me.id, used + 1));
-        match grading.store.completions().insert(completion.clone()).await {
-            Ok(inserted) => {
-                stored = Some(inserted);
-                break;
-            }
-            Err(StoreError::Duplicate) => continue,
-            Err(err) => return Err(err.into()),
-        }
-    }
-    let mut completion = stored.ok_or_else(|| ApiError::internal("attempt numbering contended"))?;
+    // Stored first: the answers survive whatever happens to the grading.
+    let number = next_attempt(&grading.store, me, test).await?;
+    completion.attempt_key = Some(format!("{}:{}:{number}", test.id, me.id));
+    let mut completion = grading.store.completions().insert(completion).await?;
     if !completion.pending {
         // Graded at once: watchers hear it now (pending ones hear it from the grading).
         crate::grading::announce_graded(grading, &completion, Some(me)).await;
@@ -477,7 +485,7 @@ pub async fn create(
     if groups.is_empty() {
         return Err(ApiError::forbidden("This test is not available to you."));
     }
-    attempts_left(&state.store, me, &test).await?;
+    // Attempts are counted by `submit` itself, atomically: no count of earlier ones here.
     let responses = read_answers(&mut input, &test);
     input.finish()?;
     let completion = submit(&state.grading, me, &test, groups, responses).await?;

@@ -12,7 +12,7 @@ use crate::auth::AuthUser;
 use crate::domain::Name;
 use crate::error::ApiError;
 use crate::startup::AppState;
-use crate::store::{Filter, Group, StoreError, User};
+use crate::store::{FieldPath, Filter, Group, User};
 
 /// Whose view of the members the caller gets: all of them for teachers, else only themself.
 fn member_view(me: &User) -> Option<i64> {
@@ -174,13 +174,12 @@ pub async fn change_membership<const ADD: bool>(
     }
     input.finish()?;
     let user = user.ok_or_else(|| ApiError::internal("user missing without an error"))?;
+    // One atomic add-to-set / remove-from-set: concurrent changes of other members are kept.
+    let members = FieldPath::parse(["members"])?;
     let group = state
         .store
         .groups()
-        .update(group.id, |g| {
-            super::set_membership(&mut g.members, user, ADD);
-            Ok::<_, StoreError>(())
-        })
+        .set_membership(group.id, &members, user.into(), ADD)
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(present::group(&state.store, &group, None).await?))

@@ -310,15 +310,6 @@ pub fn missing_pk(id: i64) -> String {
     format!("Invalid pk \"{id}\" - object does not exist.")
 }
 
-/// Makes `id` a member of `list` or not, idempotently, keeping the order of the others.
-pub fn set_membership(list: &mut Vec<i64>, id: i64, member: bool) {
-    if !member {
-        list.retain(|m| *m != id);
-    } else if !list.contains(&id) {
-        list.push(id);
-    }
-}
-
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let detail = format!("Method \"{}\" not allowed.", req.method());
     Err(ApiError::with_detail(ErrorCode::MethodNotAllowed, detail))

@@ -18,7 +18,9 @@ use crate::auth::AuthUser;
 use crate::domain::Name;
 use crate::error::ApiError;
 use crate::startup::AppState;
-use crate::store::{Filter, Group, Question, QuestionKind, Store, StoreError, Test, User, Variant};
+use crate::store::{
+    FieldPath, Filter, Group, Question, QuestionKind, Store, StoreError, Test, User, Variant,
+};
 
 /// `number_in_test` and `points` lie in `0..=MAX_SMALL` (a Django `PositiveSmallIntegerField`).
 pub const MAX_SMALL: i64 = 32767;
@@ -847,10 +849,15 @@ pub async fn set_group_access<const ALLOW: bool>(
     }
     input.finish()?;
     let group = group.ok_or_else(|| ApiError::internal("group missing without an error"))?;
-    update_test(&state, id, |t| {
-        super::set_membership(&mut t.available_for, group, ALLOW);
-    })
-    .await
+    // One atomic add-to-set / remove-from-set: concurrent changes for other groups are kept.
+    let field = FieldPath::parse(["available_for"])?;
+    let updated = state
+        .store
+        .tests()
+        .set_membership(id, &field, group.into(), ALLOW)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(teacher_view(&state.store, &updated).await?))
 }
 
 /// `POST /api/tests/{id}/regenerate_uuid/`: the old link stops working.

@@ -89,9 +89,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Creates collections and indexes if missing.
     async fn migrate(&self, collections: &[&'static str], indexes: &[IndexSpec])
         -> StoreResult<()>;
-    /// Reserves `count` consecutive ids of a counter (1, 2, …; never handed out twice) and
-    /// answers the first.
-    async fn reserve_ids(&self, counter: &'static str, count: u32) -> StoreResult<i64>;
+    /// Adds `by` to a named counter in one atomic write and answers its new value; see
+    /// [`CounterAdd`] for what happens to a missing counter and the cap. Counters serve ids
+    /// (1, 2, …; never handed out twice) and per-key sequences such as attempt numbers.
+    async fn counter_add(&self, name: &str, by: i64, how: CounterAdd) -> StoreResult<Counted>;
+    /// Creates a counter at `value` unless it exists (then nothing changes); `Ok(true)` when
+    /// this call created it.
+    async fn counter_init(&self, name: &str, value: i64) -> StoreResult<bool>;
     /// Inserts a new document; [`StoreError::Duplicate`] when a unique index refuses it.
     async fn insert(&self, collection: &'static str, id: i64, doc: Value) -> StoreResult<()>;
     async fn get(&self, collection: &'static str, id: i64) -> StoreResult<Option<Value>>;
@@ -124,6 +128,39 @@ pub trait Backend: Send + Sync + 'static {
         id: i64,
         fields: Vec<(FieldPath, Value)>,
     ) -> StoreResult<bool>;
+    /// Adds `value` to the array at `field` unless an equal element is there (`present`), or
+    /// removes every element equal to it (`!present`), and bumps the version: one atomic write
+    /// with set semantics, so concurrent adds and removes of different elements never undo each
+    /// other. Elements are JSON scalars. Answers the document as written, `None` when it is gone.
+    async fn set_membership(
+        &self,
+        collection: &'static str,
+        id: i64,
+        field: &FieldPath,
+        value: Value,
+        present: bool,
+    ) -> StoreResult<Option<Value>>;
+}
+
+/// How [`Backend::counter_add`] treats a missing counter and a cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterAdd {
+    /// Create a missing counter at 0 before adding (ids); without, a missing counter is
+    /// [`Counted::Missing`] and nothing is written (sequences seeded from existing data).
+    pub create: bool,
+    /// Refuse ([`Counted::Capped`], nothing written) when the sum would pass this value.
+    pub at_most: Option<i64>,
+}
+
+/// What [`Backend::counter_add`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Added; the counter's new value.
+    Value(i64),
+    /// Not added: the cap would be passed.
+    Capped,
+    /// Not added: no such counter, and it was not to be created.
+    Missing,
 }
 
 /// A path of object keys into a document, e.g. `answers.12`. Keys are limited to ASCII
@@ -207,8 +244,24 @@ pub const INDEXES: &[IndexSpec] = &[
     lookup(Attempt::COLLECTION, "submitted"),
 ];
 
-/// How often [`Repo::update`] retries a read-modify-write that lost a race.
-const UPDATE_ATTEMPTS: usize = 16;
+/// How long [`Repo::update`] keeps retrying a read-modify-write that loses races. Far past
+/// any real contention (dozens of writers on one document settle in milliseconds): reaching
+/// it means the store is overwhelmed, which is answered as unavailable, never as lost data.
+const UPDATE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+/// The first and the largest pause between two tries of a lost read-modify-write. Each pause
+/// is drawn uniformly below a cap that doubles per lost race ("full jitter"), so writers
+/// that collided once spread out instead of colliding again in lockstep.
+const BACKOFF_FIRST: std::time::Duration = std::time::Duration::from_micros(500);
+const BACKOFF_MAX: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The pause before the `tries`-th retry (1, 2, …) of a lost compare-and-swap.
+fn backoff(tries: u32) -> std::time::Duration {
+    use rand::Rng;
+    let cap = BACKOFF_FIRST
+        .saturating_mul(1 << tries.min(10))
+        .min(BACKOFF_MAX);
+    cap.mul_f64(rand::thread_rng().gen::<f64>())
+}
 
 /// Typed access to one collection.
 pub struct Repo<'a, T> {
@@ -243,7 +296,7 @@ fn decode<T: Document>(value: Value) -> StoreResult<(T, i64)> {
 impl<T: Document> Repo<'_, T> {
     /// Stores a new document under a fresh id and returns it with that id.
     pub async fn insert(&self, mut doc: T) -> StoreResult<T> {
-        let id = self.backend.reserve_ids(T::COLLECTION, 1).await?;
+        let id = reserve(self.backend, T::COLLECTION, 1).await?;
         doc.set_id(id);
         self.backend
             .insert(T::COLLECTION, id, encode(&doc, 1)?)
@@ -279,8 +332,10 @@ impl<T: Document> Repo<'_, T> {
     }
 
     /// Reads, changes and writes back one document, retrying when a concurrent writer got
-    /// there first, so no update is lost. `change` may refuse with its own error. Returns
-    /// `Ok(None)` when the document does not exist.
+    /// there first, so no update is lost. `change` may refuse with its own error (and is
+    /// called again on each retry, with the document as it is then). Returns `Ok(None)` when
+    /// the document does not exist. Lost races are retried after a jittered backoff until
+    /// [`UPDATE_DEADLINE`]; the hottest writes use atomic primitives and never get here.
     pub async fn update<E>(
         &self,
         id: i64,
@@ -289,7 +344,9 @@ impl<T: Document> Repo<'_, T> {
     where
         E: From<StoreError>,
     {
-        for _ in 0..UPDATE_ATTEMPTS {
+        let started = std::time::Instant::now();
+        let mut tries = 0;
+        loop {
             let Some(value) = self.backend.get(T::COLLECTION, id).await? else {
                 return Ok(None);
             };
@@ -303,8 +360,16 @@ impl<T: Document> Repo<'_, T> {
             {
                 return Ok(Some(doc));
             }
+            tries += 1;
+            if started.elapsed() >= UPDATE_DEADLINE {
+                return Err(StoreError::Unavailable(format!(
+                    "{} {id}: still contended after {tries} tries",
+                    T::COLLECTION
+                ))
+                .into());
+            }
+            tokio::time::sleep(backoff(tries)).await;
         }
-        Err(StoreError::Other(format!("{} {id}: too much write contention", T::COLLECTION)).into())
     }
 
     pub async fn delete(&self, id: i64) -> StoreResult<bool> {
@@ -316,12 +381,43 @@ impl<T: Document> Repo<'_, T> {
         self.set_fields(id, vec![(path.clone(), value)]).await
     }
 
+    /// Adds `value` to (or removes it from) the set held in the array `field`, in one atomic
+    /// write ([`Backend::set_membership`]); answers the document as written, `None` when it
+    /// is gone.
+    pub async fn set_membership(
+        &self,
+        id: i64,
+        field: &FieldPath,
+        value: Value,
+        present: bool,
+    ) -> StoreResult<Option<T>> {
+        let written = self
+            .backend
+            .set_membership(T::COLLECTION, id, field, value, present)
+            .await?;
+        written.map(|v| decode(v).map(|(doc, _)| doc)).transpose()
+    }
+
     /// Sets fields in place, in one atomic write; `Ok(false)` when the document is gone.
     pub async fn set_fields(&self, id: i64, fields: Vec<(FieldPath, Value)>) -> StoreResult<bool> {
         if fields.is_empty() {
             return Ok(self.get(id).await?.is_some());
         }
         self.backend.set_fields(T::COLLECTION, id, fields).await
+    }
+}
+
+/// Reserves `count` consecutive ids of a counter and answers the first.
+async fn reserve(backend: &dyn Backend, counter: &str, count: i64) -> StoreResult<i64> {
+    let how = CounterAdd {
+        create: true,
+        at_most: None,
+    };
+    match backend.counter_add(counter, count, how).await? {
+        Counted::Value(last) => Ok(last - count + 1),
+        other => Err(StoreError::Other(format!(
+            "id counter {counter}: {other:?}"
+        ))),
     }
 }
 
@@ -397,9 +493,42 @@ impl Store {
             return Ok(Vec::new());
         }
         let count =
-            u32::try_from(count).map_err(|_| StoreError::Other("too many ids".to_owned()))?;
-        let first = self.backend.reserve_ids(counter, count).await?;
-        Ok((first..first + i64::from(count)).collect())
+            i64::try_from(count).map_err(|_| StoreError::Other("too many ids".to_owned()))?;
+        let first = reserve(self.backend.as_ref(), counter, count).await?;
+        Ok((first..first + count).collect())
+    }
+
+    /// The next number of a per-key sequence (1, 2, …), taken in one atomic write, or `None`
+    /// when it would pass `at_most`. A sequence that does not exist yet starts after `seed`,
+    /// which counts what already exists (data written before the sequence was kept); `seed`
+    /// runs once per sequence, not per call.
+    pub async fn next_in_sequence<F>(
+        &self,
+        name: &str,
+        at_most: Option<i64>,
+        seed: impl FnOnce() -> F,
+    ) -> StoreResult<Option<i64>>
+    where
+        F: std::future::Future<Output = StoreResult<i64>>,
+    {
+        let how = CounterAdd {
+            create: false,
+            at_most,
+        };
+        let mut seed = Some(seed);
+        loop {
+            match self.backend.counter_add(name, 1, how).await? {
+                Counted::Value(n) => return Ok(Some(n)),
+                Counted::Capped => return Ok(None),
+                Counted::Missing => {
+                    let Some(seed) = seed.take() else {
+                        return Err(StoreError::Other(format!("sequence {name} vanished")));
+                    };
+                    // Racing seeders count the same data; the first one's value stands.
+                    self.backend.counter_init(name, seed().await?).await?;
+                }
+            }
+        }
     }
 
     pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {

@@ -15,24 +15,48 @@ use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde_json::Value;
 
-use super::{Backend, FieldPath, Filter, IndexSpec, Page, StoreError, StoreResult, VERSION_FIELD};
+use super::{
+    Backend, Counted, CounterAdd, FieldPath, Filter, IndexSpec, Page, StoreError, StoreResult,
+    VERSION_FIELD,
+};
 
 const DEFAULT_DATABASE: &str = "testit";
+/// Connection settings, unless the URI sets them (README, "Storage").
+const APP_NAME: &str = "testit";
+const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections per server: the driver's default of 10 queues a class's submissions behind
+/// each other; more than this mostly adds contention on the server.
+const MAX_POOL_SIZE: u32 = 32;
 const DUPLICATE_KEY: i32 = 11000;
+const COUNTERS: &str = "counters";
 
 pub struct MongoBackend {
     db: Database,
 }
 
+/// Whether a unique index refused the write: a write error on insert or update, a command
+/// error from `findAndModify`.
+fn is_duplicate(err: &mongodb::error::Error) -> bool {
+    match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
+        ErrorKind::Command(e) => e.code == DUPLICATE_KEY,
+        _ => false,
+    }
+}
+
 impl From<mongodb::error::Error> for StoreError {
     fn from(err: mongodb::error::Error) -> Self {
+        if is_duplicate(&err) {
+            return StoreError::Duplicate;
+        }
         match err.kind.as_ref() {
-            ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == DUPLICATE_KEY => {
-                StoreError::Duplicate
-            }
-            ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) => {
-                StoreError::Unavailable(err.to_string())
-            }
+            // No server, or the connection broke: the client is told to retry (503), not
+            // that the server is faulty.
+            ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. } => StoreError::Unavailable(err.to_string()),
             _ => StoreError::Other(err.to_string()),
         }
     }
@@ -46,12 +70,15 @@ impl MongoBackend {
 
     /// Like [`MongoBackend::connect`], with the database named (test suites use a fresh one).
     pub async fn connect_to(uri: &str, database: Option<&str>) -> StoreResult<MongoBackend> {
+        // Defaults for what the URI leaves unset (its own options win).
         let mut options = ClientOptions::parse(uri).await?;
-        options.app_name.get_or_insert_with(|| "testit".to_owned());
+        options.app_name.get_or_insert_with(|| APP_NAME.to_owned());
         // Fail a request in seconds, not the driver's default 30, when the server is gone.
         options
             .server_selection_timeout
-            .get_or_insert(Duration::from_secs(5));
+            .get_or_insert(SERVER_SELECTION_TIMEOUT);
+        options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
+        options.max_pool_size.get_or_insert(MAX_POOL_SIZE);
         let client = Client::with_options(options)?;
         let db = match database {
             Some(name) => client.database(name),
@@ -138,13 +165,27 @@ impl Backend for MongoBackend {
     ) -> StoreResult<()> {
         // MongoDB creates collections on first write; only the indexes need declaring.
         for index in indexes {
+            // Unique indexes are partial: they hold for documents where the field is a string
+            // (every unique field is one), so absent or null values never collide, as in the
+            // embedded store, where a unique index ignores NULLs.
+            let partial = index
+                .unique
+                .then(|| doc! { index.field: { "$type": "string" } });
+            let name = if index.unique {
+                format!("{}_unique_present", index.field)
+            } else {
+                format!("{}_idx", index.field)
+            };
+            if index.unique {
+                // Before partial indexes, unique ones were total and named `<field>_unique`;
+                // a total index would still refuse a second null. Gone or never made: fine.
+                let legacy = format!("{}_unique", index.field);
+                let _ = self.collection(index.collection).drop_index(legacy).await;
+            }
             let options = IndexOptions::builder()
-                .name(format!(
-                    "{}_{}",
-                    index.field,
-                    if index.unique { "unique" } else { "idx" }
-                ))
+                .name(name)
                 .unique(index.unique)
+                .partial_filter_expression(partial)
                 .build();
             let model = IndexModel::builder()
                 .keys(doc! { index.field: 1 })
@@ -157,19 +198,57 @@ impl Backend for MongoBackend {
         Ok(())
     }
 
-    async fn reserve_ids(&self, counter: &'static str, count: u32) -> StoreResult<i64> {
-        let count = i64::from(count);
-        let doc = self
-            .collection("counters")
-            .find_one_and_update(doc! { "_id": counter }, doc! { "$inc": { "seq": count } })
+    async fn counter_add(&self, name: &str, by: i64, how: CounterAdd) -> StoreResult<Counted> {
+        let counters = self.collection(COUNTERS);
+        let below = how.at_most.map(|cap| cap.saturating_sub(by));
+        let mut filter = doc! { "_id": name };
+        if let Some(below) = below {
+            filter.insert("seq", doc! { "$lte": below });
+        }
+        loop {
+            let added = counters
+                .find_one_and_update(filter.clone(), doc! { "$inc": { "seq": by } })
+                .upsert(how.create)
+                .return_document(ReturnDocument::After)
+                .await;
+            match added {
+                Ok(Some(counter)) => return Ok(Counted::Value(seq(&counter)?)),
+                // An upsert whose cap did not match tried to create the existing counter.
+                Err(err) if is_duplicate(&err) => {}
+                Err(err) => return Err(err.into()),
+                Ok(None) => {}
+            }
+            // No counter matched: tell "capped" from "missing" by reading it. A counter
+            // created between the update and this read (by a racing seeder or upsert) is
+            // neither: the update is tried again.
+            match counters.find_one(doc! { "_id": name }).await? {
+                None if !how.create => return Ok(Counted::Missing),
+                None => {}
+                Some(counter) => {
+                    let value = seq(&counter)?;
+                    if below.is_some_and(|below| value > below) {
+                        return Ok(Counted::Capped);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn counter_init(&self, name: &str, value: i64) -> StoreResult<bool> {
+        let created = self
+            .collection(COUNTERS)
+            .update_one(
+                doc! { "_id": name },
+                doc! { "$setOnInsert": { "seq": value } },
+            )
             .upsert(true)
-            .return_document(ReturnDocument::After)
-            .await?
-            .ok_or_else(|| StoreError::Other("counter upsert returned nothing".to_owned()))?;
-        let last = doc
-            .get_i64("seq")
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        Ok(last - count + 1)
+            .await;
+        match created {
+            Ok(result) => Ok(result.upserted_id.is_some()),
+            // Two concurrent upserts of one new `_id`: the other one created it.
+            Err(err) if is_duplicate(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 
     async fn insert(&self, collection: &'static str, id: i64, doc: Value) -> StoreResult<()> {
@@ -258,5 +337,37 @@ impl Backend for MongoBackend {
             .update_one(doc! { "_id": id }, update)
             .await?;
         Ok(result.matched_count == 1)
+    }
+
+    async fn set_membership(
+        &self,
+        collection: &'static str,
+        id: i64,
+        field: &FieldPath,
+        value: Value,
+        present: bool,
+    ) -> StoreResult<Option<Value>> {
+        let (op, path) = (
+            if present { "$addToSet" } else { "$pull" },
+            field.keys().join("."),
+        );
+        let update = doc! { op: { path: to_bson(&value)? }, "$inc": { VERSION_FIELD: 1 } };
+        let written = self
+            .collection(collection)
+            .find_one_and_update(doc! { "_id": id }, update)
+            .return_document(ReturnDocument::After)
+            .await?;
+        written.map(from_stored).transpose()
+    }
+}
+
+fn seq(counter: &BsonDocument) -> StoreResult<i64> {
+    // `$inc` keeps the stored type: an Int64 from here, but be lenient with Int32.
+    match counter.get("seq") {
+        Some(Bson::Int64(n)) => Ok(*n),
+        Some(Bson::Int32(n)) => Ok(i64::from(*n)),
+        other => Err(StoreError::Other(format!(
+            "counter without a seq: {other:?}"
+        ))),
     }
 }

@@ -22,7 +22,10 @@ use rusqlite::{params_from_iter, Connection, ErrorCode, OptionalExtension};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::{Backend, FieldPath, Filter, IndexSpec, Page, StoreError, StoreResult, VERSION_FIELD};
+use super::{
+    Backend, Counted, CounterAdd, FieldPath, Filter, IndexSpec, Page, StoreError, StoreResult,
+    VERSION_FIELD,
+};
 
 /// Most jobs committed together: bounds how long the first of a batch waits for the rest.
 const MAX_BATCH: usize = 256;
@@ -44,6 +47,8 @@ pub struct SqliteBackend {
 
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The WAL size past which the checkpoint thread empties the file (see [`checkpoint`]).
+const WAL_TRUNCATE_AT: u64 = 64 * 1024 * 1024;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
@@ -137,6 +142,12 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
 
 /// The checkpoint thread: a PASSIVE checkpoint (it never waits for, nor blocks, the store
 /// thread) every [`CHECKPOINT_INTERVAL`] until the backend is dropped.
+///
+/// Under a steady stream of writes a PASSIVE checkpoint never catches up with the end of
+/// the WAL, so SQLite never starts the WAL over and the file only grows (hundreds of MB in
+/// minutes of submissions). Once it passes [`WAL_TRUNCATE_AT`], a TRUNCATE checkpoint waits
+/// for the store thread's current transaction, holds off the next one while it copies what
+/// is left, and empties the file: a pause of a few milliseconds, once per that many bytes.
 fn checkpoint(path: &Path, closing: &mpsc::Receiver<()>) {
     let conn = match Connection::open(path) {
         Ok(conn) => conn,
@@ -145,11 +156,34 @@ fn checkpoint(path: &Path, closing: &mpsc::Receiver<()>) {
             return;
         }
     };
+    // Waits (rather than failing) for the store thread's transaction to end.
+    if let Err(err) = conn.busy_timeout(std::time::Duration::from_secs(5)) {
+        tracing::warn!(%err, "no busy timeout on the checkpoint connection");
+    }
+    let wal = wal_path(path);
     while let Err(mpsc::RecvTimeoutError::Timeout) = closing.recv_timeout(CHECKPOINT_INTERVAL) {
-        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(%err, "checkpoint failed");
+        let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        let mode = if size > WAL_TRUNCATE_AT {
+            "TRUNCATE"
+        } else {
+            "PASSIVE"
+        };
+        let done = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+            row.get::<_, i64>(0)
+        });
+        match done {
+            Ok(0) => {}
+            Ok(_) => tracing::debug!(mode, size, "checkpoint could not finish (busy)"),
+            Err(err) => tracing::warn!(%err, mode, "checkpoint failed"),
         }
     }
+}
+
+/// The WAL file beside a database file.
+fn wal_path(db: &Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    name.into()
 }
 
 /// The store thread: runs jobs until every handle to the backend is dropped.
@@ -291,15 +325,49 @@ impl Backend for SqliteBackend {
         .await
     }
 
-    async fn reserve_ids(&self, counter: &'static str, count: u32) -> StoreResult<i64> {
+    async fn counter_add(&self, name: &str, by: i64, how: CounterAdd) -> StoreResult<Counted> {
+        let name = name.to_owned();
+        // `seq <= cap - by` rather than `seq + by <= cap`: no overflow near i64::MAX.
+        let below = how.at_most.unwrap_or(i64::MAX).saturating_sub(by);
         self.with_conn(move |c| {
-            let last: i64 = c.query_row(
-                "INSERT INTO counters (name, seq) VALUES (?1, ?2) \
-                 ON CONFLICT (name) DO UPDATE SET seq = seq + ?2 RETURNING seq",
-                rusqlite::params![counter, count],
-                |row| row.get(0),
-            )?;
-            Ok(last - i64::from(count) + 1)
+            if how.create {
+                c.prepare_cached(
+                    "INSERT INTO counters (name, seq) VALUES (?1, 0) ON CONFLICT (name) DO NOTHING",
+                )?
+                .execute([&name])?;
+            }
+            let added: Option<i64> = c
+                .prepare_cached(
+                    "UPDATE counters SET seq = seq + ?2 WHERE name = ?1 AND seq <= ?3 RETURNING seq",
+                )?
+                .query_row(rusqlite::params![name, by, below], |row| row.get(0))
+                .optional()?;
+            if let Some(value) = added {
+                return Ok(Counted::Value(value));
+            }
+            let exists = c
+                .prepare_cached("SELECT 1 FROM counters WHERE name = ?1")?
+                .query_row([&name], |_| Ok(()))
+                .optional()?
+                .is_some();
+            Ok(if exists {
+                Counted::Capped
+            } else {
+                Counted::Missing
+            })
+        })
+        .await
+    }
+
+    async fn counter_init(&self, name: &str, value: i64) -> StoreResult<bool> {
+        let name = name.to_owned();
+        self.with_conn(move |c| {
+            let created = c
+                .prepare_cached(
+                    "INSERT INTO counters (name, seq) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                )?
+                .execute(rusqlite::params![name, value])?;
+            Ok(created == 1)
         })
         .await
     }
@@ -408,12 +476,55 @@ impl Backend for SqliteBackend {
         );
         let mut params: Vec<SqlValue> = Vec::with_capacity(2 * fields.len() + 1);
         for (path, value) in &fields {
-            let keys: String = path.keys().iter().map(|k| format!(".\"{k}\"")).collect();
-            params.push(SqlValue::Text(format!("${keys}")));
+            params.push(SqlValue::Text(json_path(path)));
             params.push(SqlValue::Text(value.to_string()));
         }
         params.push(SqlValue::Integer(id));
         self.with_conn(move |c| Ok(c.prepare_cached(&sql)?.execute(params_from_iter(params))? == 1))
             .await
     }
+
+    async fn set_membership(
+        &self,
+        collection: &'static str,
+        id: i64,
+        field: &FieldPath,
+        value: Value,
+        present: bool,
+    ) -> StoreResult<Option<Value>> {
+        // ?2 is the array's path. Adding appends unless an equal element is there; removing
+        // rebuilds the array from the other elements, in their order. `json(…)` around the
+        // CASE keeps the result JSON (not a string) for json_set.
+        let sql = format!(
+            "UPDATE {collection} SET doc = json_set(doc, ?2, json(CASE WHEN ?5 THEN \
+               (CASE WHEN EXISTS (SELECT 1 FROM json_each(doc, ?2) WHERE value = ?3) \
+                 THEN coalesce(json_extract(doc, ?2), '[]') \
+                 ELSE json_insert(coalesce(json_extract(doc, ?2), '[]'), '$[#]', json(?4)) END) \
+             ELSE (SELECT json_group_array(value ORDER BY key) FROM json_each(doc, ?2) \
+                   WHERE value IS NOT ?3) END), \
+             '$.{VERSION_FIELD}', coalesce(json_extract(doc, '$.{VERSION_FIELD}'), 0) + 1) \
+             WHERE id = ?1 RETURNING doc"
+        );
+        let params = [
+            SqlValue::Integer(id),
+            SqlValue::Text(json_path(field)),
+            sql_value(&value),
+            SqlValue::Text(value.to_string()),
+            SqlValue::Integer(i64::from(present)),
+        ];
+        let text: Option<String> = self
+            .with_conn(move |c| {
+                Ok(c.prepare_cached(&sql)?
+                    .query_row(params_from_iter(params), |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        text.as_deref().map(parse_doc).transpose()
+    }
+}
+
+/// A [`FieldPath`] in SQLite's JSON path syntax: `$."answers"."12"`.
+fn json_path(path: &FieldPath) -> String {
+    let keys: String = path.keys().iter().map(|k| format!(".\"{k}\"")).collect();
+    format!("${keys}")
 }

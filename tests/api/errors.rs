@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{spawn_app, status_json};
+use crate::helpers::{spawn_app, status_json, store_kind};
 
 #[tokio::test]
 async fn malformed_json_is_a_400_naming_the_problem() {
@@ -121,5 +121,5 @@ async fn health_reports_the_store() {
     let app = spawn_app().await;
     let (status, body) = status_json(app.get("/health", None).await).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"status": "ok", "store": "embedded"}));
+    assert_eq!(body, json!({"status": "ok", "store": store_kind()}));
 }

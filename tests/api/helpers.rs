@@ -30,6 +30,54 @@ pub struct Account {
     pub org: Option<i64>,
 }
 
+/// The environment variable that runs the suite on MongoDB: a server URI without a database
+/// (e.g. `mongodb://127.0.0.1:27017`); each test then gets a database of its own there.
+/// Unset, every test runs on a fresh embedded store.
+pub const MONGODB_VAR: &str = "TEST_MONGODB_URI";
+
+/// The MongoDB server the suite runs on, if any.
+pub fn mongodb_uri() -> Option<String> {
+    std::env::var(MONGODB_VAR)
+        .ok()
+        .filter(|uri| !uri.is_empty())
+}
+
+/// A database name no other test of any run on this server uses.
+pub fn fresh_database_name(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+/// `uri` with `database` as its path: `mongodb://h:1/?x=y` → `mongodb://h:1/db?x=y`.
+fn with_database(uri: &str, database: &str) -> String {
+    let (base, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let base = base.trim_end_matches('/');
+    assert!(
+        base.matches('/').count() == 2,
+        "{MONGODB_VAR} must name no database: {uri}"
+    );
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{base}/{database}{query}")
+}
+
+/// The store kind `/health` reports for the suite's backend.
+pub fn store_kind() -> &'static str {
+    if mongodb_uri().is_some() {
+        "mongodb"
+    } else {
+        "embedded"
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -44,6 +92,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.runtime_dir =
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("testit-runtimes");
     settings.grader_workers = 2;
+    if let Some(uri) = mongodb_uri() {
+        settings.database_url = with_database(&uri, &fresh_database_name("testit"));
+    }
     configure(&mut settings);
     let (address, handle, attempts) = start(&settings).await;
     TestApp {

@@ -4,6 +4,7 @@ mod attempts;
 mod auth;
 mod authoring;
 mod completions;
+mod concurrency;
 mod errors;
 mod export;
 mod grading;

@@ -1,4 +1,4 @@
-//! Data and tokens survive a restart of the server on the embedded store.
+//! Data and tokens survive a restart of the server, on whichever store the suite runs.
 
 use reqwest::StatusCode;
 use serde_json::Value;

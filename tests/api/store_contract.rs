@@ -1,11 +1,12 @@
 //! The store contract: what every backend must do, checked on the embedded store always and
-//! on MongoDB whenever `MONGODB_URI` is set (e.g. `docker compose up -d mongo` then
-//! `MONGODB_URI=mongodb://localhost:27017 cargo test --test api store_contract`).
+//! on MongoDB whenever `TEST_MONGODB_URI` is set (`scripts/test-mongodb` does so).
 
 use std::sync::Arc;
 
 use serde_json::Value;
 use testit::store::mongo::MongoBackend;
+
+use crate::helpers::{fresh_database_name, mongodb_uri, MONGODB_VAR};
 use testit::store::{Attempt, FieldPath, Filter, Group, Page, Store, StoreError, User};
 
 fn user(email: &str, org: Option<i64>, teacher: bool) -> User {
@@ -138,7 +139,7 @@ async fn keeps_the_contract(store: Store) {
 
     // Concurrent read-modify-writes lose nothing.
     let target = made[0];
-    let tasks: Vec<_> = (100..120)
+    let tasks: Vec<_> = (100..132)
         .map(|member| {
             let store = store.clone();
             tokio::spawn(async move {
@@ -156,7 +157,7 @@ async fn keeps_the_contract(store: Store) {
         task.await.unwrap().unwrap().unwrap();
     }
     let members = groups.get(target).await.unwrap().unwrap().members;
-    assert!((100..120).all(|m| members.contains(&m)), "{members:?}");
+    assert!((100..132).all(|m| members.contains(&m)), "{members:?}");
 
     // A refused change writes nothing; a missing document is `None`.
     let refused: Result<_, StoreError> = groups
@@ -172,6 +173,114 @@ async fn keeps_the_contract(store: Store) {
         .await
         .unwrap()
         .is_none());
+
+    // Set membership: one atomic add (idempotent) or remove, the others kept in order.
+    let members = FieldPath::parse(["members"]).unwrap();
+    let set = made[4]; // members [a, 4]
+    let change = |value: i64, present: bool| {
+        let store = store.clone();
+        let members = members.clone();
+        async move {
+            store
+                .groups()
+                .set_membership(set, &members, value.into(), present)
+                .await
+                .unwrap()
+                .map(|g| g.members)
+        }
+    };
+    assert_eq!(change(42, true).await, Some(vec![a.id, 4, 42]));
+    assert_eq!(change(42, true).await, Some(vec![a.id, 4, 42]));
+    assert_eq!(change(4, false).await, Some(vec![a.id, 42]));
+    assert_eq!(change(999, false).await, Some(vec![a.id, 42]));
+    assert_eq!(
+        groups
+            .set_membership(99_999, &members, 1.into(), true)
+            .await
+            .unwrap(),
+        None
+    );
+    // Racing adds and removes of different members lose none of each other's changes.
+    for old in 300..316 {
+        change(old, true).await;
+    }
+    let racing: Vec<_> = (0..16)
+        .flat_map(|i| {
+            [
+                tokio::spawn(change(200 + i, true)),
+                tokio::spawn(change(300 + i, false)),
+            ]
+        })
+        .collect();
+    for task in racing {
+        task.await.unwrap();
+    }
+    let mut after = groups.get(set).await.unwrap().unwrap().members;
+    after.sort_unstable();
+    let mut expected: Vec<i64> = (200..216).chain([a.id, 42]).collect();
+    expected.sort_unstable();
+    assert_eq!(after, expected);
+    // Membership writes race read-modify-writes of the same document without losses.
+    let racing: Vec<_> = (0..16)
+        .flat_map(|i| {
+            let store = store.clone();
+            [
+                tokio::spawn(async move {
+                    store
+                        .groups()
+                        .update(set, |g| {
+                            g.description = format!("edit {i}");
+                            Ok::<_, StoreError>(())
+                        })
+                        .await
+                        .unwrap();
+                    None
+                }),
+                tokio::spawn(change(400 + i, true)),
+            ]
+        })
+        .collect();
+    for task in racing {
+        task.await.unwrap();
+    }
+    let after = groups.get(set).await.unwrap().unwrap();
+    assert!((400..416).all(|m| after.members.contains(&m)), "{after:?}");
+    assert!(after.description.starts_with("edit "));
+
+    // Sequences: one atomic write per number, capped, seeded from existing data once.
+    let next = |cap: Option<i64>, seed: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .next_in_sequence("attempts:1:2", cap, || async move { Ok(seed) })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(next(Some(3), 1).await, Some(2));
+    assert_eq!(next(Some(3), 100).await, Some(3), "seeded only once");
+    assert_eq!(next(Some(3), 100).await, None, "capped");
+    assert_eq!(next(Some(3), 100).await, None, "a refusal takes nothing");
+    assert_eq!(next(Some(5), 100).await, Some(4), "a raised cap goes on");
+    assert_eq!(next(None, 100).await, Some(5));
+    // 32 racing takers of a fresh sequence capped at 20 get 1..=20 once each.
+    let takers: Vec<_> = (0..32)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .next_in_sequence("attempts:3:4", Some(20), || async { Ok(0) })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for taker in takers {
+        taken.extend(taker.await.unwrap());
+    }
+    taken.sort_unstable();
+    assert_eq!(taken, (1..=20).collect::<Vec<i64>>());
 
     // Id blocks for nested documents never overlap.
     let first = store.reserve_ids("questions", 3).await.unwrap();
@@ -286,14 +395,13 @@ async fn the_embedded_store_keeps_the_contract() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mongodb_store_keeps_the_contract() {
-    let Ok(uri) = std::env::var("MONGODB_URI") else {
-        eprintln!("skipped: MONGODB_URI is not set, so the MongoDB contract suite did not run");
+    let Some(uri) = mongodb_uri() else {
+        eprintln!("skipped: {MONGODB_VAR} is not set, so the MongoDB contract suite did not run");
         return;
     };
-    let name = format!("testit_contract_{}", std::process::id());
+    let name = fresh_database_name("contract");
     let backend = MongoBackend::connect_to(&uri, Some(&name)).await.unwrap();
     let db = backend.database().clone();
-    db.drop().await.unwrap();
     let store = Store::with_backend(Arc::new(backend)).await.unwrap();
     assert_eq!(store.kind(), "mongodb");
     keeps_the_contract(store).await;

@@ -11,9 +11,6 @@
 //! secret it is given: no thousand argon2 log-ins.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -23,12 +20,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use testit::auth::jwt::JwtKeys;
-use testit::store::{Group, Organization, Question, QuestionKind, Store, Test, User, Variant};
+use testit::store::{Question, QuestionKind, Test};
 use tokio::sync::Barrier;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-const SECRET: &str = "bench secret, never used elsewhere";
+use crate::common::{make_test, percentile, rss_kib, seed_class, start_server, Place, SECRET};
+
 const QUESTIONS: usize = 10;
 
 type Socket =
@@ -36,86 +34,6 @@ type Socket =
 
 /// Counts every WebSocket message either way.
 static MESSAGES: AtomicU64 = AtomicU64::new(0);
-
-fn user(email: String, organization_id: Option<i64>, is_teacher: bool) -> User {
-    User {
-        id: 0,
-        email_lower: email.clone(),
-        email,
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$unused$unused".to_owned(),
-        first_name: "Bench".to_owned(),
-        last_name: "User".to_owned(),
-        photo: None,
-        is_teacher,
-        teacher_requested: false,
-        organization_id,
-        token_generation: 0,
-        date_joined: 0,
-    }
-}
-
-/// A test of `QUESTIONS` radio questions, `code` of them code questions instead.
-async fn make_test(store: &Store, org: i64, creator: i64, group: i64, code: usize) -> Test {
-    let question_ids = store
-        .reserve_ids("questions", QUESTIONS)
-        .await
-        .expect("ids");
-    let variant_ids = store
-        .reserve_ids("variants", QUESTIONS * 2)
-        .await
-        .expect("ids");
-    let questions = (0..QUESTIONS)
-        .map(|i| {
-            let is_code = i >= QUESTIONS - code;
-            Question {
-                id: question_ids[i],
-                text: format!("Question {i}"),
-                kind: if is_code {
-                    QuestionKind::Code
-                } else {
-                    QuestionKind::Radio
-                },
-                number_in_test: i as i64 + 1,
-                points: 1,
-                variants: if is_code {
-                    vec![]
-                } else {
-                    vec![
-                        Variant {
-                            id: variant_ids[2 * i],
-                            text: "right".into(),
-                            is_correct: true,
-                        },
-                        Variant {
-                            id: variant_ids[2 * i + 1],
-                            text: "wrong".into(),
-                            is_correct: false,
-                        },
-                    ]
-                },
-                testing_code: is_code.then(|| "assert add(1, 2) == 3\n".to_owned()),
-                strict_score: true,
-            }
-        })
-        .collect();
-    let test = Test {
-        id: 0,
-        organization_id: org,
-        creator_id: creator,
-        name: if code == 0 {
-            format!("{QUESTIONS} radio questions")
-        } else {
-            format!("{} radio + {code} code questions", QUESTIONS - code)
-        },
-        public_uuid: testit::api::tests::new_public_uuid(),
-        questions,
-        available_for: vec![group],
-        time_limit_seconds: None,
-        max_attempts: None,
-        created_at: 0,
-    };
-    store.tests().insert(test).await.expect("test stored")
-}
 
 fn answer_body(question: &Question) -> Value {
     match question.kind {
@@ -160,67 +78,6 @@ async fn expect(socket: &mut Socket, kind: &str) -> Value {
             assert_ne!(value["type"], "error", "{value}");
         }
     }
-}
-
-fn rss_kib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(data_dir: &std::path::Path) -> (Server, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let binary = std::env::current_exe()
-        .expect("bench path")
-        .with_file_name("testit");
-    assert!(
-        binary.exists(),
-        "build the server first: cargo build --release"
-    );
-    let runtime_dir = std::env::var_os("TESTIT_RUNTIME_DIR")
-        .map_or_else(|| PathBuf::from("data/runtimes"), PathBuf::from);
-    let child = Command::new(binary)
-        .env("TESTIT_BIND", format!("127.0.0.1:{port}"))
-        .env("TESTIT_DATA_DIR", data_dir)
-        .env("TESTIT_JWT_SECRET", SECRET)
-        .env("TESTIT_RUNTIME_DIR", runtime_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    (Server(child), port)
-}
-
-async fn wait_until_up(port: u16) {
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not start");
 }
 
 /// One round: every student starts, saves every answer (thinking `think` on average
@@ -312,73 +169,27 @@ async fn round(
     );
 }
 
-pub async fn run(students: usize, idle: usize, think: Duration) {
-    let data_dir = std::env::temp_dir().join(format!("testit-bench-live-{}", std::process::id()));
-    std::fs::create_dir_all(&data_dir).expect("data dir");
-    let store = Store::open(
-        data_dir
-            .join("testit.sqlite3")
-            .to_str()
-            .expect("utf-8 path"),
-    )
-    .await
-    .expect("store");
-    let owner = store
-        .users()
-        .insert(user("owner@bench.org".into(), None, true))
-        .await
-        .expect("owner");
-    let org = store
-        .organizations()
-        .insert(Organization {
-            id: 0,
-            name: "Bench".into(),
-            description: String::new(),
-            owner_id: owner.id,
-        })
-        .await
-        .expect("org");
-    store
-        .users()
-        .update(owner.id, |u| {
-            u.organization_id = Some(org.id);
-            Ok::<_, testit::store::StoreError>(())
-        })
-        .await
-        .expect("owner joins");
-    let mut members = Vec::with_capacity(students);
-    for i in 0..students {
-        let student = store
-            .users()
-            .insert(user(format!("s{i}@bench.org"), Some(org.id), false))
-            .await
-            .expect("student");
-        members.push(student.id);
-    }
-    let group = Group {
-        id: 0,
-        organization_id: org.id,
-        name: "All".into(),
-        description: String::new(),
-        members: members.clone(),
-    };
-    let group = store.groups().insert(group).await.expect("group");
-    let plain = make_test(&store, org.id, owner.id, group.id, 0).await;
-    let with_code = make_test(&store, org.id, owner.id, group.id, 2).await;
+pub async fn run(students: usize, idle: usize, think: Duration, store: Option<&str>) {
+    let place = Place::new("live", store);
+    let store = place.open().await;
+    let class = seed_class(&store, students).await;
+    let plain = make_test(&store, &class, QUESTIONS, 0).await;
+    let with_code = make_test(&store, &class, QUESTIONS, 2).await;
     drop(store);
 
-    let (server, port) = start_server(&data_dir);
-    wait_until_up(port).await;
-    let pid = server.0.id();
+    let (server, port) = start_server(&place).await;
+    let pid = server.pid();
     let keys = JwtKeys::new(SECRET, Duration::from_secs(3600), Duration::from_secs(3600));
-    let teacher = keys.access_token(owner.id, 0);
-    let tokens: Vec<(i64, String)> = members
+    let teacher = keys.access_token(class.owner.id, 0);
+    let tokens: Vec<(i64, String)> = class
+        .students
         .iter()
         .map(|&id| (id, keys.access_token(id, 0)))
         .collect();
     eprintln!(
-        "server up (pid {pid}, RSS {:.0} MiB); {students} students",
-        rss_kib(pid, "VmRSS:") / 1024.0
+        "server up (pid {pid}, RSS {:.0} MiB, store {}); {students} students",
+        rss_kib(pid, "VmRSS:") / 1024.0,
+        place.label(),
     );
 
     println!("| test | students | think time | save→ack p50 ms | p99 ms | submit→teacher p50 ms | p99 ms | messages/s | server peak RSS MiB |");
@@ -404,5 +215,5 @@ pub async fn run(students: usize, idle: usize, think: Duration) {
     );
     drop(sockets);
     drop(server);
-    let _ = std::fs::remove_dir_all(&data_dir);
+    place.clean_up().await;
 }

@@ -1,15 +1,26 @@
 //! Benchmarks, with numbers for the README (never timed tests).
 //!
 //! - `bench grading [N]`: the grader pool against one `python3` process per answer.
-//! - `bench live [STUDENTS] [IDLE] [THINK_MS]`: students taking a test over WebSocket while a teacher
-//!   watches, then idle connections; needs `cargo build --release` first (it runs the
-//!   `testit` binary next to it as the server).
+//! - `bench live [STUDENTS] [IDLE] [THINK_MS]`: students taking a test over WebSocket while a
+//!   teacher watches, then idle connections.
+//! - `bench rest [SECONDS] [CONNECTIONS]`: the hot REST routes under load, each next to a
+//!   minimal actix-web handler (the framework's ceiling here).
+//!
+//! `live` and `rest` run the `testit` binary next to this one as the server (so `cargo build
+//! --release` first), on a fresh embedded store, or with `--store mongodb://…` on a fresh
+//! database of that MongoDB server.
+//!
+//! # Layout
+//! `common.rs`: seeding, the server process, statistics; one module per benchmark.
 
+mod common;
 mod grading;
 mod live;
+mod rest;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let store = common::take_store_option(&mut args);
     let number =
         |i: usize, default: usize| args.get(i).and_then(|n| n.parse().ok()).unwrap_or(default);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -23,9 +34,18 @@ fn main() {
             number(1, 1000),
             number(2, 10_000),
             std::time::Duration::from_millis(number(3, 1000) as u64),
+            store.as_deref(),
+        )),
+        Some("rest") => runtime.block_on(rest::run(
+            number(1, 5) as u64,
+            number(2, 32),
+            store.as_deref(),
         )),
         _ => {
-            eprintln!("usage: bench grading [N] | bench live [STUDENTS] [IDLE] [THINK_MS]");
+            eprintln!(
+                "usage: bench grading [N] | bench live [STUDENTS] [IDLE] [THINK_MS] [--store URL] \
+                 | bench rest [SECONDS] [CONNECTIONS] [--store URL]"
+            );
             std::process::exit(2);
         }
     }
