@@ -32,20 +32,27 @@ async fn non_code_test(app: &TestApp, owner: &Account, students: &[i64], extra: 
     app.create_test(owner, &body).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_student_submitting_32_times_at_once_gets_32_numbered_completions() {
+/// A student of a fresh app submits (empty answers) to a non-code test with the fields of
+/// `extra`, `WRITERS` times at once; answers the app, the owner, the student, the test's
+/// teacher view and the statuses.
+async fn submit_all_at_once(extra: Value) -> (TestApp, Account, Account, Value, Vec<StatusCode>) {
     let app = spawn_app().await;
     let owner = app.owner("owner@school.org").await;
     let student = app.student("s@school.org", owner.org.unwrap()).await;
-    let test = non_code_test(&app, &owner, &[student.id], json!({})).await;
+    let test = non_code_test(&app, &owner, &[student.id], extra).await;
     let uuid = test["public_uuid"].as_str().unwrap();
-
     let submissions = (0..WRITERS).map(|_| app.submit(&student, uuid, json!([])));
-    let statuses: Vec<StatusCode> = join_all(submissions)
+    let statuses = join_all(submissions)
         .await
         .iter()
         .map(|r| r.status())
         .collect();
+    (app, owner, student, test, statuses)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_student_submitting_32_times_at_once_gets_32_numbered_completions() {
+    let (app, _, student, _, statuses) = submit_all_at_once(json!({})).await;
 
     assert_eq!(tally(&statuses), vec![(201, WRITERS)]);
     let (status, mine) = status_json(
@@ -59,18 +66,7 @@ async fn one_student_submitting_32_times_at_once_gets_32_numbered_completions() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_32_simultaneous_submissions_exactly_max_attempts_are_accepted() {
-    let app = spawn_app().await;
-    let owner = app.owner("owner@school.org").await;
-    let student = app.student("s@school.org", owner.org.unwrap()).await;
-    let test = non_code_test(&app, &owner, &[student.id], json!({"max_attempts": 5})).await;
-    let uuid = test["public_uuid"].as_str().unwrap();
-
-    let submissions = (0..WRITERS).map(|_| app.submit(&student, uuid, json!([])));
-    let statuses: Vec<StatusCode> = join_all(submissions)
-        .await
-        .iter()
-        .map(|r| r.status())
-        .collect();
+    let (app, owner, _, test, statuses) = submit_all_at_once(json!({"max_attempts": 5})).await;
 
     assert_eq!(tally(&statuses), vec![(201, 5), (403, WRITERS - 5)]);
     let id = test["id"].as_i64().unwrap();
