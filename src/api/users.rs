@@ -186,8 +186,30 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(present::user(&state.store, &auth.user).await?))
 }
 
+const CURRENT_PASSWORD: &str = "current_password";
+
+/// Records an error under `current_password` unless it is sent and is the account's
+/// password (argon2 verification, on the blocking pool like the log-in's).
+async fn check_current_password(input: &mut Input, me: &User) -> Result<(), ApiError> {
+    if !input.has(CURRENT_PASSWORD) {
+        input.error(
+            CURRENT_PASSWORD,
+            "This field is required to change the password or the email.",
+        );
+        return Ok(());
+    }
+    let Some(current) = input.optional_str(CURRENT_PASSWORD) else {
+        return Ok(());
+    };
+    if !password::verify(current, Some(me.password_hash.clone())).await? {
+        input.error(CURRENT_PASSWORD, "The current password is not correct.");
+    }
+    Ok(())
+}
+
 /// `PUT` (`partial` false: email and names required) or `PATCH /api/users/me`. A new
-/// password revokes every token issued before it.
+/// password or email needs `current_password`; a new password revokes every token issued
+/// before it.
 pub async fn change_me<const PARTIAL: bool>(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -202,12 +224,22 @@ pub async fn change_me<const PARTIAL: bool>(
     let photo = photo(&mut input);
     let wants_teacher = input.optional_bool("is_teacher");
     let raw_password = input.optional_str("password");
+    let changes_password = raw_password.is_some();
     let password = raw_password.and_then(|raw| {
         let email = email.as_ref().map_or(me.email.as_str(), Email::as_str);
         input.check("password", Password::parse(&raw, Some(email)))
     });
     if let Some(email) = &email {
         check_email_free(&state, &mut input, email, Some(me.id)).await?;
+    }
+    // The password and the email are what a log-in rests on: changing either asks for the
+    // current password, so a stolen (short-lived) access token cannot take the account for
+    // good. Re-sending one's own email, in another case too, changes no log-in.
+    let moves_email = email
+        .as_ref()
+        .is_some_and(|email| email.normalized() != me.email_lower);
+    if moves_email || changes_password {
+        check_current_password(&mut input, &me).await?;
     }
 
     // Joining an organization is possible once; moving between organizations is not.

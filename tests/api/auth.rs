@@ -207,7 +207,7 @@ async fn revoke_without_any_token_is_a_validation_error() {
 async fn changing_the_password_revokes_every_earlier_token() {
     let app = spawn_app().await;
     let ada = app.user("ada@example.org", false, None).await;
-    let body = json!({"password": "a brand new password"});
+    let body = json!({"password": "a brand new password", "current_password": PASSWORD});
     let resp = app
         .request(
             Method::PATCH,
