@@ -346,10 +346,13 @@ pub async fn token_obtain(
         (true, Some(user)) => user,
         _ => return Err(ApiError::code(ErrorCode::AuthenticationFailed)),
     };
-    let access = state.jwt.access_token(user.id, user.token_generation);
+    let family = random_id();
+    let access = state
+        .jwt
+        .access_token(user.id, user.token_generation, &family);
     let refresh = state
         .jwt
-        .refresh_token(user.id, user.token_generation, random_id());
+        .refresh_token(user.id, user.token_generation, family);
     Ok(HttpResponse::Ok().json(json!({ "access": access, "refresh": refresh })))
 }
 
@@ -358,14 +361,19 @@ async fn family_revoked(state: &AppState, family: &str) -> Result<bool, ApiError
     Ok(state.store.repo::<RevokedFamily>().count(&filter).await? > 0)
 }
 
+/// Revokes a log-in: its refresh tokens (the stored record, which refresh checks) and, at
+/// once, its access tokens (the in-memory set every authenticated request checks).
 async fn revoke_family(state: &AppState, family: String, expires_at: i64) -> Result<(), ApiError> {
     let doc = RevokedFamily {
         id: 0,
-        family,
+        family: family.clone(),
         expires_at,
     };
     match state.store.repo::<RevokedFamily>().insert(doc).await {
-        Ok(_) | Err(StoreError::Duplicate) => Ok(()),
+        Ok(_) | Err(StoreError::Duplicate) => {
+            state.revoked_families.insert(family, now());
+            Ok(())
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -398,7 +406,9 @@ pub async fn token_refresh(
     if user.token_generation != claims.generation {
         return Err(token_not_valid());
     }
-    let access = state.jwt.access_token(user.id, user.token_generation);
+    let access = state
+        .jwt
+        .access_token(user.id, user.token_generation, &family);
     if !state.rotate_refresh_tokens {
         return Ok(HttpResponse::Ok().json(json!({ "access": access })));
     }
