@@ -15,4 +15,5 @@ mod organizations;
 mod persistence;
 mod schema;
 mod store_contract;
+mod text_fields;
 mod users;
