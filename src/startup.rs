@@ -10,7 +10,6 @@ use actors::grader::{GraderPool, PoolConfig};
 use actors::hub::Hub;
 
 use crate::grading::Grading;
-use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, input::MAX_BODY_BYTES, openapi};
 use crate::auth::{jwt, password, JwtKeys, RevokedFamilies};
@@ -105,7 +104,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
-                .wrap(TracingLogger::default())
+                .wrap(crate::telemetry::request_logger())
                 .app_data(state.clone())
                 .app_data(openapi.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))

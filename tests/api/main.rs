@@ -11,6 +11,7 @@ mod grading;
 mod groups;
 mod helpers;
 mod live;
+mod logging;
 mod organizations;
 mod persistence;
 mod schema;
