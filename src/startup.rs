@@ -10,10 +10,9 @@ use actors::grader::{GraderPool, PoolConfig};
 use actors::hub::Hub;
 
 use crate::grading::Grading;
-use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, input::MAX_BODY_BYTES, openapi};
-use crate::auth::{jwt, password, JwtKeys};
+use crate::auth::{jwt, password, JwtKeys, RevokedFamilies};
 use crate::error::{ApiError, ErrorCode};
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
@@ -25,6 +24,8 @@ const LISTEN_BACKLOG: u32 = 4096;
 pub struct AppState {
     pub store: Store,
     pub jwt: JwtKeys,
+    /// Revoked log-ins, checked by every authenticated request.
+    pub revoked_families: RevokedFamilies,
     pub rotate_refresh_tokens: bool,
     /// The grader pool, the event hub, and how long a submission waits for its verdicts.
     pub grading: Grading,
@@ -74,6 +75,13 @@ impl Application {
         crate::grading::resume(&grading).await?;
         crate::live::resume(&store, &attempts).await?;
         let registry = attempts.clone();
+        let revoked_families = RevokedFamilies::load(
+            &store,
+            settings.access_token_ttl,
+            settings.refresh_token_ttl,
+            jwt::now(),
+        )
+        .await?;
         let state = web::Data::new(AppState {
             store: store.clone(),
             jwt: JwtKeys::new(
@@ -81,6 +89,7 @@ impl Application {
                 settings.access_token_ttl,
                 settings.refresh_token_ttl,
             ),
+            revoked_families,
             rotate_refresh_tokens: settings.rotate_refresh_tokens,
             grading,
             attempts,
@@ -95,7 +104,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
-                .wrap(TracingLogger::default())
+                .wrap(crate::telemetry::request_logger())
                 .app_data(state.clone())
                 .app_data(openapi.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))

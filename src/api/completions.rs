@@ -2,9 +2,9 @@
 //!
 //! `POST /api/completions/` names the test by its public uuid (as the seed's `test` string)
 //! and answers questions by id. A completion answers each question at most once and only
-//! questions of its test; unanswered questions, and empty answers, score 0. Each completion
-//! keeps a copy of the questions it was graded against, so later edits of the test never
-//! change it.
+//! questions of its test; unanswered questions, and empty answers, score 0 (and are shown in
+//! the shape of their kind, answered with nothing). Each completion keeps a copy of the
+//! questions it was graded against, so later edits of the test never change it.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -43,7 +43,19 @@ fn picked(question: &Question, id: i64, with_correctness: bool) -> Value {
 fn answer_body(answer: &Answer, with_correctness: bool) -> Value {
     let q = &answer.question;
     let mut body = match &answer.response {
-        Response::Unanswered => json!({}),
+        // Scored as unanswered, yet shown in the shape of the question's kind, as answered
+        // with nothing: clients read `body.picked_variant.text` and the like without checking.
+        Response::Unanswered => match q.kind {
+            QuestionKind::Text | QuestionKind::Radio => {
+                let mut pv = json!({ "id": null, "text": "" });
+                if with_correctness {
+                    pv["is_correct"] = json!(false);
+                }
+                json!({ "picked_variant": pv })
+            }
+            QuestionKind::Check => json!({ "picked_variants": [] }),
+            QuestionKind::Code => json!({ "code": "" }),
+        },
         Response::Text(text) => {
             let mut pv = json!({ "id": null, "text": text });
             if with_correctness {

@@ -100,11 +100,13 @@ fn parse_json(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
 }
 
 fn parse_form(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|err| {
-        ApiError::with_detail(ErrorCode::ParseError, format!("Form parse error - {err}"))
-    })?;
     let mut map = Map::new();
-    for (key, value) in pairs {
+    for pair in bytes.split(|b| *b == b'&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let (key, value) = (form_component(key)?, form_component(value)?);
         match map.get_mut(&key) {
             // A repeated key is a list (`members=1&members=2`).
             Some(Value::Array(items)) => items.push(Value::String(value)),
@@ -115,6 +117,23 @@ fn parse_form(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
         }
     }
     Ok(map)
+}
+
+/// One decoded key or value of form data. Bytes that are not UTF-8 once decoded are a parse
+/// error: replacing them with U+FFFD, as lenient decoders do, would store text the client
+/// never sent.
+fn form_component(raw: &[u8]) -> Result<String, ApiError> {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    String::from_utf8(decoded).map_err(|_| {
+        ApiError::with_detail(
+            ErrorCode::ParseError,
+            "Form parse error - the data is not valid UTF-8.",
+        )
+    })
 }
 
 /// Reads fields out of a body object, collecting errors per field.
@@ -347,6 +366,30 @@ mod tests {
     fn form_bodies_become_objects_and_repeated_keys_lists() {
         let map = parse_body(Some("application/x-www-form-urlencoded"), b"user=5&m=1&m=2").unwrap();
         assert_eq!(Value::Object(map), json!({"user": "5", "m": ["1", "2"]}));
+    }
+
+    #[test]
+    fn form_bodies_decode_plus_and_percent_escapes() {
+        let map = parse_body(
+            Some("application/x-www-form-urlencoded"),
+            b"name=Ada+L%C3%B6w&flag&=x&&a%26b=1%3D2",
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(map),
+            json!({"name": "Ada Löw", "flag": "", "": "x", "a&b": "1=2"})
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_any_body_is_a_parse_error_not_a_replacement_character() {
+        let form = Some("application/x-www-form-urlencoded");
+        for body in [&b"name=Ada%FF"[..], b"name=Ada\xff", b"na%C3me=x"] {
+            let err = parse_body(form, body).unwrap_err();
+            assert_eq!(err.error_code(), ErrorCode::ParseError, "{body:?}");
+        }
+        let err = parse_body(Some("application/json"), b"{\"name\": \"Ada\xff\"}").unwrap_err();
+        assert_eq!(err.error_code(), ErrorCode::ParseError);
     }
 
     #[test]

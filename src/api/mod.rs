@@ -137,12 +137,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             .auth()
             .answers(200, Object("User")),
         Endpoint::new(M::PUT, "/api/users/me", "users", users::change_me::<false>)
-            .summary("Update current user. A new password revokes every earlier token.")
+            .summary("Update current user. A new password or email needs current_password; a new password revokes every earlier token.")
             .auth()
             .body("UserUpdateRequest")
             .answers(200, Object("User")),
         Endpoint::new(M::PATCH, "/api/users/me", "users", users::change_me::<true>)
-            .summary("Partially update current user.")
+            .summary("Partially update current user. A new password or email needs current_password.")
             .auth()
             .body("PatchedUserRequest")
             .answers(200, Object("User")),

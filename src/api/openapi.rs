@@ -213,6 +213,12 @@ fn component_schemas() -> Map<String, Value> {
         "organization_id": { "type": "integer", "nullable": true, "writeOnly": true },
     });
     let user_request = |required: Value| json!({ "type": "object", "required": required, "properties": user_fields });
+    let user_update_request = |required: Value| {
+        let mut request = user_request(required);
+        request["properties"]["current_password"] = json!({ "type": "string", "writeOnly": true,
+            "description": "The account's password: required to change the password or the email." });
+        request
+    };
     let token = json!({ "type": "string" });
     let small_int = json!({ "type": "integer", "minimum": 0, "maximum": 32767 });
     let limit_field = json!({ "type": "integer", "nullable": true, "minimum": 1 });
@@ -275,8 +281,8 @@ fn component_schemas() -> Map<String, Value> {
         "GroupMember": member,
         "User": user,
         "UserRequest": user_request(json!(["email", "password", "first_name", "last_name"])),
-        "UserUpdateRequest": user_request(json!(["email", "first_name", "last_name"])),
-        "PatchedUserRequest": user_request(json!([])),
+        "UserUpdateRequest": user_update_request(json!(["email", "first_name", "last_name"])),
+        "PatchedUserRequest": user_update_request(json!([])),
         "UserRefRequest": {
             "type": "object", "required": ["user"], "properties": { "user": { "type": "integer" } },
         },

@@ -186,8 +186,30 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(present::user(&state.store, &auth.user).await?))
 }
 
+const CURRENT_PASSWORD: &str = "current_password";
+
+/// Records an error under `current_password` unless it is sent and is the account's
+/// password (argon2 verification, on the blocking pool like the log-in's).
+async fn check_current_password(input: &mut Input, me: &User) -> Result<(), ApiError> {
+    if !input.has(CURRENT_PASSWORD) {
+        input.error(
+            CURRENT_PASSWORD,
+            "This field is required to change the password or the email.",
+        );
+        return Ok(());
+    }
+    let Some(current) = input.optional_str(CURRENT_PASSWORD) else {
+        return Ok(());
+    };
+    if !password::verify(current, Some(me.password_hash.clone())).await? {
+        input.error(CURRENT_PASSWORD, "The current password is not correct.");
+    }
+    Ok(())
+}
+
 /// `PUT` (`partial` false: email and names required) or `PATCH /api/users/me`. A new
-/// password revokes every token issued before it.
+/// password or email needs `current_password`; a new password revokes every token issued
+/// before it.
 pub async fn change_me<const PARTIAL: bool>(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -202,12 +224,22 @@ pub async fn change_me<const PARTIAL: bool>(
     let photo = photo(&mut input);
     let wants_teacher = input.optional_bool("is_teacher");
     let raw_password = input.optional_str("password");
+    let changes_password = raw_password.is_some();
     let password = raw_password.and_then(|raw| {
         let email = email.as_ref().map_or(me.email.as_str(), Email::as_str);
         input.check("password", Password::parse(&raw, Some(email)))
     });
     if let Some(email) = &email {
         check_email_free(&state, &mut input, email, Some(me.id)).await?;
+    }
+    // The password and the email are what a log-in rests on: changing either asks for the
+    // current password, so a stolen (short-lived) access token cannot take the account for
+    // good. Re-sending one's own email, in another case too, changes no log-in.
+    let moves_email = email
+        .as_ref()
+        .is_some_and(|email| email.normalized() != me.email_lower);
+    if moves_email || changes_password {
+        check_current_password(&mut input, &me).await?;
     }
 
     // Joining an organization is possible once; moving between organizations is not.
@@ -314,10 +346,13 @@ pub async fn token_obtain(
         (true, Some(user)) => user,
         _ => return Err(ApiError::code(ErrorCode::AuthenticationFailed)),
     };
-    let access = state.jwt.access_token(user.id, user.token_generation);
+    let family = random_id();
+    let access = state
+        .jwt
+        .access_token(user.id, user.token_generation, &family);
     let refresh = state
         .jwt
-        .refresh_token(user.id, user.token_generation, random_id());
+        .refresh_token(user.id, user.token_generation, family);
     Ok(HttpResponse::Ok().json(json!({ "access": access, "refresh": refresh })))
 }
 
@@ -326,14 +361,19 @@ async fn family_revoked(state: &AppState, family: &str) -> Result<bool, ApiError
     Ok(state.store.repo::<RevokedFamily>().count(&filter).await? > 0)
 }
 
+/// Revokes a log-in: its refresh tokens (the stored record, which refresh checks) and, at
+/// once, its access tokens (the in-memory set every authenticated request checks).
 async fn revoke_family(state: &AppState, family: String, expires_at: i64) -> Result<(), ApiError> {
     let doc = RevokedFamily {
         id: 0,
-        family,
+        family: family.clone(),
         expires_at,
     };
     match state.store.repo::<RevokedFamily>().insert(doc).await {
-        Ok(_) | Err(StoreError::Duplicate) => Ok(()),
+        Ok(_) | Err(StoreError::Duplicate) => {
+            state.revoked_families.insert(family, now());
+            Ok(())
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -366,7 +406,9 @@ pub async fn token_refresh(
     if user.token_generation != claims.generation {
         return Err(token_not_valid());
     }
-    let access = state.jwt.access_token(user.id, user.token_generation);
+    let access = state
+        .jwt
+        .access_token(user.id, user.token_generation, &family);
     if !state.rotate_refresh_tokens {
         return Ok(HttpResponse::Ok().json(json!({ "access": access })));
     }

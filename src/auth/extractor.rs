@@ -29,13 +29,23 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 }
 
 impl AuthUser {
-    /// Checks an access token against the keys, revocations and the user's token generation.
+    /// Checks an access token against the keys, revoked tokens and log-ins, and the user's
+    /// token generation.
     pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
         let invalid = || ApiError::code(ErrorCode::TokenNotValid);
         let claims = state
             .jwt
             .verify(token, TokenType::Access)
             .ok_or_else(invalid)?;
+        // A revoked log-in takes its access tokens with it; the set is in memory, so this
+        // costs no store read.
+        if claims
+            .family
+            .as_deref()
+            .is_some_and(|family| state.revoked_families.contains(family))
+        {
+            return Err(invalid());
+        }
         let revoked = Filter::Eq("jti", claims.jti.clone().into());
         if state.store.repo::<RevokedToken>().count(&revoked).await? > 0 {
             return Err(invalid());

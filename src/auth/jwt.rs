@@ -1,8 +1,8 @@
 //! JSON web tokens as Django REST clients know them (djangorestframework-simplejwt): HS256,
 //! claims `token_type`, `exp`, `iat`, `jti`, `user_id`, plus two of ours that such clients
 //! ignore: `gen` (the user's token generation, bumped on password change to revoke every
-//! older token) and, on refresh tokens, `family` (one per log-in, for logout and reuse
-//! detection under rotation).
+//! older token) and `family` (one per log-in, for logout and reuse detection under
+//! rotation; access tokens carry their log-in's family too, so revoking it reaches them).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -101,7 +101,8 @@ impl JwtKeys {
             .expect("HS256 signing of plain claims cannot fail")
     }
 
-    pub fn access_token(&self, user_id: i64, generation: i64) -> String {
+    /// An access token of the log-in `family`.
+    pub fn access_token(&self, user_id: i64, generation: i64, family: &str) -> String {
         let iat = now();
         self.sign(&Claims {
             token_type: TokenType::Access,
@@ -110,7 +111,7 @@ impl JwtKeys {
             jti: random_id(),
             user_id,
             generation,
-            family: None,
+            family: Some(family.to_owned()),
         })
     }
 
@@ -153,9 +154,10 @@ mod tests {
     fn access_tokens_carry_django_style_claims() {
         let keys = keys();
         let claims = keys
-            .verify(&keys.access_token(7, 2), TokenType::Access)
+            .verify(&keys.access_token(7, 2, "f1"), TokenType::Access)
             .unwrap();
         assert_eq!((claims.user_id, claims.generation), (7, 2));
+        assert_eq!(claims.family.as_deref(), Some("f1"));
         assert_eq!(claims.exp - claims.iat, 60);
         assert_eq!(claims.jti.len(), 32);
     }
@@ -174,7 +176,7 @@ mod tests {
     fn an_unsigned_token_is_refused() {
         // {"alg":"none"} with the same claims and no signature.
         let keys = keys();
-        let token = keys.access_token(7, 0);
+        let token = keys.access_token(7, 0, "f1");
         let payload = token.split('.').nth(1).unwrap();
         let forged = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
         assert!(keys.verify(&forged, TokenType::Access).is_none());

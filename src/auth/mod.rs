@@ -3,6 +3,8 @@
 pub mod extractor;
 pub mod jwt;
 pub mod password;
+pub mod revoked;
 
 pub use extractor::AuthUser;
 pub use jwt::{Claims, JwtKeys, TokenType};
+pub use revoked::RevokedFamilies;

@@ -1,6 +1,7 @@
 use std::fmt;
 
-/// A syntactically valid email address, trimmed. Comparison for uniqueness and log-in is
+/// A syntactically valid email address, trimmed, without control or bidi formatting
+/// characters. Comparison for uniqueness and log-in is
 /// case-insensitive: use [`Email::normalized`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
@@ -10,6 +11,7 @@ const MAX_LEN: usize = 254;
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, &'static str> {
         let email = raw.trim();
+        super::text::check_single_line(email)?;
         let invalid = "Enter a valid email address.";
         if email.is_empty() || email.len() > MAX_LEN || email.chars().any(char::is_whitespace) {
             return Err(invalid);
@@ -83,5 +85,15 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(Email::parse(&format!("{}@example.org", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn refuses_control_and_bidi_characters_with_their_own_message() {
+        for bad in ["a\u{0}@example.org", "a\u{202E}gro.elpmaxe@example.org"] {
+            assert_eq!(
+                Email::parse(bad).unwrap_err(),
+                crate::domain::text::CONTROL_CHARACTERS
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@ mod email;
 pub mod grading;
 mod name;
 mod password;
+pub mod text;
 
 pub use email::Email;
 pub use name::Name;

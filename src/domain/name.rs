@@ -1,5 +1,6 @@
-/// A person's or a thing's name: trimmed, not blank, at most 150 characters (the seed's
-/// `max:150 chars`).
+/// A person's or a thing's name (users' first and last names, organizations, groups,
+/// tests): trimmed, not blank, one line without control or bidi formatting characters, at
+/// most 150 characters (the seed's `max:150 chars`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
 
@@ -11,6 +12,7 @@ impl Name {
         if name.is_empty() {
             return Err("This field may not be blank.".to_owned());
         }
+        super::text::check_single_line(name)?;
         if name.chars().count() > MAX_NAME_CHARS {
             return Err(format!(
                 "Ensure this field has no more than {MAX_NAME_CHARS} characters."
@@ -34,5 +36,13 @@ mod tests {
         assert!(Name::parse(&"я".repeat(150)).is_ok());
         assert!(Name::parse(&"я".repeat(151)).is_err());
         assert!(Name::parse("   ").is_err());
+    }
+
+    #[test]
+    fn names_are_one_line_of_plain_text() {
+        assert_eq!(Name::parse("  Ada\n").unwrap().into_string(), "Ada");
+        for bad in ["Ada\u{0}", "Ada\nLovelace", "\u{202E}adA", "A\u{2067}da"] {
+            assert!(Name::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

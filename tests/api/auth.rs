@@ -207,7 +207,7 @@ async fn revoke_without_any_token_is_a_validation_error() {
 async fn changing_the_password_revokes_every_earlier_token() {
     let app = spawn_app().await;
     let ada = app.user("ada@example.org", false, None).await;
-    let body = json!({"password": "a brand new password"});
+    let body = json!({"password": "a brand new password", "current_password": PASSWORD});
     let resp = app
         .request(
             Method::PATCH,
@@ -297,4 +297,57 @@ async fn anonymous_endpoints_ignore_a_stale_authorization_header() {
         app.get("/api/schema/", stale).await.status(),
         StatusCode::OK
     );
+}
+
+/// `GET /api/users/me` with `access`: its status and error code, if any.
+async fn me_with(app: &crate::helpers::TestApp, access: &str) -> (StatusCode, Value) {
+    let (status, body) = status_json(app.get("/api/users/me", Some(access)).await).await;
+    (status, body["code"].clone())
+}
+
+#[tokio::test]
+async fn logging_out_ends_access_tokens_refreshed_in_that_log_in_at_once_and_after_a_restart() {
+    let mut app = spawn_app().await;
+    let ada = app.user("ada@example.org", false, None).await;
+    let other_session = app.login(ada.id, &ada.email, None).await;
+    let (status, refreshed) = refresh(&app, &ada.refresh).await;
+    assert_eq!(status, StatusCode::OK);
+    let refreshed = refreshed["access"].as_str().unwrap().to_owned();
+    assert_eq!(me_with(&app, &refreshed).await.0, StatusCode::OK);
+
+    // Only the refresh token: the access tokens are not named, yet they go with it.
+    let resp = app
+        .post(
+            "/api/users/token/revoke/",
+            None,
+            &json!({"refresh": ada.refresh}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let gone = (StatusCode::UNAUTHORIZED, json!("token_not_valid"));
+    assert_eq!(me_with(&app, &refreshed).await, gone);
+    assert_eq!(me_with(&app, &ada.access).await, gone);
+
+    app.restart().await;
+    assert_eq!(me_with(&app, &refreshed).await, gone);
+    assert_eq!(me_with(&app, &ada.access).await, gone);
+    // The user's other log-in is untouched.
+    assert_eq!(me_with(&app, &other_session.access).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn with_rotation_a_reused_refresh_token_ends_its_log_ins_access_tokens_at_once() {
+    let app = spawn_app_with(|s| s.rotate_refresh_tokens = true).await;
+    let ada = app.user("ada@example.org", false, None).await;
+    let (_, first) = refresh(&app, &ada.refresh).await;
+    let refreshed = first["access"].as_str().unwrap().to_owned();
+    assert_eq!(me_with(&app, &refreshed).await.0, StatusCode::OK);
+
+    assert_eq!(
+        refresh(&app, &ada.refresh).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let gone = (StatusCode::UNAUTHORIZED, json!("token_not_valid"));
+    assert_eq!(me_with(&app, &refreshed).await, gone);
+    assert_eq!(me_with(&app, &ada.access).await, gone);
 }

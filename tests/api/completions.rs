@@ -247,9 +247,9 @@ async fn a_submission_answers_the_student_view_with_one_answer_per_question_in_o
     let expected = json!([
         {"question": question_id(t, 1), "body": {"picked_variant": paris}},
         {"question": question_id(t, 2), "body": {"picked_variant": pick(2, "4")}},
-        {"question": question_id(t, 3), "body": {}},
+        {"question": question_id(t, 3), "body": {"picked_variants": []}},
         {"question": question_id(t, 4), "body": {"picked_variants": [pick(4, "2"), pick(4, "4")]}},
-        {"question": question_id(t, 5), "body": {}},
+        {"question": question_id(t, 5), "body": {"code": ""}},
     ]);
     assert_eq!(c["answers"], expected);
     assert!(!c.to_string().contains("is_correct"), "{c}");
@@ -397,8 +397,60 @@ async fn empty_answers_count_as_unanswered_and_score_nothing() {
     let c = s.submitted(&s.student, t, answers).await;
     let answers = c["answers"].as_array().unwrap();
     assert_eq!(answers.len(), 5, "{c}");
-    assert!(answers.iter().all(|a| a["body"] == json!({})), "{c}");
+    let nothing = json!({"picked_variant": {"id": null, "text": ""}});
+    let bodies: Vec<&Value> = answers.iter().map(|a| &a["body"]).collect();
+    let shapes = [
+        &nothing,
+        &nothing,
+        &json!({"picked_variants": []}),
+        &json!({"picked_variants": []}),
+        &json!({"code": ""}),
+    ];
+    assert_eq!(bodies, shapes, "{c}");
     assert_eq!(c["score"], json!(0));
+}
+
+#[tokio::test]
+async fn an_unanswered_question_keeps_the_shape_of_its_kind_in_every_completion_view() {
+    let s = school().await;
+    let t = &s.test;
+    let c = s
+        .submitted(&s.student, t, json!([answer(t, 1, text(""))]))
+        .await;
+    let nothing = json!({"picked_variant": {"id": null, "text": ""}});
+    let student_shapes = json!([nothing, nothing, {"picked_variants": []},
+                                {"picked_variants": []}, {"code": ""}]);
+    let bodies = |c: &Value| -> Value {
+        c["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["body"].clone())
+            .collect()
+    };
+    let (_, one) = s.get(&completion_path(&c), &s.student).await;
+    let mine = s.list(MINE, &s.student).await.remove(0);
+    let public = s
+        .list(&format!("{}completions/", link(t)), &s.student)
+        .await;
+    for view in [&c, &one, &mine, &public[0]] {
+        assert_eq!(bodies(view), student_shapes, "{view}");
+    }
+
+    let unmarked = json!({"id": null, "text": "", "is_correct": false});
+    let teacher_shapes = json!([
+        {"picked_variant": unmarked, "is_correct": false},
+        {"picked_variant": unmarked, "is_correct": false},
+        {"picked_variants": [], "is_correct": false},
+        {"picked_variants": [], "is_correct": false},
+        {"code": "", "is_correct": false, "runtime_errors": null, "errors": null},
+    ]);
+    let (_, graded) = s.graded(&c, &s.owner).await;
+    let listed = s.list(&test_path(t, "completions/"), &s.owner).await;
+    for view in [&graded, &listed[0]] {
+        assert_eq!(bodies(view), teacher_shapes, "{view}");
+        assert_eq!(view["score"], json!(0));
+    }
 }
 
 #[tokio::test]
@@ -594,7 +646,7 @@ async fn the_tests_creator_and_the_organizations_owner_read_completions_with_cor
     let q2 = json!({"picked_variant": pick(2, "4", true), "is_correct": true});
     let q3 = json!({"picked_variants": primes, "is_correct": false});
     let q4 = json!({"picked_variants": [pick(4, "2", true)], "is_correct": false});
-    let q5 = json!({"is_correct": false, "runtime_errors": null, "errors": null});
+    let q5 = json!({"code": "", "is_correct": false, "runtime_errors": null, "errors": null});
     let expected = json!([
         marked(&t, 1, 0, q1),
         marked(&t, 2, 1, q2),

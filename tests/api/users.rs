@@ -194,7 +194,8 @@ async fn put_needs_the_whole_profile_but_not_the_password() {
     assert!(errors.get("email").is_some() && errors.get("last_name").is_some());
     assert!(errors.get("password").is_none());
 
-    let body = json!({"email": "ada@new.org", "first_name": "A", "last_name": "B", "photo": null});
+    let body = json!({"email": "ada@new.org", "first_name": "A", "last_name": "B", "photo": null,
+                      "current_password": PASSWORD});
     let (status, me) = status_json(
         app.request(Method::PUT, "/api/users/me", Some(&ada.access), Some(&body))
             .await,
@@ -219,7 +220,7 @@ async fn an_email_taken_by_someone_else_cannot_be_moved_to() {
             Method::PATCH,
             "/api/users/me",
             Some(&ada.access),
-            Some(&json!({"email": "Bob@example.org"})),
+            Some(&json!({"email": "Bob@example.org", "current_password": PASSWORD})),
         )
         .await;
     let (status, errors) = status_json(resp).await;
@@ -238,6 +239,91 @@ async fn an_email_taken_by_someone_else_cannot_be_moved_to() {
         )
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
+}
+
+/// `PATCH /api/users/me` with `body` as `token`'s owner.
+async fn patch_me(app: &crate::helpers::TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    status_json(
+        app.request(Method::PATCH, "/api/users/me", Some(token), Some(&body))
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_new_password_needs_the_current_one() {
+    let app = spawn_app().await;
+    let ada = app.user("ada@example.org", false, None).await;
+    let new = "a brand new password";
+    for body in [
+        json!({"password": new}),
+        json!({"password": new, "current_password": "not my password"}),
+        json!({"password": new, "current_password": null}),
+    ] {
+        let (status, errors) = patch_me(&app, &ada.access, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(errors["current_password"].is_array(), "{body}: {errors}");
+    }
+    // Nothing changed: the old password still logs in, the new one does not.
+    assert_eq!(
+        app.obtain_tokens(&ada.email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.obtain_tokens(&ada.email, new).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let body = json!({"password": new, "current_password": PASSWORD});
+    assert_eq!(patch_me(&app, &ada.access, body).await.0, StatusCode::OK);
+    assert_eq!(
+        app.obtain_tokens(&ada.email, new).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_new_email_needs_the_current_password_with_put_and_patch() {
+    let app = spawn_app().await;
+    let ada = app.user("ada@example.org", false, None).await;
+    let (status, errors) = patch_me(&app, &ada.access, json!({"email": "thief@evil.org"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(errors.as_object().unwrap().len(), 1, "{errors}");
+    assert!(errors["current_password"].is_array(), "{errors}");
+
+    let put = json!({"email": "thief@evil.org", "first_name": "A", "last_name": "B",
+                     "current_password": "guessed wrong"});
+    let (status, errors) = status_json(
+        app.request(Method::PUT, "/api/users/me", Some(&ada.access), Some(&put))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        errors["current_password"],
+        json!(["The current password is not correct."])
+    );
+    let (_, me) = status_json(app.get("/api/users/me", Some(&ada.access)).await).await;
+    assert_eq!(me["email"], "ada@example.org");
+
+    let body = json!({"email": "ada@new.org", "current_password": PASSWORD});
+    let (status, me) = patch_me(&app, &ada.access, body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["email"], "ada@new.org");
+}
+
+#[tokio::test]
+async fn names_and_the_same_email_change_without_the_password() {
+    let app = spawn_app().await;
+    let ada = app.user("ada@example.org", false, None).await;
+    let put = json!({"email": "Ada@Example.org", "first_name": "Ada", "last_name": "King"});
+    let (status, me) = status_json(
+        app.request(Method::PUT, "/api/users/me", Some(&ada.access), Some(&put))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["last_name"], "King");
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use futures_util::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use testit::auth::jwt::JwtKeys;
+use testit::auth::jwt::{random_id, JwtKeys};
 use testit::store::{Question, QuestionKind, Test};
 use tokio::sync::Barrier;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -180,11 +180,11 @@ pub async fn run(students: usize, idle: usize, think: Duration, store: Option<&s
     let (server, port) = start_server(&place).await;
     let pid = server.pid();
     let keys = JwtKeys::new(SECRET, Duration::from_secs(3600), Duration::from_secs(3600));
-    let teacher = keys.access_token(class.owner.id, 0);
+    let teacher = keys.access_token(class.owner.id, 0, &random_id());
     let tokens: Vec<(i64, String)> = class
         .students
         .iter()
-        .map(|&id| (id, keys.access_token(id, 0)))
+        .map(|&id| (id, keys.access_token(id, 0, &random_id())))
         .collect();
     eprintln!(
         "server up (pid {pid}, RSS {:.0} MiB, store {}); {students} students",

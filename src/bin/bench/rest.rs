@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use serde_json::json;
-use testit::auth::jwt::JwtKeys;
+use testit::auth::jwt::{random_id, JwtKeys};
 use testit::domain::Password;
 use testit::store::{StoreError, Test};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -234,7 +234,7 @@ pub async fn run(seconds: u64, connections: usize, store: Option<&str>) {
         class
             .students
             .iter()
-            .map(|&id| keys.access_token(id, 0))
+            .map(|&id| keys.access_token(id, 0, &random_id()))
             .collect(),
     );
     let duration = Duration::from_secs(seconds);
