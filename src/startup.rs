@@ -115,7 +115,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::with_detail(ErrorCode::InvalidQuery, err.to_string()).into()
                 }))
-                .configure(|cfg| api::configure(cfg, api::endpoints()))
+                .configure(|cfg| api::configure(cfg, api::endpoints))
                 .default_service(web::to(api::route_not_found))
         })
         // Replies and live events are small writes in quick succession: without NODELAY,
