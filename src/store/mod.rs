@@ -96,8 +96,10 @@ pub trait Backend: Send + Sync + 'static {
     /// Creates a counter at `value` unless it exists (then nothing changes); `Ok(true)` when
     /// this call created it.
     async fn counter_init(&self, name: &str, value: i64) -> StoreResult<bool>;
-    /// Inserts a new document; [`StoreError::Duplicate`] when a unique index refuses it.
-    async fn insert(&self, collection: &'static str, id: i64, doc: Value) -> StoreResult<()>;
+    /// Inserts a new document under the next id of the collection's id counter (the counter
+    /// named after the collection), with its `id` field set to it, and answers the id;
+    /// [`StoreError::Duplicate`] when a unique index refuses it.
+    async fn insert(&self, collection: &'static str, doc: Value) -> StoreResult<i64>;
     async fn get(&self, collection: &'static str, id: i64) -> StoreResult<Option<Value>>;
     /// Matching documents ordered by id, optionally one page of them.
     async fn find(
@@ -296,11 +298,8 @@ fn decode<T: Document>(value: Value) -> StoreResult<(T, i64)> {
 impl<T: Document> Repo<'_, T> {
     /// Stores a new document under a fresh id and returns it with that id.
     pub async fn insert(&self, mut doc: T) -> StoreResult<T> {
-        let id = reserve(self.backend, T::COLLECTION, 1).await?;
+        let id = self.backend.insert(T::COLLECTION, encode(&doc, 1)?).await?;
         doc.set_id(id);
-        self.backend
-            .insert(T::COLLECTION, id, encode(&doc, 1)?)
-            .await?;
         Ok(doc)
     }
 

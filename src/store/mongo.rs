@@ -251,11 +251,21 @@ impl Backend for MongoBackend {
         }
     }
 
-    async fn insert(&self, collection: &'static str, id: i64, doc: Value) -> StoreResult<()> {
+    async fn insert(&self, collection: &'static str, mut doc: Value) -> StoreResult<i64> {
+        let how = CounterAdd {
+            create: true,
+            at_most: None,
+        };
+        let Counted::Value(id) = self.counter_add(collection, 1, how).await? else {
+            return Err(StoreError::Other(format!("no id for a new {collection}")));
+        };
+        if let Some(fields) = doc.as_object_mut() {
+            fields.insert("id".to_owned(), Value::from(id));
+        }
         self.collection(collection)
             .insert_one(to_stored(id, &doc)?)
             .await?;
-        Ok(())
+        Ok(id)
     }
 
     async fn get(&self, collection: &'static str, id: i64) -> StoreResult<Option<Value>> {

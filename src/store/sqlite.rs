@@ -39,8 +39,16 @@ struct Done {
 
 type Job = Box<dyn FnOnce(&Connection) -> Done + Send>;
 
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
 pub struct SqliteBackend {
     jobs: mpsc::Sender<Job>,
+    /// The reader thread, with a connection of its own. In WAL mode a reader never waits
+    /// for the writer, so reads (most of a request's store calls) neither queue behind a
+    /// batch of writes nor wait for its commit, as they did when every call went through
+    /// the store thread; a read sees whatever was committed when it starts, which includes
+    /// every write already acknowledged to anybody.
+    reads: mpsc::Sender<ReadJob>,
     /// Dropped with the backend, which tells the checkpoint thread to stop.
     _closed: mpsc::Sender<()>,
 }
@@ -92,6 +100,21 @@ impl SqliteBackend {
             .name("sqlite".to_owned())
             .spawn(move || serve(conn, queue))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
+        let (reads, read_queue) = mpsc::channel();
+        let reader_path = checkpoint_path.clone();
+        let reader = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
+            let conn = Connection::open(&reader_path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            // Reads only: a write here would bypass the store thread's ordering.
+            conn.pragma_update(None, "query_only", true)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.to_string()))??;
+        std::thread::Builder::new()
+            .name("sqlite-read".to_owned())
+            .spawn(move || serve_reads(reader, read_queue))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the reader thread: {e}")))?;
         let (closed, closing) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
@@ -101,8 +124,27 @@ impl SqliteBackend {
             })?;
         Ok(SqliteBackend {
             jobs,
+            reads,
             _closed: closed,
         })
+    }
+
+    /// Runs `f` on a reader connection: it sees every write acknowledged before the call
+    /// and waits for no batch to commit.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, result) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        });
+        let stopped = || StoreError::Unavailable("the store readers stopped".to_owned());
+        self.reads.send(job).map_err(|_| stopped())?;
+        result
+            .await
+            .map_err(|_| StoreError::Other("a store read failed".to_owned()))?
     }
 
     /// Runs `f` with the connection on the store's thread; answers once it is committed.
@@ -184,6 +226,14 @@ fn wal_path(db: &Path) -> std::path::PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push("-wal");
     name.into()
+}
+
+/// The reader thread: runs read jobs, one at a time, until the backend is dropped.
+fn serve_reads(conn: Connection, queue: mpsc::Receiver<ReadJob>) {
+    while let Ok(job) = queue.recv() {
+        // A job that panics drops its reply: its caller gets an error, the others go on.
+        let _ = catch_unwind(AssertUnwindSafe(|| job(&conn)));
+    }
 }
 
 /// The store thread: runs jobs until every handle to the backend is dropped.
@@ -294,7 +344,7 @@ impl Backend for SqliteBackend {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.with_conn(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
     }
 
@@ -372,17 +422,24 @@ impl Backend for SqliteBackend {
         .await
     }
 
-    async fn insert(&self, collection: &'static str, id: i64, doc: Value) -> StoreResult<()> {
+    async fn insert(&self, collection: &'static str, doc: Value) -> StoreResult<i64> {
         // Encoding (and, below, parsing) happens on the caller's thread: the store thread
-        // is the one everybody waits for.
+        // is the one everybody waits for. The id is drawn and the row written in one job,
+        // so a refused insert gives its id back with the rest of its savepoint.
         let (sql, doc) = (
-            format!("INSERT INTO {collection} (id, doc) VALUES (?1, ?2)"),
+            format!("INSERT INTO {collection} (id, doc) VALUES (?1, json_set(?2, '$.id', ?1))"),
             doc.to_string(),
         );
         self.with_conn(move |c| {
+            let id: i64 = c
+                .prepare_cached(
+                    "INSERT INTO counters (name, seq) VALUES (?1, 1) \
+                     ON CONFLICT (name) DO UPDATE SET seq = seq + 1 RETURNING seq",
+                )?
+                .query_row([collection], |row| row.get(0))?;
             c.prepare_cached(&sql)?
                 .execute(rusqlite::params![id, doc])?;
-            Ok(())
+            Ok(id)
         })
         .await
     }
@@ -390,7 +447,7 @@ impl Backend for SqliteBackend {
     async fn get(&self, collection: &'static str, id: i64) -> StoreResult<Option<Value>> {
         let sql = format!("SELECT doc FROM {collection} WHERE id = ?1");
         let text: Option<String> = self
-            .with_conn(move |c| {
+            .read(move |c| {
                 Ok(c.prepare_cached(&sql)?
                     .query_row([id], |row| row.get(0))
                     .optional()?)
@@ -412,7 +469,7 @@ impl Backend for SqliteBackend {
             sql.push_str(&format!(" LIMIT {} OFFSET {}", page.limit, page.offset));
         }
         let texts = self
-            .with_conn(move |c| {
+            .read(move |c| {
                 let mut stmt = c.prepare_cached(&sql)?;
                 let rows =
                     stmt.query_map(params_from_iter(params), |row| row.get::<_, String>(0))?;
@@ -426,7 +483,7 @@ impl Backend for SqliteBackend {
         let mut params = Vec::new();
         let clause = where_clause(filter, &mut params);
         let sql = format!("SELECT COUNT(*) FROM {collection} WHERE {clause}");
-        self.with_conn(move |c| {
+        self.read(move |c| {
             let n: i64 = c
                 .prepare_cached(&sql)?
                 .query_row(params_from_iter(params), |row| row.get(0))?;
