@@ -424,8 +424,9 @@ impl Backend for SqliteBackend {
 
     async fn insert(&self, collection: &'static str, doc: Value) -> StoreResult<i64> {
         // Encoding (and, below, parsing) happens on the caller's thread: the store thread
-        // is the one everybody waits for. The id is drawn and the row written in one job,
-        // so a refused insert gives its id back with the rest of its savepoint.
+        // is the one everybody waits for. The id is drawn and the row written in one job:
+        // one round trip. (An insert refused by a unique index may leave its id unused,
+        // which is harmless: ids are never handed out twice, gaps are allowed.)
         let (sql, doc) = (
             format!("INSERT INTO {collection} (id, doc) VALUES (?1, json_set(?2, '$.id', ?1))"),
             doc.to_string(),
