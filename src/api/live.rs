@@ -40,6 +40,8 @@ pub const SEND_QUEUE_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Largest frame read at all.
 const MAX_FRAME_BYTES: usize = 1024 * 1024;
+/// How long a close frame may take to go out before the connection is just dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What the writer sends.
 enum Outgoing {
@@ -243,7 +245,7 @@ async fn write(
         code: CloseCode::Policy,
         description: Some("too slow or idle".into()),
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), session.close(Some(reason))).await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, session.close(Some(reason))).await;
 }
 
 async fn read(
@@ -263,7 +265,21 @@ async fn read(
             message = messages.recv() => {
                 let reply = match message {
                     None | Some(Ok(AggregatedMessage::Close(_))) => return,
-                    Some(Err(err)) => error(format!("Protocol error: {err}")),
+                    Some(Err(err)) => {
+                        // A frame that breaks the WebSocket protocol (reserved bits or opcode,
+                        // an unmasked client frame, …) ends the connection at once with 1002:
+                        // nothing after it can be trusted to be framed right, and answering
+                        // each bad frame only cost CPU and filled the queue. Closed before the
+                        // writer is told to stop, so 1002 is the code the client sees.
+                        tracing::debug!(%err, user = me.id, "WebSocket protocol error");
+                        let reason = CloseReason {
+                            code: CloseCode::Protocol,
+                            description: Some("protocol error".into()),
+                        };
+                        let _ = tokio::time::timeout(CLOSE_TIMEOUT, session.close(Some(reason))).await;
+                        out.drop_client.send_replace(true);
+                        return;
+                    }
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
                         last_heard = Instant::now();
                         let _ = session.pong(&bytes).await;

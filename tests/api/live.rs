@@ -447,3 +447,60 @@ async fn a_bad_token_is_refused_before_the_upgrade() {
     );
     assert!(tokio_tungstenite::connect_async(url).await.is_ok());
 }
+
+/// Opens a WebSocket by hand (no client library would send a malformed frame): answers the
+/// socket once the server has switched protocols.
+async fn raw_upgrade(app: &TestApp, who: &Account) -> TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        who.access
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(
+            stream.read(&mut byte).await.unwrap(),
+            1,
+            "closed in the handshake"
+        );
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    stream
+}
+
+#[tokio::test]
+async fn a_frame_that_breaks_the_websocket_protocol_closes_the_connection_at_once_with_1002() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let owner = app.owner("owner@school.org").await;
+    let mask = [1u8, 2, 3, 4];
+    let bad_frames: [(&str, Vec<u8>); 3] = [
+        // FIN + RSV1 + text, masked, empty: no extension was negotiated.
+        ("reserved bits", [&[0xC1, 0x80][..], &mask].concat()),
+        // FIN + opcode 0x3, reserved for future data frames.
+        ("a reserved opcode", [&[0x83, 0x80][..], &mask].concat()),
+        // A client frame without a mask: `{}` in clear.
+        ("an unmasked frame", vec![0x81, 0x02, b'{', b'}']),
+    ];
+    for (kind, frame) in bad_frames {
+        let mut stream = raw_upgrade(&app, &owner).await;
+        stream.write_all(&frame).await.unwrap();
+        // Everything the server sends until it closes the connection, within a second.
+        let mut received = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(1), stream.read_to_end(&mut received)).await;
+        assert!(read.is_ok(), "{kind}: the connection stayed open");
+        // The first frame back is a close frame (0x88) whose code is 1002 (0x03EA).
+        assert!(received.len() >= 4, "{kind}: {received:?}");
+        assert_eq!(received[0], 0x88, "{kind}: not a close frame: {received:?}");
+        assert_eq!(&received[2..4], &[0x03, 0xEA], "{kind}: {received:?}");
+    }
+}
