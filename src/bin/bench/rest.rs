@@ -10,6 +10,7 @@
 //! given as a fraction of it. Submissions are also broken down by how many completions of the
 //! test the student had made before, which must not matter.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -101,19 +102,47 @@ async fn call(
     Ok((status, length))
 }
 
-/// Runs `connections` clients against `port` for `duration`.
+impl From<Duration> for Stop {
+    fn from(duration: Duration) -> Stop {
+        Stop::After(duration)
+    }
+}
+
+/// When a load run stops: after a time, or after a number of requests in all.
+#[derive(Clone)]
+enum Stop {
+    After(Duration),
+    Requests(Arc<AtomicUsize>),
+}
+
+impl Stop {
+    fn requests(n: usize) -> Stop {
+        Stop::Requests(Arc::new(AtomicUsize::new(n)))
+    }
+
+    /// Whether a client may send another request (taking it from the budget).
+    fn another(&self, started: Instant) -> bool {
+        match self {
+            Stop::After(duration) => started.elapsed() < *duration,
+            Stop::Requests(left) => left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
+        }
+    }
+}
+
+/// Runs `connections` clients against `port` until `stop`.
 async fn load(
     port: u16,
     connections: usize,
-    duration: Duration,
+    stop: impl Into<Stop>,
     expect: u16,
     make: MakeRequest,
 ) -> Outcome {
-    let started = Instant::now();
-    let until = started + duration;
+    let (started, stop) = (Instant::now(), stop.into());
     let clients: Vec<_> = (0..connections)
         .map(|conn| {
-            let make = Arc::clone(&make);
+            let (make, stop) = (Arc::clone(&make), stop.clone());
             tokio::spawn(async move {
                 let mut stream = TcpStream::connect(("127.0.0.1", port))
                     .await
@@ -122,7 +151,7 @@ async fn load(
                 let (mut buf, mut samples, mut failures, mut body_len) =
                     (Vec::new(), Vec::new(), 0, 0);
                 let mut n = 0;
-                while Instant::now() < until {
+                while stop.another(started) {
                     let req = make(conn, n);
                     let sent = Instant::now();
                     match call(&mut stream, &mut buf, &req).await {
@@ -228,6 +257,7 @@ pub async fn run(seconds: u64, connections: usize, store: Option<&str>) {
     drop(store);
 
     let (server, port) = start_server(&place).await;
+    let fresh = rss_kib(server.pid(), "VmRSS:");
     let ceiling = start_ceiling();
     let keys = JwtKeys::new(SECRET, Duration::from_secs(3600), Duration::from_secs(3600));
     let tokens: Arc<Vec<String>> = Arc::new(
@@ -246,6 +276,24 @@ pub async fn run(seconds: u64, connections: usize, store: Option<&str>) {
 
     let view = format!("/api/tests/p/{}/", test.public_uuid);
     let body = Arc::new(submission(&test));
+    let login: MakeRequest = {
+        let logins: Arc<Vec<String>> = Arc::new(
+            (0..connections)
+                .map(|i| {
+                    json!({"email": format!("s{i}@bench.org"), "password": crate::common::PASSWORD})
+                        .to_string()
+                })
+                .collect(),
+        );
+        Arc::new(move |conn, _| {
+            request(
+                "POST",
+                "/api/users/token/obtain/",
+                None,
+                Some(&logins[conn]),
+            )
+        })
+    };
     let routes: Vec<(&str, &str, u16, MakeRequest)> = vec![
         ("GET /api/users/me", "GET", 200, {
             let tokens = Arc::clone(&tokens);
@@ -266,24 +314,12 @@ pub async fn run(seconds: u64, connections: usize, store: Option<&str>) {
                 )
             })
         }),
-        ("POST /api/users/token/obtain/ (argon2)", "POST", 200, {
-            let logins: Arc<Vec<String>> = Arc::new(
-                (0..connections)
-                    .map(|i| {
-                        json!({"email": format!("s{i}@bench.org"), "password": crate::common::PASSWORD})
-                            .to_string()
-                    })
-                    .collect(),
-            );
-            Arc::new(move |conn, _| {
-                request(
-                    "POST",
-                    "/api/users/token/obtain/",
-                    None,
-                    Some(&logins[conn]),
-                )
-            })
-        }),
+        (
+            "POST /api/users/token/obtain/ (argon2)",
+            "POST",
+            200,
+            login.clone(),
+        ),
     ];
 
     println!(
@@ -340,6 +376,21 @@ pub async fn run(seconds: u64, connections: usize, store: Option<&str>) {
             submissions = Some(outcome);
         }
     }
+
+    // Memory after many argon2 log-ins (each hashes with a 19 MiB working buffer): what
+    // the server holds once they are over, against what it held before.
+    let before = rss_kib(server.pid(), "VmRSS:");
+    let logins = 1000;
+    let outcome = load(port, connections, Stop::requests(logins), 200, login).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    println!(
+        "\nServer RSS when started: {:.0} MiB; before {logins} more log-ins: {:.0} MiB; \
+         after them: {:.0} MiB ({} succeeded)",
+        fresh / 1024.0,
+        before / 1024.0,
+        rss_kib(server.pid(), "VmRSS:") / 1024.0,
+        outcome.samples.len()
+    );
 
     if let Some(outcome) = submissions {
         // The warm-up made some completions before the measured run: offsets are close enough.
