@@ -406,20 +406,6 @@ impl<T: Document> Repo<'_, T> {
     }
 }
 
-/// Reserves `count` consecutive ids of a counter and answers the first.
-async fn reserve(backend: &dyn Backend, counter: &str, count: i64) -> StoreResult<i64> {
-    let how = CounterAdd {
-        create: true,
-        at_most: None,
-    };
-    match backend.counter_add(counter, count, how).await? {
-        Counted::Value(last) => Ok(last - count + 1),
-        other => Err(StoreError::Other(format!(
-            "id counter {counter}: {other:?}"
-        ))),
-    }
-}
-
 /// The store every handler and actor uses. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -493,8 +479,16 @@ impl Store {
         }
         let count =
             i64::try_from(count).map_err(|_| StoreError::Other("too many ids".to_owned()))?;
-        let first = reserve(self.backend.as_ref(), counter, count).await?;
-        Ok((first..first + count).collect())
+        let how = CounterAdd {
+            create: true,
+            at_most: None,
+        };
+        match self.backend.counter_add(counter, count, how).await? {
+            Counted::Value(last) => Ok((last - count + 1..=last).collect()),
+            other => Err(StoreError::Other(format!(
+                "id counter {counter}: {other:?}"
+            ))),
+        }
     }
 
     /// The next number of a per-key sequence (1, 2, …), taken in one atomic write, or `None`
