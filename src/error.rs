@@ -1,4 +1,4 @@
-//! The one error type of the HTTP API.
+//! The one error type of the product, and its table of codes.
 //!
 //! Every failure a client can see goes through [`ApiError`], including the ones raised by
 //! actix extractors (bad paths, query strings, bodies), so every error body has one of two
@@ -9,14 +9,11 @@
 //!
 //! [`ErrorCode`] is the complete table of causes and their status codes; the README repeats it
 //! and a test keeps the two in step. 5xx bodies never say anything about the cause: that goes
-//! to the log only.
+//! to the log only. The HTTP response is built at the edge, in `api::errors`; this module
+//! knows nothing of actix.
 
 use std::collections::BTreeMap;
 use std::fmt;
-
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
 
 /// Every cause of an error response, with its HTTP status and the default message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,22 +90,22 @@ impl ErrorCode {
         }
     }
 
-    pub fn status(self) -> StatusCode {
+    pub fn status(self) -> u16 {
         match self {
             ErrorCode::Invalid
             | ErrorCode::ParseError
             | ErrorCode::InvalidQuery
-            | ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            | ErrorCode::BadRequest => 400,
             ErrorCode::NotAuthenticated
             | ErrorCode::AuthenticationFailed
-            | ErrorCode::TokenNotValid => StatusCode::UNAUTHORIZED,
-            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
-            ErrorCode::NotFound | ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
-            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | ErrorCode::TokenNotValid => 401,
+            ErrorCode::PermissionDenied => 403,
+            ErrorCode::NotFound | ErrorCode::RouteNotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
         }
     }
 
@@ -212,36 +209,6 @@ impl fmt::Display for ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.error_code().status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let body = match self {
-            ApiError::Validation(errors) => json!(errors),
-            ApiError::Coded { code, detail } => json!({
-                "detail": detail.as_deref().unwrap_or(code.default_detail()),
-                "code": code.as_str(),
-            }),
-            ApiError::Internal(cause) => {
-                tracing::error!(%cause, "internal error answered with 500");
-                let code = ErrorCode::Internal;
-                json!({ "detail": code.default_detail(), "code": code.as_str() })
-            }
-        };
-        let mut response = HttpResponse::build(self.status_code());
-        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
-            // The store is down or overwhelmed for now: a client may try again shortly.
-            response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS));
-        }
-        response.json(body)
-    }
-}
-
-/// What a 503 asks the client to wait before trying again.
-const RETRY_AFTER_SECONDS: u32 = 2;
-
 impl From<crate::store::StoreError> for ApiError {
     fn from(err: crate::store::StoreError) -> Self {
         match err {
@@ -299,39 +266,12 @@ impl Validator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::body::to_bytes;
-
-    async fn body_of(err: ApiError) -> serde_json::Value {
-        let bytes = to_bytes(err.error_response().into_body()).await.unwrap();
-        serde_json::from_slice(&bytes).unwrap()
-    }
-
-    #[actix_web::test]
-    async fn internal_errors_reveal_nothing_of_their_cause() {
-        let body = body_of(ApiError::internal("disk /var/secret is full")).await;
-        assert_eq!(
-            body,
-            json!({"detail": "A server error occurred.", "code": "internal_error"})
-        );
-    }
-
-    #[actix_web::test]
-    async fn validation_errors_are_a_map_of_field_to_messages() {
-        let mut v = Validator::new();
-        v.add("email", "This field is required.");
-        v.add("email", "Enter a valid email address.");
-        let body = body_of(v.finish().unwrap_err()).await;
-        assert_eq!(
-            body,
-            json!({"email": ["This field is required.", "Enter a valid email address."]})
-        );
-    }
 
     #[test]
     fn every_error_code_is_in_the_readme_table_with_its_status() {
         let readme = include_str!("../README.md");
         for code in ErrorCode::ALL {
-            let row = format!("| `{}` | {} |", code.as_str(), code.status().as_u16());
+            let row = format!("| `{}` | {} |", code.as_str(), code.status());
             assert!(
                 readme.contains(&row),
                 "README error table lacks the row {row:?}"

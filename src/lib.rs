@@ -1,31 +1,32 @@
-//! TestIT's server: the REST API (and, later, the WebSocket endpoint) over the document
-//! store, with JWT authentication. It is the only crate that knows HTTP, JSON wire shapes,
-//! JWT and the storage drivers; the live parts are actors from the `actors` crate.
+//! TestIT's server: the REST API and the WebSocket endpoint over the document store. It is
+//! the only crate that knows HTTP, JSON wire shapes, JWT and the storage drivers; the live
+//! parts are actors from the `actors` crate.
 //!
 //! # Layout
 //!
-//! - [`startup`]: [`startup::Application::build`], shared by `main.rs` and the tests.
-//! - [`settings`]: configuration from `TESTIT_*` environment variables.
-//! - [`api`]: the endpoint table (routes and OpenAPI document from one list), handlers,
-//!   body and pagination extractors, wire shapes.
-//! - [`auth`]: argon2id passwords, JSON web tokens, the [`auth::AuthUser`] extractor.
-//! - [`domain`]: types parsed once at the edge (`Email`, `Password`, `Name`).
+//! Modules in dependency order (each uses only those above it):
+//!
+//! - [`error`]: the one error type and its table of codes; [`settings`]: `TESTIT_*`
+//!   configuration; [`telemetry`]: structured logging.
 //! - [`store`]: the document store interface and its embedded (SQLite) and MongoDB backends.
-//! - [`grading`]: code answers from stored completions to the grader pool and back.
-//! - [`live`]: the store behind the attempt actors (live test-taking over WebSocket).
-//! - [`error`]: the one API error type and its table of codes.
-//! - [`telemetry`]: structured logging.
+//! - [`domain`]: types parsed once at the edge (`Email`, `Password`, `Name`), answer scoring,
+//!   and the field reader [`domain::input::Input`].
+//! - Areas of the product, plain rules over the store that know nothing of HTTP:
+//!   [`organizations`] (organizations, groups), [`accounts`] (users, passwords, tokens),
+//!   [`testing`] (tests, completions, grading, live attempts, export).
+//! - [`state`]: what every adapter can reach ([`state::AppState`]).
+//! - [`api`]: the adapters: the endpoint table (routes and OpenAPI document from one list),
+//!   thin REST handlers, the WebSocket session, extractors.
+//! - [`startup`]: [`startup::Application::build`], shared by `main.rs` and the tests.
 
-// The OpenAPI components are one large `json!` literal.
-#![recursion_limit = "256"]
-
+pub mod accounts;
 pub mod api;
-pub mod auth;
 pub mod domain;
 pub mod error;
-pub mod grading;
-pub mod live;
+pub mod organizations;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod testing;

@@ -9,29 +9,16 @@ use actors::attempt::Registry;
 use actors::grader::{GraderPool, PoolConfig};
 use actors::hub::Hub;
 
-use crate::grading::Grading;
-
-use crate::api::{self, input::MAX_BODY_BYTES, openapi};
-use crate::auth::{jwt, password, JwtKeys, RevokedFamilies};
+use crate::accounts::{jwt, password, JwtKeys, RevokedFamilies};
+use crate::api::{self, body::MAX_BODY_BYTES, openapi};
 use crate::error::{ApiError, ErrorCode};
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
+use crate::testing::grading::{self, Grading};
 
 /// Connections waiting to be accepted (capped by the kernel's `net.core.somaxconn`).
 const LISTEN_BACKLOG: u32 = 4096;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub store: Store,
-    pub jwt: JwtKeys,
-    /// Revoked log-ins, checked by every authenticated request.
-    pub revoked_families: RevokedFamilies,
-    pub rotate_refresh_tokens: bool,
-    /// The grader pool, the event hub, and how long a submission waits for its verdicts.
-    pub grading: Grading,
-    /// The attempt actors' registry (live test-taking).
-    pub attempts: Addr<Registry>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -67,13 +54,13 @@ impl Application {
             hub: hub.clone(),
             wait: settings.grading_wait,
         };
-        let port = crate::live::port(grading.clone());
+        let port = crate::testing::live::port(grading.clone());
         let attempts = actors::on_own_system("attempts", move || {
             actix::Supervisor::start(move |_| Registry::new(port, hub))
         })?;
         // Work a stopped server left: half-graded completions, attempts with deadlines.
-        crate::grading::resume(&grading).await?;
-        crate::live::resume(&store, &attempts).await?;
+        grading::resume(&grading).await?;
+        crate::testing::live::resume(&store, &attempts).await?;
         let registry = attempts.clone();
         let revoked_families = RevokedFamilies::load(
             &store,

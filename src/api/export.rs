@@ -1,119 +1,25 @@
 //! `GET /api/tests/{id}/completions/export/`: the test's completions as an `.xlsx` workbook.
-//!
-//! One row per completion: email, name, groups, score, maximum score, submission time (UTC),
-//! then one column per question with the points earned. Questions are the test's current
-//! ones in order, followed by any that only older completions answered (the test was edited
-//! since); a cell is empty when that completion did not have the question.
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpResponse};
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use super::present::timestamp;
-use crate::auth::AuthUser;
+use super::auth::AuthUser;
 use crate::error::ApiError;
-use crate::startup::AppState;
-use crate::store::{Completion, Test, User};
+use crate::state::AppState;
+use crate::testing::export::{self, XLSX_MEDIA_TYPE};
 
-pub const XLSX_MEDIA_TYPE: &str =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-const FIXED_COLUMNS: [&str; 6] = [
-    "Email",
-    "Name",
-    "Group",
-    "Score",
-    "Max score",
-    "Submitted at (UTC)",
-];
-const HEADER_CHARS: usize = 60;
-
-/// A question column: id and header.
-fn question_columns(test: &Test, rows: &[(Completion, Option<User>)]) -> Vec<(i64, String)> {
-    let header = |number: i64, text: &str| {
-        let mut short: String = text.chars().take(HEADER_CHARS).collect();
-        if text.chars().count() > HEADER_CHARS {
-            short.push('…');
-        }
-        format!("{number}. {short}")
-    };
-    let mut columns: Vec<(i64, String)> = test
-        .questions
-        .iter()
-        .map(|q| (q.id, header(q.number_in_test, &q.text)))
-        .collect();
-    for (completion, _) in rows {
-        for answer in &completion.answers {
-            let q = &answer.question;
-            if !columns.iter().any(|(id, _)| *id == q.id) {
-                columns.push((q.id, header(q.number_in_test, &q.text)));
-            }
-        }
-    }
-    columns
-}
-
-/// Builds the workbook (CPU work: run it off the async workers).
-pub fn workbook(test: &Test, rows: &[(Completion, Option<User>)]) -> Result<Vec<u8>, XlsxError> {
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("Completions")?;
-    let bold = Format::new().set_bold();
-    let columns = question_columns(test, rows);
-    let headers = FIXED_COLUMNS
-        .iter()
-        .map(|h| h.to_string())
-        .chain(columns.iter().map(|(_, h)| h.clone()));
-    for (col, header) in headers.enumerate() {
-        sheet.write_string_with_format(0, col as u16, header, &bold)?;
-    }
-    for (i, (completion, user)) in rows.iter().enumerate() {
-        let row = i as u32 + 1;
-        let (email, name) = match user {
-            Some(u) => (u.email.clone(), format!("{} {}", u.first_name, u.last_name)),
-            None => (
-                format!("(deleted user {})", completion.user_id),
-                String::new(),
-            ),
-        };
-        sheet.write_string(row, 0, email)?;
-        sheet.write_string(row, 1, name)?;
-        sheet.write_string(row, 2, completion.groups.join(", "))?;
-        sheet.write_number(row, 3, completion.score)?;
-        sheet.write_number(row, 4, completion.max_score)?;
-        sheet.write_string(row, 5, timestamp(completion.submitted_at))?;
-        for (offset, (question_id, _)) in columns.iter().enumerate() {
-            if let Some(answer) = completion
-                .answers
-                .iter()
-                .find(|a| a.question.id == *question_id)
-            {
-                sheet.write_number(row, (FIXED_COLUMNS.len() + offset) as u16, answer.points)?;
-            }
-        }
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    sheet.autofit();
-    workbook.save_to_buffer()
-}
-
-/// The handler: the test's managers only.
+/// The test's managers only.
 pub async fn export(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let test = super::tests::managed_test(&state, &auth.user, path.into_inner()).await?;
-    let rows = super::completions::all_with_students(&state.store, test.id).await?;
-    let file_name = format!("test-{}-completions.xlsx", test.id);
-    let bytes = tokio::task::spawn_blocking(move || workbook(&test, &rows))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let export = export::export(&state.store, &auth.user, path.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type(XLSX_MEDIA_TYPE)
         .insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(file_name)],
+            parameters: vec![DispositionParam::Filename(export.file_name)],
         })
-        .body(bytes))
+        .body(export.bytes))
 }

@@ -1,10 +1,19 @@
 //! `GET /health`.
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::AppState;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`: an unreachable store answers 503 instead.
+    pub status: &'static str,
+    /// Which backend the server runs on: `embedded` or `mongodb`.
+    pub store: &'static str,
+}
 
 /// 200 `{"status": "ok", "store": "embedded" | "mongodb"}` once the store answers, else 503.
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -12,5 +21,8 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         tracing::warn!(%err, "health check: store unreachable");
         return Err(ApiError::code(ErrorCode::Unavailable));
     }
-    Ok(HttpResponse::Ok().json(json!({ "status": "ok", "store": state.store.kind() })))
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ok",
+        store: state.store.kind(),
+    }))
 }

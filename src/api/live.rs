@@ -18,14 +18,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
-use super::completions::{attempts_left, graded_views, read_response};
-use super::present::{timestamp, MemberOut};
-use super::tests::{access_groups, manages, student_view, test_by_uuid};
-use crate::auth::extractor::bearer_token;
-use crate::auth::AuthUser;
+use super::auth::{bearer_token, AuthUser};
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::AppState;
+use crate::organizations::views::MemberOut;
+use crate::state::AppState;
 use crate::store::{Attempt, Filter, StoreError, Test, User};
+use crate::testing::access::{access_groups, manages, test_by_uuid};
+use crate::testing::completions::{attempts_left, read_response};
+use crate::testing::views::{graded_completions as graded_views, student_view, timestamp};
 
 /// How often the server pings.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
@@ -361,7 +361,7 @@ async fn handle(
 
 async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Value), String> {
     let store = &state.store;
-    let test = test_by_uuid(state, me, uuid)
+    let test = test_by_uuid(&state.store, me, uuid)
         .await
         .map_err(detail)?
         .ok_or("No test has this public_uuid.")?;
@@ -384,7 +384,7 @@ async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Valu
             break (attempt, true);
         }
         attempts_left(store, me, &test).await.map_err(detail)?;
-        let started_at = crate::auth::jwt::now();
+        let started_at = crate::accounts::jwt::now();
         let new = Attempt {
             id: 0,
             test_id: test.id,
@@ -427,7 +427,7 @@ async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Valu
             "id": attempt.id,
             "resumed": resumed,
             "deadline": attempt.deadline.map(timestamp),
-            "seconds_left": attempt.deadline.map(|d| (d - crate::auth::jwt::now()).max(0)),
+            "seconds_left": attempt.deadline.map(|d| (d - crate::accounts::jwt::now()).max(0)),
             "answers": attempt.answers,
             "submitted": loaded.submitted,
         },

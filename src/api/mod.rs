@@ -5,17 +5,19 @@
 //! slash. A path that exists with another
 //! method answers 405, one that does not exist 404 `route_not_found`, both as JSON.
 
+pub mod auth;
+pub mod body;
 pub mod completions;
+pub mod errors;
 pub mod export;
 pub mod groups;
 pub mod health;
-pub mod input;
 pub mod languages;
 pub mod live;
 pub mod openapi;
 pub mod organizations;
 pub mod pagination;
-pub mod present;
+pub mod requests;
 pub mod tests;
 pub mod users;
 
@@ -153,7 +155,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::POST, "/api/users/token/refresh/", "users", users::token_refresh)
             .summary("Takes a refresh type JSON web token and returns an access type JSON web token if the refresh token is valid.")
             .body("TokenRefreshRequest")
-            .answers(200, Object("TokenRefresh")),
+            .answers(200, Object("TokenObtainPair")),
         Endpoint::new(M::POST, "/api/users/token/revoke/", "users", users::token_revoke)
             .summary("Log out: revokes a refresh token (with every token refreshed from it) and the access token sent in Authorization.")
             .body("TokenRevokeRequest")
@@ -223,7 +225,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::GET, "/api/tests/{id}/completions/export/", "tests", export::export)
             .summary("Get completions of test in xlsx format.")
             .auth()
-            .answers(200, File(export::XLSX_MEDIA_TYPE)),
+            .answers(200, File(crate::testing::export::XLSX_MEDIA_TYPE)),
         // Completions.
         Endpoint::new(M::POST, "/api/completions/", "completions", completions::create)
             .summary("Create new completion: submit answers to a test, graded at once.")
@@ -318,11 +320,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, endpoints: impl Fn() -> Vec<Endpo
                 .fold(resource, |resource, route| resource.route(route)),
         );
     }
-}
-
-/// DRF's message for an id that names no object (of the caller's organization).
-pub fn missing_pk(id: i64) -> String {
-    format!("Invalid pk \"{id}\" - object does not exist.")
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {

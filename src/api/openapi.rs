@@ -9,8 +9,12 @@ use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+use utoipa::ToSchema;
+
 use super::{Answer, OpDoc};
-use crate::api::input::MAX_BODY_BYTES;
+use crate::api::body::MAX_BODY_BYTES;
 
 /// The built document, shared by the two schema endpoints.
 pub struct OpenApi(pub Value);
@@ -172,243 +176,86 @@ pub fn document(docs: &[OpDoc]) -> Value {
     })
 }
 
-fn string(max: Option<u32>) -> Value {
-    match max {
-        Some(max) => json!({ "type": "string", "maxLength": max }),
-        None => json!({ "type": "string" }),
-    }
+/// Adds a type's schema, and those of the types it refers to, under their names.
+fn add<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
 }
 
+/// The component schemas, each derived from the type that is sent or read (see
+/// `api::requests` for request bodies).
 fn component_schemas() -> Map<String, Value> {
-    let read_only_int = json!({ "type": "integer", "readOnly": true });
-    let organization = json!({
-        "type": "object",
-        "required": ["id", "name", "owner"],
-        "properties": {
-            "id": read_only_int, "name": string(Some(150)), "description": string(None),
-            "owner": read_only_int,
-        },
-    });
-    let member = json!({
-        "type": "object",
-        "required": ["id", "email", "first_name", "last_name"],
-        "properties": {
-            "id": read_only_int, "email": { "type": "string", "format": "email" },
-            "first_name": string(Some(150)), "last_name": string(Some(150)),
-            "photo": { "type": "string", "nullable": true }, "is_teacher": { "type": "boolean" },
-        },
-    });
-    let mut user = member.clone();
-    user["required"] = json!(["id", "email", "first_name", "last_name", "organization"]);
-    user["properties"]["is_teacher_pending"] = json!({ "type": "boolean", "readOnly": true,
-        "description": "Asked for teacher rights that the organization's owner has not confirmed yet." });
-    user["properties"]["organization"] =
-        json!({ "allOf": [schema_ref("Organization")], "nullable": true, "readOnly": true });
-    let user_fields = json!({
-        "email": { "type": "string", "format": "email" },
-        "password": { "type": "string", "writeOnly": true, "minLength": 8, "maxLength": 128 },
-        "first_name": string(Some(150)), "last_name": string(Some(150)),
-        "photo": { "type": "string", "nullable": true, "maxLength": 2048 },
-        "is_teacher": { "type": "boolean", "description": "Ask for teacher rights (granted by the organization's owner)." },
-        "organization_id": { "type": "integer", "nullable": true, "writeOnly": true },
-    });
-    let user_request = |required: Value| json!({ "type": "object", "required": required, "properties": user_fields });
-    let user_update_request = |required: Value| {
-        let mut request = user_request(required);
-        request["properties"]["current_password"] = json!({ "type": "string", "writeOnly": true,
-            "description": "The account's password: required to change the password or the email." });
-        request
-    };
-    let token = json!({ "type": "string" });
-    let small_int = json!({ "type": "integer", "minimum": 0, "maximum": 32767 });
-    let limit_field = json!({ "type": "integer", "nullable": true, "minimum": 1 });
-    let test_request = |required: Value| {
-        json!({
-            "type": "object", "required": required,
-            "properties": {
-                "name": string(Some(150)),
-                "questions": { "type": "array", "items": schema_ref("Question"),
-                    "description": "Replaces the questions; one sent with the id of an existing question keeps its id." },
-                "available_for": { "type": "array", "items": { "type": "integer" },
-                    "description": "Group ids (or group objects with an id) of the organization." },
-                "time_limit_seconds": { "type": "integer", "nullable": true, "minimum": 1, "maximum": 604800,
-                    "description": "Seconds a live attempt may last; null: no limit." },
-                "max_attempts": { "type": "integer", "nullable": true, "minimum": 1, "maximum": 1000,
-                    "description": "Completions a student may submit; null: no limit." },
-            },
+    use super::requests::*;
+    let mut schemas = Vec::new();
+    // Answers.
+    add::<crate::api::health::Health>(&mut schemas);
+    add::<crate::api::languages::Language>(&mut schemas);
+    add::<crate::accounts::views::UserOut>(&mut schemas);
+    add::<crate::accounts::tokens::TokenPair>(&mut schemas);
+    add::<crate::organizations::views::OrganizationOut>(&mut schemas);
+    add::<crate::organizations::views::GroupOut>(&mut schemas);
+    add::<crate::testing::views::TestOut>(&mut schemas);
+    add::<crate::testing::views::StudentTestOut>(&mut schemas);
+    add::<crate::testing::views::CompletionOut>(&mut schemas);
+    add::<crate::testing::views::GradedCompletionOut>(&mut schemas);
+    add::<super::errors::ErrorBody>(&mut schemas);
+    add::<super::errors::ValidationErrorBody>(&mut schemas);
+    // Request bodies.
+    add::<UserRequest>(&mut schemas);
+    add::<UserUpdateRequest>(&mut schemas);
+    add::<PatchedUserRequest>(&mut schemas);
+    add::<UserRefRequest>(&mut schemas);
+    add::<OrganizationRequest>(&mut schemas);
+    add::<GroupRequest>(&mut schemas);
+    add::<GroupRefRequest>(&mut schemas);
+    add::<TokenObtainPairRequest>(&mut schemas);
+    add::<TokenRefreshRequest>(&mut schemas);
+    add::<TokenRevokeRequest>(&mut schemas);
+    add::<TestRequest>(&mut schemas);
+    add::<PatchedTestRequest>(&mut schemas);
+    add::<CompletionRequest>(&mut schemas);
+    schemas
+        .into_iter()
+        .map(|(name, schema)| {
+            let mut schema = serde_json::to_value(schema).unwrap_or(Value::Null);
+            as_openapi_30(&mut schema);
+            (name, schema)
         })
-    };
-    let answer_body = |correctness: bool| {
-        let mut picked = json!({ "type": "object", "properties": { "id": { "type": "integer", "nullable": true }, "text": string(None) } });
-        if correctness {
-            picked["properties"]["is_correct"] = json!({ "type": "boolean" });
+        .collect()
+}
+
+/// utoipa writes OpenAPI 3.1 (JSON Schema) nullability; the document stays 3.0.3, the
+/// version drf-spectacular wrote and existing clients were generated from. So
+/// `{"type": ["T", "null"]}` becomes `{"type": "T", "nullable": true}`, and
+/// `{"oneOf": [{"type": "null"}, S]}` becomes `{"allOf": [S], "nullable": true}`, and
+/// `propertyNames` (not in 3.0; map keys are strings anyway) goes.
+fn as_openapi_30(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("propertyNames");
+            if let Some(Value::Array(types)) = map.get("type") {
+                let others: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+                if others.len() < types.len() {
+                    map.insert("nullable".into(), Value::Bool(true));
+                }
+                if let [only] = others.as_slice() {
+                    map.insert("type".into(), only.clone());
+                }
+            }
+            if let Some(Value::Array(variants)) = map.get("oneOf") {
+                let is_null = |v: &Value| v.get("type").is_some_and(|t| t == "null");
+                if variants.iter().any(is_null) {
+                    let rest: Vec<Value> =
+                        variants.iter().filter(|v| !is_null(v)).cloned().collect();
+                    map.remove("oneOf");
+                    map.insert("allOf".into(), Value::Array(rest));
+                    map.insert("nullable".into(), Value::Bool(true));
+                }
+            }
+            map.values_mut().for_each(as_openapi_30);
         }
-        let mut body = json!({ "type": "object", "properties": {
-            "picked_variant": picked, "picked_variants": { "type": "array", "items": picked }, "code": string(None),
-        }});
-        if correctness {
-            body["properties"]["is_correct"] = json!({ "type": "boolean", "nullable": true,
-                "description": "null while the answer is not graded yet" });
-            body["properties"]["runtime_errors"] = json!({ "type": "string", "nullable": true });
-        }
-        body
-    };
-    let completion = |correctness: bool| {
-        let mut answer = json!({ "type": "object", "required": ["question", "body"],
-            "properties": { "question": { "type": "integer" }, "body": answer_body(correctness) } });
-        if correctness {
-            answer["properties"]["points"] = json!({ "type": "number", "readOnly": true });
-        }
-        json!({
-            "type": "object", "required": ["id", "user", "test", "answers", "score"],
-            "properties": {
-                "id": read_only_int,
-                "user": if correctness { schema_ref("GroupMember") } else { json!({ "type": "integer", "readOnly": true }) },
-                "test": if correctness { json!({ "type": "integer" }) } else { json!({ "type": "string", "description": "The test's public_uuid." }) },
-                "answers": { "type": "array", "items": answer },
-                "score": { "type": "number", "readOnly": true },
-                "max_score": { "type": "number", "readOnly": true },
-                "submitted_at": { "type": "string", "format": "date-time", "readOnly": true },
-            },
-        })
-    };
-    let schemas = json!({
-        "Organization": organization,
-        "OrganizationRequest": {
-            "type": "object", "required": ["name"],
-            "properties": { "name": string(Some(150)), "description": string(None) },
-        },
-        "GroupMember": member,
-        "User": user,
-        "UserRequest": user_request(json!(["email", "password", "first_name", "last_name"])),
-        "UserUpdateRequest": user_update_request(json!(["email", "first_name", "last_name"])),
-        "PatchedUserRequest": user_update_request(json!([])),
-        "UserRefRequest": {
-            "type": "object", "required": ["user"], "properties": { "user": { "type": "integer" } },
-        },
-        "Group": {
-            "type": "object", "required": ["id", "name", "description", "members"],
-            "properties": {
-                "id": read_only_int, "name": string(Some(150)), "description": string(None),
-                "members": { "type": "array", "items": schema_ref("GroupMember") },
-            },
-        },
-        "GroupRequest": {
-            "type": "object", "required": ["name"],
-            "properties": {
-                "name": string(Some(150)), "description": string(None),
-                "members": { "type": "array", "items": { "type": "integer" },
-                             "description": "User ids (or user objects with an id) of the organization." },
-            },
-        },
-        "TokenObtainPairRequest": {
-            "type": "object", "required": ["email", "password"],
-            "properties": { "email": { "type": "string", "writeOnly": true }, "password": { "type": "string", "writeOnly": true } },
-        },
-        "TokenObtainPair": {
-            "type": "object", "required": ["access", "refresh"],
-            "properties": { "access": token, "refresh": token },
-        },
-        "TokenRefreshRequest": {
-            "type": "object", "required": ["refresh"], "properties": { "refresh": token },
-        },
-        "TokenRefresh": {
-            "type": "object", "required": ["access"],
-            "properties": { "access": token, "refresh": { "type": "string",
-                "description": "Only when refresh-token rotation is on." } },
-        },
-        "TokenRevokeRequest": { "type": "object", "properties": { "refresh": token } },
-        "Variant": {
-            "type": "object", "required": ["id", "text"],
-            "properties": { "id": read_only_int, "text": string(None), "is_correct": { "type": "boolean" } },
-        },
-        "Question": {
-            "type": "object", "required": ["id", "text", "type", "body"],
-            "properties": {
-                "id": read_only_int, "text": string(None), "test": read_only_int,
-                "type": { "type": "string", "enum": ["text", "radio", "check", "code"] },
-                "number_in_test": small_int, "points": small_int,
-                "body": { "type": "object", "properties": {
-                    "variants": { "type": "array", "items": schema_ref("Variant") },
-                    "testing_code": { "type": "string", "description": "Code questions only." },
-                    "strict_score": { "type": "boolean", "default": true },
-                }},
-            },
-        },
-        "Test": {
-            "type": "object", "required": ["id", "name", "creator", "questions", "available_for", "public_uuid"],
-            "properties": {
-                "id": read_only_int, "name": string(Some(150)), "creator": read_only_int,
-                "questions": { "type": "array", "items": schema_ref("Question") },
-                "available_for": { "type": "array", "items": { "type": "object", "properties": {
-                    "id": read_only_int, "name": string(Some(150)), "description": string(None) } } },
-                "public_uuid": { "type": "string", "readOnly": true },
-                "time_limit_seconds": limit_field,
-                "max_attempts": limit_field,
-            },
-        },
-        "TestRequest": test_request(json!(["name", "questions"])),
-        "PatchedTestRequest": test_request(json!([])),
-        "StudentTest": {
-            "type": "object", "required": ["id", "name", "creator", "questions", "public_uuid"],
-            "description": "The test as students see it: no correctness, accepted text answers or testing code.",
-            "properties": {
-                "id": read_only_int, "name": string(None), "creator": read_only_int,
-                "questions": { "type": "array", "items": { "type": "object", "properties": {
-                    "id": read_only_int, "text": string(None),
-                    "type": { "type": "string", "enum": ["text", "radio", "check", "code"] },
-                    "number_in_test": small_int, "points": small_int,
-                    "body": { "type": "object", "properties": {
-                        "variants": { "type": "array", "items": { "type": "object", "properties": {
-                            "id": read_only_int, "text": string(None) } } },
-                        "strict_score": { "type": "boolean" },
-                    }},
-                }}},
-                "public_uuid": { "type": "string", "readOnly": true },
-            },
-        },
-        "GroupRefRequest": {
-            "type": "object", "required": ["group"], "properties": { "group": { "type": "integer" } },
-        },
-        "CompletionRequest": {
-            "type": "object", "required": ["test", "answers"],
-            "properties": {
-                "test": { "type": "string", "description": "The test's public_uuid." },
-                "answers": { "type": "array", "items": { "type": "object", "required": ["question"],
-                    "properties": { "question": { "type": "integer" }, "body": answer_body(false) } } },
-            },
-        },
-        "Completion": completion(false),
-        "CompletionWithCorrectness": completion(true),
-        "Language": {
-            "type": "object", "required": ["name", "version", "status", "limits"],
-            "properties": {
-                "name": { "type": "string" }, "version": { "type": "string" },
-                "status": { "type": "string", "enum": ["preparing", "ready", "unavailable"] },
-                "problem": { "type": "string", "nullable": true },
-                "limits": { "type": "object", "properties": {
-                    "time_ms": { "type": "integer" }, "memory_bytes": { "type": "integer" },
-                    "output_bytes": { "type": "integer" } } },
-                "testing_code": { "type": "string" },
-            },
-        },
-        "Health": {
-            "type": "object", "required": ["status", "store"],
-            "properties": { "status": { "type": "string" }, "store": { "type": "string", "enum": ["embedded", "mongodb"] } },
-        },
-        "Error": {
-            "type": "object", "required": ["detail", "code"],
-            "properties": { "detail": { "type": "string" }, "code": { "type": "string" } },
-        },
-        "ValidationError": {
-            "type": "object",
-            "description": "Field name to the messages about it; `non_field_errors` for the body as a whole.",
-            "additionalProperties": { "type": "array", "items": { "type": "string" } },
-        },
-    });
-    match schemas {
-        Value::Object(map) => map,
-        _ => Map::new(),
+        Value::Array(items) => items.iter_mut().for_each(as_openapi_30),
+        _ => {}
     }
 }
 

@@ -1,724 +1,14 @@
 //! `/api/tests/…`: authoring tests (teachers), the public link students take them by, and
-//! group access.
-//!
-//! A teacher sees and manages the tests they created; the organization's owner sees all of
-//! the organization's. Students get 403 on the teacher endpoints; users of another
-//! organization get 404. A student opens `/api/tests/p/{public_uuid}/` only when they are in
-//! a group the test is available for, and the student view never holds correctness, the
-//! accepted text answers, or `testing_code`.
-
-use std::collections::{BTreeSet, HashMap};
+//! group access. The rules are in [`crate::testing::authoring`] and [`crate::testing::access`].
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Map, Value};
 
-use super::input::{Body, Input, REQUIRED};
+use super::auth::AuthUser;
+use super::body::Body;
 use super::pagination::{self, ListParams};
-use crate::auth::AuthUser;
-use crate::domain::Name;
 use crate::error::ApiError;
-use crate::startup::AppState;
-use crate::store::{
-    FieldPath, Filter, Group, Question, QuestionKind, Store, StoreError, Test, User, Variant,
-};
-
-/// `number_in_test` and `points` lie in `0..=MAX_SMALL` (a Django `PositiveSmallIntegerField`).
-pub const MAX_SMALL: i64 = 32767;
-const MAX_QUESTIONS: usize = 500;
-const MAX_VARIANTS: usize = 100;
-const MAX_TEXT_CHARS: usize = 10_000;
-const MAX_CODE_CHARS: usize = 64 * 1024;
-const DEFAULT_POINTS: i64 = 1;
-
-/// A new unguessable link secret: 122 random bits from the OS RNG, formatted as a UUID v4.
-pub fn new_public_uuid() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
-// ---------------------------------------------------------------------------------------
-// Who may do what.
-
-fn require_teacher(me: &User) -> Result<i64, ApiError> {
-    match me.organization_id.filter(|_| me.is_teacher) {
-        Some(org) => Ok(org),
-        None => Err(ApiError::forbidden("Only teachers can manage tests.")),
-    }
-}
-
-async fn owns_organization(store: &Store, me: &User, org: i64) -> Result<bool, ApiError> {
-    Ok(store
-        .organizations()
-        .get(org)
-        .await?
-        .is_some_and(|o| o.owner_id == me.id))
-}
-
-/// Whether `me` manages `test`: its creator, or the owner of its organization.
-pub async fn manages(
-    store: &Store,
-    me: &User,
-    creator_id: i64,
-    org: i64,
-) -> Result<bool, ApiError> {
-    if !me.is_teacher || me.organization_id != Some(org) {
-        return Ok(false);
-    }
-    Ok(creator_id == me.id || owns_organization(store, me, org).await?)
-}
-
-/// The test, when the caller is a teacher who manages it: else 403 (students) or 404.
-pub async fn managed_test(state: &AppState, me: &User, id: i64) -> Result<Test, ApiError> {
-    require_teacher(me)?;
-    let test = state
-        .store
-        .tests()
-        .get(id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if manages(&state.store, me, test.creator_id, test.organization_id).await? {
-        Ok(test)
-    } else {
-        Err(ApiError::not_found())
-    }
-}
-
-/// The test behind a public link, for a caller of its organization (else 404).
-pub async fn test_by_uuid(
-    state: &AppState,
-    me: &User,
-    uuid: &str,
-) -> Result<Option<Test>, ApiError> {
-    let filter = Filter::Eq("public_uuid", uuid.into());
-    let test = state.store.tests().find_one(&filter).await?;
-    Ok(test.filter(|t| me.organization_id == Some(t.organization_id)))
-}
-
-/// The caller's groups that the test is available for.
-pub async fn access_groups(store: &Store, me: &User, test: &Test) -> Result<Vec<Group>, ApiError> {
-    if test.available_for.is_empty() {
-        return Ok(Vec::new());
-    }
-    let filter = Filter::And(vec![
-        Filter::In(
-            "id",
-            test.available_for.iter().map(|&id| id.into()).collect(),
-        ),
-        Filter::Contains("members", me.id.into()),
-    ]);
-    Ok(store.groups().find(&filter, None).await?)
-}
-
-// ---------------------------------------------------------------------------------------
-// Views.
-
-fn variant_views(q: &Question, with_correctness: bool) -> Vec<Value> {
-    q.variants
-        .iter()
-        .map(|v| {
-            if with_correctness {
-                json!({ "id": v.id, "text": v.text, "is_correct": v.is_correct })
-            } else {
-                json!({ "id": v.id, "text": v.text })
-            }
-        })
-        .collect()
-}
-
-/// A question as its test's managers see it.
-pub fn teacher_question(test_id: i64, q: &Question) -> Value {
-    let mut body = json!({ "variants": variant_views(q, true), "strict_score": q.strict_score });
-    if q.kind == QuestionKind::Code {
-        body["testing_code"] = json!(q.testing_code.as_deref().unwrap_or(""));
-    }
-    json!({
-        "id": q.id, "text": q.text, "test": test_id, "type": q.kind.as_str(),
-        "number_in_test": q.number_in_test, "points": q.points, "body": body,
-    })
-}
-
-/// A question as a student sees it: no correctness, no accepted text answers, no tests.
-fn student_question(q: &Question) -> Value {
-    let variants = if q.kind == QuestionKind::Text {
-        Vec::new()
-    } else {
-        variant_views(q, false)
-    };
-    json!({
-        "id": q.id, "text": q.text, "type": q.kind.as_str(),
-        "number_in_test": q.number_in_test, "points": q.points,
-        "body": { "variants": variants, "strict_score": q.strict_score },
-    })
-}
-
-async fn teacher_views(store: &Store, tests: &[Test]) -> Result<Vec<Value>, ApiError> {
-    let group_ids: BTreeSet<i64> = tests
-        .iter()
-        .flat_map(|t| t.available_for.iter().copied())
-        .collect();
-    let groups: HashMap<i64, Group> = if group_ids.is_empty() {
-        HashMap::new()
-    } else {
-        let filter = Filter::In("id", group_ids.into_iter().map(Value::from).collect());
-        store
-            .groups()
-            .find(&filter, None)
-            .await?
-            .into_iter()
-            .map(|g| (g.id, g))
-            .collect()
-    };
-    Ok(tests
-        .iter()
-        .map(|t| {
-            // Groups deleted since are simply no longer listed.
-            let available: Vec<Value> = t
-                .available_for
-                .iter()
-                .filter_map(|id| groups.get(id))
-                .map(|g| json!({ "id": g.id, "name": g.name, "description": g.description }))
-                .collect();
-            json!({
-                "id": t.id, "name": t.name, "creator": t.creator_id,
-                "questions": t.questions.iter().map(|q| teacher_question(t.id, q)).collect::<Vec<_>>(),
-                "available_for": available, "public_uuid": t.public_uuid,
-                "time_limit_seconds": t.time_limit_seconds, "max_attempts": t.max_attempts,
-            })
-        })
-        .collect())
-}
-
-async fn teacher_view(store: &Store, test: &Test) -> Result<Value, ApiError> {
-    let mut views = teacher_views(store, std::slice::from_ref(test)).await?;
-    views
-        .pop()
-        .ok_or_else(|| ApiError::internal("presenting one test gave none"))
-}
-
-pub fn student_view(test: &Test) -> Value {
-    json!({
-        "id": test.id, "name": test.name, "creator": test.creator_id,
-        "questions": test.questions.iter().map(student_question).collect::<Vec<_>>(),
-        "public_uuid": test.public_uuid,
-        "time_limit_seconds": test.time_limit_seconds, "max_attempts": test.max_attempts,
-    })
-}
-
-// ---------------------------------------------------------------------------------------
-// Reading a test body.
-
-struct DraftVariant {
-    id: Option<i64>,
-    text: String,
-    is_correct: bool,
-}
-
-struct DraftQuestion {
-    id: Option<i64>,
-    text: String,
-    kind: QuestionKind,
-    number_in_test: i64,
-    points: i64,
-    variants: Vec<DraftVariant>,
-    testing_code: Option<String>,
-    strict_score: bool,
-}
-
-fn small_int(input: &mut Input, key: &str, value: Option<&Value>, default: i64) -> i64 {
-    let parsed = match value {
-        None | Some(Value::Null) => return default,
-        Some(Value::Number(n)) => n.as_i64(),
-        Some(Value::String(s)) => s.trim().parse().ok(),
-        Some(_) => None,
-    };
-    match parsed {
-        Some(n) if (0..=MAX_SMALL).contains(&n) => n,
-        Some(_) => {
-            input.error(
-                key,
-                format!("Ensure this value is between 0 and {MAX_SMALL}."),
-            );
-            default
-        }
-        None => {
-            input.error(key, "A valid integer is required.");
-            default
-        }
-    }
-}
-
-fn text_field(input: &mut Input, key: &str, value: Option<&Value>, max: usize) -> String {
-    match value {
-        None | Some(Value::Null) => {
-            input.error(key, REQUIRED);
-            String::new()
-        }
-        Some(Value::String(s)) if s.trim().is_empty() => {
-            input.error(key, "This field may not be blank.");
-            String::new()
-        }
-        Some(Value::String(s)) if s.chars().count() > max => {
-            input.error(
-                key,
-                format!("Ensure this field has no more than {max} characters."),
-            );
-            String::new()
-        }
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => {
-            input.error(key, "Not a valid string.");
-            String::new()
-        }
-    }
-}
-
-fn optional_id(value: Option<&Value>) -> Option<i64> {
-    value.and_then(Value::as_i64)
-}
-
-fn parse_variant(input: &mut Input, key: &str, value: &Value) -> Option<DraftVariant> {
-    let Some(object) = value.as_object() else {
-        input.error(key, "Expected an object with text and is_correct.");
-        return None;
-    };
-    let text = text_field(
-        input,
-        &format!("{key}.text"),
-        object.get("text"),
-        MAX_TEXT_CHARS,
-    );
-    let is_correct = match object.get("is_correct") {
-        Some(Value::Bool(b)) => *b,
-        None | Some(Value::Null) => {
-            input.error(
-                &format!("{key}.is_correct"),
-                "This field is required: say whether the variant is correct.",
-            );
-            false
-        }
-        Some(_) => {
-            input.error(&format!("{key}.is_correct"), "Must be a valid boolean.");
-            false
-        }
-    };
-    Some(DraftVariant {
-        id: optional_id(object.get("id")),
-        text: text.trim().to_owned(),
-        is_correct,
-    })
-}
-
-fn parse_kind(input: &mut Input, key: &str, value: Option<&Value>) -> Option<QuestionKind> {
-    let kind = match value.and_then(Value::as_str) {
-        Some("text") => QuestionKind::Text,
-        Some("radio") => QuestionKind::Radio,
-        Some("check") => QuestionKind::Check,
-        Some("code") => QuestionKind::Code,
-        Some(other) => {
-            input.error(key, format!("\"{other}\" is not a valid choice."));
-            return None;
-        }
-        None if value.is_none() => {
-            input.error(key, REQUIRED);
-            return None;
-        }
-        None => {
-            input.error(key, "Expected one of text, radio, check, code.");
-            return None;
-        }
-    };
-    Some(kind)
-}
-
-/// Checks a question's variants against its kind's rules.
-fn check_variants(input: &mut Input, key: &str, kind: QuestionKind, variants: &[DraftVariant]) {
-    let correct = variants.iter().filter(|v| v.is_correct).count();
-    match kind {
-        QuestionKind::Radio if correct != 1 => {
-            input.error(key, "A radio question needs exactly one correct variant.");
-        }
-        QuestionKind::Text | QuestionKind::Check if correct == 0 => {
-            input.error(
-                key,
-                format!(
-                    "A {} question needs at least one correct variant.",
-                    kind.as_str()
-                ),
-            );
-        }
-        _ => {}
-    }
-    if matches!(kind, QuestionKind::Radio | QuestionKind::Check) {
-        let mut seen = BTreeSet::new();
-        if variants.iter().any(|v| !seen.insert(v.text.as_str())) {
-            input.error(key, "Variants of a question must have distinct texts.");
-        }
-    }
-}
-
-fn parse_question(
-    input: &mut Input,
-    key: &str,
-    position: usize,
-    value: &Value,
-) -> Option<DraftQuestion> {
-    let Some(object) = value.as_object() else {
-        input.error(key, "Expected a question object.");
-        return None;
-    };
-    let text = text_field(
-        input,
-        &format!("{key}.text"),
-        object.get("text"),
-        MAX_TEXT_CHARS,
-    );
-    let kind = parse_kind(input, &format!("{key}.type"), object.get("type"));
-    let points = small_int(
-        input,
-        &format!("{key}.points"),
-        object.get("points"),
-        DEFAULT_POINTS,
-    );
-    let number_default = i64::try_from(position + 1).unwrap_or(MAX_SMALL);
-    let number_in_test = small_int(
-        input,
-        &format!("{key}.number_in_test"),
-        object.get("number_in_test"),
-        number_default,
-    );
-    let empty = Map::new();
-    let body = match object.get("body") {
-        None | Some(Value::Null) => &empty,
-        Some(Value::Object(body)) => body,
-        Some(_) => {
-            input.error(&format!("{key}.body"), "Expected an object.");
-            &empty
-        }
-    };
-    let strict_score = match body.get("strict_score") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            input.error(
-                &format!("{key}.body.strict_score"),
-                "Must be a valid boolean.",
-            );
-            true
-        }
-    };
-    let kind = kind?;
-    let variants_key = format!("{key}.body.variants");
-    let (variants, testing_code) = if kind == QuestionKind::Code {
-        let code_key = format!("{key}.body.testing_code");
-        (
-            Vec::new(),
-            Some(text_field(
-                input,
-                &code_key,
-                body.get("testing_code"),
-                MAX_CODE_CHARS,
-            )),
-        )
-    } else {
-        let items = match body.get("variants") {
-            Some(Value::Array(items)) => items.as_slice(),
-            None | Some(Value::Null) => &[],
-            Some(_) => {
-                input.error(&variants_key, "Expected a list of variants.");
-                &[]
-            }
-        };
-        if items.len() > MAX_VARIANTS {
-            input.error(
-                &variants_key,
-                format!("A question has at most {MAX_VARIANTS} variants."),
-            );
-        }
-        let variants: Vec<DraftVariant> = items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| parse_variant(input, &format!("{variants_key}[{i}]"), v))
-            .collect();
-        check_variants(input, &variants_key, kind, &variants);
-        (variants, None)
-    };
-    Some(DraftQuestion {
-        id: optional_id(object.get("id")),
-        text: text.trim().to_owned(),
-        kind,
-        number_in_test,
-        points,
-        variants,
-        testing_code,
-        strict_score,
-    })
-}
-
-fn parse_questions(input: &mut Input) -> Option<Vec<(usize, DraftQuestion)>> {
-    let items = match input.raw("questions") {
-        Some(Value::Array(items)) => items.clone(),
-        None => return None,
-        Some(_) => {
-            input.error("questions", "Expected a list of questions.");
-            return None;
-        }
-    };
-    if items.len() > MAX_QUESTIONS {
-        input.error(
-            "questions",
-            format!("A test has at most {MAX_QUESTIONS} questions."),
-        );
-        return None;
-    }
-    // Keep each draft's position in the body, so errors name the question that was sent.
-    let drafts: Vec<(usize, DraftQuestion)> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, q)| Some((i, parse_question(input, &format!("questions[{i}]"), i, q)?)))
-        .collect();
-    let mut numbers = BTreeSet::new();
-    for (i, draft) in &drafts {
-        if !numbers.insert(draft.number_in_test) {
-            input.error(
-                &format!("questions[{i}].number_in_test"),
-                format!(
-                    "Another question of this test already has number_in_test {}.",
-                    draft.number_in_test
-                ),
-            );
-        }
-    }
-    Some(drafts)
-}
-
-/// How long authoring waits for the sandbox to check a testing code.
-const CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// Runs each code question's testing code through the sandbox (without any answer), so a
-/// teacher learns at once that it cannot grade. Skipped when no runtime is available.
-async fn check_testing_codes(
-    state: &AppState,
-    input: &mut Input,
-    drafts: &[(usize, DraftQuestion)],
-) {
-    use actors::grader::{CheckTestingCode, RuntimeStatus, Status};
-    if matches!(
-        state.grading.grader.send(Status).await,
-        Ok(RuntimeStatus::Failed(_)) | Err(_)
-    ) {
-        return;
-    }
-    for (position, draft) in drafts {
-        let Some(code) = draft.testing_code.as_ref().filter(|c| !c.trim().is_empty()) else {
-            continue;
-        };
-        let checked = tokio::time::timeout(
-            CHECK_WAIT,
-            state.grading.grader.send(CheckTestingCode(code.clone())),
-        )
-        .await;
-        if let Ok(Ok(Err(problem))) = checked {
-            input.error(&format!("questions[{position}].body.testing_code"), problem);
-        }
-    }
-}
-
-/// Keeps `id` when it names one of `known` that is not kept already.
-fn keep(id: Option<i64>, known: &BTreeSet<i64>, kept: &mut BTreeSet<i64>) -> Option<i64> {
-    id.filter(|id| known.contains(id) && kept.insert(*id))
-}
-
-/// Gives drafts their ids: a question (or one of its variants) sent with the id of one the
-/// test already has keeps it; every other gets a fresh one.
-async fn assign_ids(
-    store: &Store,
-    drafts: Vec<DraftQuestion>,
-    existing: &[Question],
-) -> Result<Vec<Question>, ApiError> {
-    let old_questions: BTreeSet<i64> = existing.iter().map(|q| q.id).collect();
-    let mut kept_questions = BTreeSet::new();
-    let mut plan = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        let question_id = keep(draft.id, &old_questions, &mut kept_questions);
-        let old_variants: BTreeSet<i64> = existing
-            .iter()
-            .find(|q| Some(q.id) == question_id)
-            .map(|q| q.variants.iter().map(|v| v.id).collect())
-            .unwrap_or_default();
-        let mut kept_variants = BTreeSet::new();
-        let variant_ids: Vec<Option<i64>> = draft
-            .variants
-            .iter()
-            .map(|v| keep(v.id, &old_variants, &mut kept_variants))
-            .collect();
-        plan.push((draft, question_id, variant_ids));
-    }
-    let new_questions = plan.iter().filter(|(_, id, _)| id.is_none()).count();
-    let new_variants = plan
-        .iter()
-        .flat_map(|(_, _, ids)| ids)
-        .filter(|id| id.is_none())
-        .count();
-    let mut question_pool = store
-        .reserve_ids("questions", new_questions)
-        .await?
-        .into_iter();
-    let mut variant_pool = store
-        .reserve_ids("variants", new_variants)
-        .await?
-        .into_iter();
-    let fresh = |kept: Option<i64>, pool: &mut std::vec::IntoIter<i64>| {
-        kept.or_else(|| pool.next())
-            .ok_or_else(|| ApiError::internal("ran out of reserved ids"))
-    };
-    let mut questions = Vec::with_capacity(plan.len());
-    for (draft, question_id, variant_ids) in plan {
-        let mut variants = Vec::with_capacity(draft.variants.len());
-        for (v, kept) in draft.variants.into_iter().zip(variant_ids) {
-            variants.push(Variant {
-                id: fresh(kept, &mut variant_pool)?,
-                text: v.text,
-                is_correct: v.is_correct,
-            });
-        }
-        questions.push(Question {
-            id: fresh(question_id, &mut question_pool)?,
-            text: draft.text,
-            kind: draft.kind,
-            number_in_test: draft.number_in_test,
-            points: draft.points,
-            variants,
-            testing_code: draft.testing_code,
-            strict_score: draft.strict_score,
-        });
-    }
-    questions.sort_by_key(|q| q.number_in_test);
-    Ok(questions)
-}
-
-/// Reads `available_for` (group ids, or group objects with an id) of the organization.
-async fn parse_groups(
-    state: &AppState,
-    input: &mut Input,
-    org: i64,
-) -> Result<Option<Vec<i64>>, ApiError> {
-    if !input.has("available_for") {
-        return Ok(None);
-    }
-    let mut ids = input.id_list("available_for");
-    let mut seen = BTreeSet::new();
-    ids.retain(|id| seen.insert(*id));
-    let filter = Filter::In("id", ids.iter().map(|&id| id.into()).collect());
-    let found = state.store.groups().find(&filter, None).await?;
-    for id in &ids {
-        if !found
-            .iter()
-            .any(|g| g.id == *id && g.organization_id == org)
-        {
-            input.error("available_for", super::missing_pk(*id));
-        }
-    }
-    Ok(Some(ids))
-}
-
-struct TestChanges {
-    name: Option<String>,
-    questions: Option<Vec<Question>>,
-    available_for: Option<Vec<i64>>,
-    /// Absent: unchanged; `Some(None)`: no limit.
-    time_limit_seconds: Option<Option<i64>>,
-    max_attempts: Option<Option<i64>>,
-}
-
-/// Longest time limit: a week.
-const MAX_TIME_LIMIT: i64 = 7 * 24 * 3600;
-const MAX_ATTEMPTS: i64 = 1000;
-
-/// An optional limit: absent, null (no limit), or a whole number in `1..=max`.
-fn limit(input: &mut Input, field: &str, max: i64) -> Option<Option<i64>> {
-    let value = input.nullable_int(field)?;
-    match value {
-        Some(n) if !(1..=max).contains(&n) => {
-            input.error(field, format!("Ensure this value is between 1 and {max}."));
-            None
-        }
-        other => Some(other),
-    }
-}
-
-/// Reads a test body; `partial` (PATCH) makes every field optional.
-async fn read_test(
-    state: &AppState,
-    mut input: Input,
-    org: i64,
-    partial: bool,
-    existing: &[Question],
-) -> Result<TestChanges, ApiError> {
-    let raw_name = if partial {
-        input.optional_str("name")
-    } else {
-        input.required_str("name")
-    };
-    let name = raw_name.and_then(|raw| input.check("name", Name::parse(&raw)));
-    if !partial && !input.has("questions") {
-        input.error("questions", REQUIRED);
-    }
-    let drafts = parse_questions(&mut input);
-    let available_for = parse_groups(state, &mut input, org).await?;
-    let time_limit_seconds = limit(&mut input, "time_limit_seconds", MAX_TIME_LIMIT);
-    let max_attempts = limit(&mut input, "max_attempts", MAX_ATTEMPTS);
-    if let (Some(drafts), false) = (&drafts, input.has_errors()) {
-        check_testing_codes(state, &mut input, drafts).await;
-    }
-    input.finish()?;
-    let questions = match drafts {
-        Some(drafts) => {
-            let drafts = drafts.into_iter().map(|(_, draft)| draft).collect();
-            Some(assign_ids(&state.store, drafts, existing).await?)
-        }
-        None => None,
-    };
-    Ok(TestChanges {
-        name: name.map(Name::into_string),
-        questions,
-        available_for,
-        time_limit_seconds,
-        max_attempts,
-    })
-}
-
-// ---------------------------------------------------------------------------------------
-// Handlers.
-
-/// Changes a test and answers its teacher view.
-async fn update_test(
-    state: &AppState,
-    id: i64,
-    mut change: impl FnMut(&mut Test),
-) -> Result<HttpResponse, ApiError> {
-    let updated = state
-        .store
-        .tests()
-        .update(id, |t| {
-            change(t);
-            Ok::<_, StoreError>(())
-        })
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok().json(teacher_view(&state.store, &updated).await?))
-}
+use crate::state::AppState;
+use crate::testing::{access, authoring, views};
 
 /// `GET /api/tests/`: the caller's tests (all of the organization's for its owner).
 pub async fn list(
@@ -727,21 +17,9 @@ pub async fn list(
     auth: AuthUser,
     params: ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let org = require_teacher(&auth.user)?;
-    let filter = if owns_organization(&state.store, &auth.user, org).await? {
-        Filter::Eq("organization_id", org.into())
-    } else {
-        Filter::Eq("creator_id", auth.user.id.into())
-    };
-    let tests = state.store.tests();
-    let count = tests.count(&filter).await?;
-    let page = tests.find(&filter, params.page).await?;
-    Ok(pagination::respond(
-        &req,
-        params,
-        count,
-        teacher_views(&state.store, &page).await?,
-    ))
+    let listing = authoring::list(&state.store, &auth.user, params.page).await?;
+    let views = views::teacher_views(&state.store, &listing.items).await?;
+    Ok(pagination::respond(&req, params, listing.count, views))
 }
 
 /// `POST /api/tests/`.
@@ -750,23 +28,8 @@ pub async fn create(
     auth: AuthUser,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let org = require_teacher(&auth.user)?;
-    let changes = read_test(&state, body.0, org, false, &[]).await?;
-    let test = Test {
-        id: 0,
-        organization_id: org,
-        creator_id: auth.user.id,
-        name: changes.name.unwrap_or_default(),
-        public_uuid: new_public_uuid(),
-        questions: changes.questions.unwrap_or_default(),
-        available_for: changes.available_for.unwrap_or_default(),
-        time_limit_seconds: changes.time_limit_seconds.flatten(),
-        max_attempts: changes.max_attempts.flatten(),
-        created_at: crate::auth::jwt::now(),
-    };
-    let test = state.store.tests().insert(test).await?;
-    tracing::info!(test_id = test.id, creator = auth.user.id, "test created");
-    Ok(HttpResponse::Created().json(teacher_view(&state.store, &test).await?))
+    let test = authoring::create(&state.store, &state.grading, &auth.user, body.0).await?;
+    Ok(HttpResponse::Created().json(views::teacher_view(&state.store, &test).await?))
 }
 
 /// `GET /api/tests/{id}/`.
@@ -775,57 +38,37 @@ pub async fn retrieve(
     auth: AuthUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let test = managed_test(&state, &auth.user, path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(teacher_view(&state.store, &test).await?))
+    let test = access::managed_test(&state.store, &auth.user, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(views::teacher_view(&state.store, &test).await?))
 }
 
-/// `PUT` (`PARTIAL` false) and `PATCH /api/tests/{id}/`. Completions already submitted keep
-/// the questions they were graded against (each completion holds its own copy).
+/// `PUT` (`PARTIAL` false) and `PATCH /api/tests/{id}/`.
 pub async fn change<const PARTIAL: bool>(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<i64>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, partial) = (path.into_inner(), PARTIAL);
-    let test = managed_test(&state, &auth.user, id).await?;
-    let changes = read_test(
-        &state,
+    let id = path.into_inner();
+    let test = authoring::change(
+        &state.store,
+        &state.grading,
+        &auth.user,
+        id,
         body.0,
-        test.organization_id,
-        partial,
-        &test.questions,
+        PARTIAL,
     )
     .await?;
-    update_test(&state, id, |t| {
-        if let Some(name) = &changes.name {
-            t.name = name.clone();
-        }
-        if let Some(questions) = &changes.questions {
-            t.questions = questions.clone();
-        }
-        if let Some(groups) = &changes.available_for {
-            t.available_for = groups.clone();
-        }
-        if let Some(seconds) = changes.time_limit_seconds {
-            t.time_limit_seconds = seconds;
-        }
-        if let Some(attempts) = changes.max_attempts {
-            t.max_attempts = attempts;
-        }
-    })
-    .await
+    Ok(HttpResponse::Ok().json(views::teacher_view(&state.store, &test).await?))
 }
 
-/// `DELETE /api/tests/{id}/`. Submitted completions stay readable by their students.
+/// `DELETE /api/tests/{id}/`.
 pub async fn destroy(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let test = managed_test(&state, &auth.user, path.into_inner()).await?;
-    state.store.tests().delete(test.id).await?;
-    tracing::info!(test_id = test.id, by = auth.user.id, "test deleted");
+    authoring::delete(&state.store, &auth.user, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -838,26 +81,8 @@ pub async fn set_group_access<const ALLOW: bool>(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let test = managed_test(&state, &auth.user, id).await?;
-    let mut input = body.0;
-    let group = input.required_int("group");
-    if let Some(group) = group {
-        let known = state.store.groups().get(group).await?;
-        if known.is_none_or(|g| g.organization_id != test.organization_id) {
-            input.error("group", super::missing_pk(group));
-        }
-    }
-    input.finish()?;
-    let group = group.ok_or_else(|| ApiError::internal("group missing without an error"))?;
-    // One atomic add-to-set / remove-from-set: concurrent changes for other groups are kept.
-    let field = FieldPath::parse(["available_for"])?;
-    let updated = state
-        .store
-        .tests()
-        .set_membership(id, &field, group.into(), ALLOW)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok().json(teacher_view(&state.store, &updated).await?))
+    let test = authoring::set_group_access(&state.store, &auth.user, id, body.0, ALLOW).await?;
+    Ok(HttpResponse::Ok().json(views::teacher_view(&state.store, &test).await?))
 }
 
 /// `POST /api/tests/{id}/regenerate_uuid/`: the old link stops working.
@@ -866,11 +91,8 @@ pub async fn regenerate_uuid(
     auth: AuthUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let test = managed_test(&state, &auth.user, path.into_inner()).await?;
-    update_test(&state, test.id, |t| {
-        t.public_uuid = new_public_uuid();
-    })
-    .await
+    let test = authoring::regenerate_link(&state.store, &auth.user, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(views::teacher_view(&state.store, &test).await?))
 }
 
 /// `GET /api/tests/p/{public_uuid}/`: the student view, for members of a group the test is
@@ -880,14 +102,6 @@ pub async fn public_retrieve(
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let me = &auth.user;
-    let test = test_by_uuid(&state, me, &path)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let allowed = !access_groups(&state.store, me, &test).await?.is_empty()
-        || manages(&state.store, me, test.creator_id, test.organization_id).await?;
-    if !allowed {
-        return Err(ApiError::forbidden("This test is not available to you."));
-    }
-    Ok(HttpResponse::Ok().json(student_view(&test)))
+    let test = access::takeable_test(&state.store, &auth.user, &path).await?;
+    Ok(HttpResponse::Ok().json(views::student_view(&test)))
 }

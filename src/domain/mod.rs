@@ -1,11 +1,13 @@
-//! Domain types that are parsed once at the edge and trusted afterwards.
+//! Domain types that are parsed once at the edge and trusted afterwards, the scoring of
+//! answers, and [`input::Input`], which reads request fields the way a DRF serializer does.
 
 mod email;
 pub mod grading;
+pub mod input;
 mod name;
 mod password;
 pub mod text;
 
 pub use email::Email;
-pub use name::Name;
-pub use password::Password;
+pub use name::{Name, MAX_NAME_CHARS};
+pub use password::{Password, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};

@@ -4,8 +4,10 @@ use std::fmt;
 /// The value is never printed (`Debug` hides it).
 pub struct Password(String);
 
-const MIN_CHARS: usize = 8;
-const MAX_CHARS: usize = 128;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+const MIN_CHARS: usize = MIN_PASSWORD_CHARS;
+const MAX_CHARS: usize = MAX_PASSWORD_CHARS;
 
 impl Password {
     /// `email` is the account's address, which the password must not repeat.

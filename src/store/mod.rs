@@ -60,6 +60,31 @@ pub enum Filter {
     And(Vec<Filter>),
 }
 
+/// Some of the documents that match a filter, and how many match in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing<T> {
+    pub count: u64,
+    pub items: Vec<T>,
+}
+
+impl<T> Listing<T> {
+    /// A listing of one item, shown on a page only when the page starts at it.
+    pub fn of_one(item: T, page: Option<Page>) -> Listing<T> {
+        let shown = page.is_none_or(|p| p.offset == 0);
+        Listing {
+            count: 1,
+            items: if shown { vec![item] } else { Vec::new() },
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listing<U> {
+        Listing {
+            count: self.count,
+            items: self.items.into_iter().map(f).collect(),
+        }
+    }
+}
+
 /// A slice of a result set ordered by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -328,6 +353,13 @@ impl<T: Document> Repo<'_, T> {
 
     pub async fn count(&self, filter: &Filter) -> StoreResult<u64> {
         self.backend.count(T::COLLECTION, filter).await
+    }
+
+    /// One page of the matching documents (all of them without a page) and how many match.
+    pub async fn list(&self, filter: &Filter, page: Option<Page>) -> StoreResult<Listing<T>> {
+        let count = self.count(filter).await?;
+        let items = self.find(filter, page).await?;
+        Ok(Listing { count, items })
     }
 
     /// Reads, changes and writes back one document, retrying when a concurrent writer got

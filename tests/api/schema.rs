@@ -99,3 +99,182 @@ async fn the_schema_is_also_served_at_api_schema() {
     let doc: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
     assert_eq!(doc, schema(&app).await);
 }
+
+/// Every served operation as `METHOD path operationId`, sorted.
+fn operations(doc: &Value) -> Vec<String> {
+    let mut rows: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object().unwrap().iter().map(move |(method, op)| {
+                format!(
+                    "{} {path} {}",
+                    method.to_uppercase(),
+                    op["operationId"].as_str().unwrap()
+                )
+            })
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn the_served_operations_are_exactly_the_checked_in_list() {
+    let app = spawn_app().await;
+    let doc = schema(&app).await;
+    let expected: Vec<String> = include_str!("operations.txt")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        operations(&doc),
+        expected,
+        "paths, methods or operation ids changed: clients generated from the document break"
+    );
+}
+
+/// OpenAPI 3.0's `nullable` as JSON Schema, which the validator reads: `nullable` beside a
+/// `type` adds `"null"` to it; beside an `allOf` it becomes `anyOf: [null, the rest]`.
+fn as_json_schema(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.values_mut().for_each(as_json_schema);
+            if map.remove("nullable") == Some(Value::Bool(true)) {
+                if let Some(ty) = map.get("type").cloned() {
+                    map.insert("type".into(), serde_json::json!([ty, "null"]));
+                } else {
+                    let rest = Value::Object(std::mem::take(map));
+                    map.insert(
+                        "anyOf".into(),
+                        serde_json::json!([{ "type": "null" }, rest]),
+                    );
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(as_json_schema),
+        _ => {}
+    }
+}
+
+/// Checks a response body against the schema the document gives for that operation and
+/// status; the panic names the operation and every violation.
+fn assert_documented(doc: &Value, method: &str, path: &str, status: StatusCode, body: &Value) {
+    let response = &doc["paths"][path][method]["responses"][status.as_str()];
+    let schema = &response["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "{method} {path} does not document a JSON {status} answer"
+    );
+    let mut root = serde_json::json!({ "components": doc["components"].clone() });
+    for (key, value) in schema.as_object().unwrap() {
+        root[key] = value.clone();
+    }
+    as_json_schema(&mut root);
+    let validator = jsonschema::validator_for(&root).expect("the document is a valid schema");
+    let problems: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{method} {path} answered {status} with a body its schema refuses: {problems:#?}\nbody: {body:#}"
+    );
+}
+
+#[tokio::test]
+async fn answers_of_a_sample_of_operations_validate_against_their_documented_schemas() {
+    use crate::helpers::{question_id, variant_id};
+    let app = spawn_app().await;
+    let doc = schema(&app).await;
+    let owner = app.owner("owner@schema.test").await;
+    let student = app.student("student@schema.test", owner.org.unwrap()).await;
+    let test = app.sample_test_for(&owner, &[student.id]).await;
+    let test_id = test["id"].as_i64().unwrap();
+    let uuid = test["public_uuid"].as_str().unwrap().to_owned();
+    let answers = serde_json::json!([
+        {"question": question_id(&test, 1), "body": {"picked_variant": {"text": "Paris"}}},
+        {"question": question_id(&test, 2), "body": {"picked_variant": {"id": variant_id(&test, 2, "4")}}},
+        {"question": question_id(&test, 3), "body": {"picked_variants": [{"id": variant_id(&test, 3, "2")}]}},
+        {"question": question_id(&test, 5), "body": {"code": "def add(a, b):\n    return a + b\n"}},
+    ]);
+    let (status, completion) = status_json(app.submit(&student, &uuid, answers).await).await;
+    assert_documented(&doc, "post", "/api/completions/", status, &completion);
+    let completion_id = completion["id"].as_i64().unwrap();
+
+    let owner_token = Some(owner.access.as_str());
+    let student_token = Some(student.access.as_str());
+    let reads = [
+        ("/health", None, "/health"),
+        ("/api/languages/", None, "/api/languages/"),
+        ("/api/users/me", owner_token, "/api/users/me"),
+        ("/api/users/", owner_token, "/api/users/"),
+        ("/api/users/?limit=1", owner_token, "/api/users/"),
+        ("/api/organizations/", None, "/api/organizations/"),
+        ("/api/groups/", owner_token, "/api/groups/"),
+        ("/api/groups/", student_token, "/api/groups/"),
+        ("/api/tests/", owner_token, "/api/tests/"),
+        (
+            &format!("/api/tests/{test_id}/"),
+            owner_token,
+            "/api/tests/{id}/",
+        ),
+        (
+            &format!("/api/tests/p/{uuid}/"),
+            student_token,
+            "/api/tests/p/{public_uuid}/",
+        ),
+        (
+            &format!("/api/tests/p/{uuid}/completions/"),
+            student_token,
+            "/api/tests/p/{public_uuid}/completions/",
+        ),
+        (
+            &format!("/api/tests/{test_id}/completions/"),
+            owner_token,
+            "/api/tests/{id}/completions/",
+        ),
+        (
+            &format!("/api/tests/{test_id}/completions/?offset=0"),
+            owner_token,
+            "/api/tests/{id}/completions/",
+        ),
+        (
+            "/api/users/me/completions/",
+            student_token,
+            "/api/users/me/completions/",
+        ),
+        (
+            &format!("/api/completions/{completion_id}/"),
+            student_token,
+            "/api/completions/{id}/",
+        ),
+        (
+            &format!("/api/completions/{completion_id}/with_correctness/"),
+            owner_token,
+            "/api/completions/{id}/with_correctness/",
+        ),
+    ];
+    for (url, token, documented) in reads {
+        let (status, body) = status_json(app.get(url, token).await).await;
+        assert_eq!(status, StatusCode::OK, "GET {url}: {body}");
+        assert_documented(&doc, "get", documented, status, &body);
+    }
+
+    // Errors: a validation error, a coded one, and tokens.
+    let (status, body) = status_json(app.register(&serde_json::json!({})).await).await;
+    assert_documented(&doc, "post", "/api/users/", status, &body);
+    let (status, body) = status_json(app.get("/api/tests/999999/", owner_token).await).await;
+    assert_documented(&doc, "get", "/api/tests/{id}/", status, &body);
+    let (status, body) = status_json(
+        app.obtain_tokens(&owner.email, crate::helpers::PASSWORD)
+            .await,
+    )
+    .await;
+    assert_documented(&doc, "post", "/api/users/token/obtain/", status, &body);
+    let refresh = serde_json::json!({ "refresh": owner.refresh });
+    let (status, body) =
+        status_json(app.post("/api/users/token/refresh/", None, &refresh).await).await;
+    assert_documented(&doc, "post", "/api/users/token/refresh/", status, &body);
+}

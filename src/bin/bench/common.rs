@@ -228,7 +228,7 @@ pub async fn make_test(store: &Store, class: &Class, questions: usize, code: usi
         } else {
             format!("{} radio + {code} code questions", questions - code)
         },
-        public_uuid: testit::api::tests::new_public_uuid(),
+        public_uuid: testit::testing::authoring::new_public_uuid(),
         questions: made,
         available_for: vec![class.group],
         time_limit_seconds: None,

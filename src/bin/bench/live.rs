@@ -19,7 +19,7 @@ use futures_util::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use testit::auth::jwt::{random_id, JwtKeys};
+use testit::accounts::jwt::{random_id, JwtKeys};
 use testit::store::{Question, QuestionKind, Test};
 use tokio::sync::Barrier;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use serde_json::json;
-use testit::auth::jwt::{random_id, JwtKeys};
+use testit::accounts::jwt::{random_id, JwtKeys};
 use testit::domain::Password;
 use testit::store::{StoreError, Test};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -241,7 +241,7 @@ pub async fn run(seconds: u64, connections: usize, store: Option<&str>) {
     let test = make_test(&store, &class, 4, 0).await;
     // Every student can log in with PASSWORD (hashed once).
     let password = Password::parse(crate::common::PASSWORD, None).expect("password");
-    let hash = testit::auth::password::hash(password)
+    let hash = testit::accounts::password::hash(password)
         .await
         .expect("hashing");
     for &id in &class.students {

@@ -7,9 +7,10 @@ use actix::Addr;
 use actors::attempt::{AttemptPort, AttemptState, Find, PortFuture, Registry};
 use serde_json::Value;
 
-use crate::api::completions::{read_response, student_view, submit};
-use crate::api::tests::access_groups;
-use crate::grading::Grading;
+use super::access::access_groups;
+use super::completions::{read_response, submit};
+use super::grading::Grading;
+use super::views::student_completion;
 use crate::store::{Attempt, FieldPath, Filter, StoreError};
 
 /// Implements [`AttemptPort`] over the store; submitting goes through the same code as REST.
@@ -106,7 +107,7 @@ impl AttemptPort for StoreAttempts {
                 .set_fields(attempt_id, closed)
                 .await
                 .map_err(failed)?;
-            Ok(student_view(&completion, None))
+            serde_json::to_value(student_completion(&completion, None)).map_err(failed)
         })
     }
 }

@@ -53,9 +53,9 @@ pub async fn announce_graded(grading: &Grading, completion: &Completion, student
             .flatten(),
     };
     let teachers = serde_json::json!({ "type": "completion_graded",
-        "completion": crate::api::completions::graded_view(completion, user.as_ref()) });
+        "completion": super::views::graded_completion(completion, user.as_ref()) });
     let student = serde_json::json!({ "type": "completion_graded",
-        "completion": crate::api::completions::student_view(completion, None) });
+        "completion": super::views::student_completion(completion, None) });
     tell(grading, completion, &teachers, &student);
 }
 
@@ -86,7 +86,7 @@ fn announce_answer(grading: &Grading, completion: &Completion, index: usize) {
         .count();
     let teachers = serde_json::json!({ "type": "answer_graded", "completion": completion.id,
         "user": completion.user_id, "question": answer.question.id, "is_correct": answer.is_correct,
-        "points": crate::api::present::number(answer.points), "runtime_errors": answer.runtime_errors,
+        "points": super::views::number(answer.points), "runtime_errors": answer.runtime_errors,
         "answers_pending": pending });
     let student = serde_json::json!({ "type": "answer_graded", "completion": completion.id,
         "question": answer.question.id, "answers_pending": pending });

@@ -5,9 +5,9 @@ use std::pin::Pin;
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
-use super::jwt::{Claims, TokenType};
+use crate::accounts::{Claims, TokenType};
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{Filter, RevokedToken, User};
 
 /// The caller, authenticated by an access token in `Authorization: Bearer <jwt>` or

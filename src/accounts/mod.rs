@@ -1,0 +1,20 @@
+//! Accounts: users, their passwords and log-in sessions. Plain rules over the store; the
+//! REST adapter (and its `AuthUser` extractor) lives in `api`.
+//!
+//! # Layout
+//!
+//! - [`users`]: registration, the caller's profile, who sees whom.
+//! - [`tokens`]: obtaining, refreshing and revoking JSON web token pairs.
+//! - [`jwt`]: signing and verifying tokens; [`revoked`]: the in-memory set of revoked log-ins.
+//! - [`password`]: argon2id hashing, off the async workers.
+//! - [`views`]: the typed wire shape of a user.
+
+pub mod jwt;
+pub mod password;
+pub mod revoked;
+pub mod tokens;
+pub mod users;
+pub mod views;
+
+pub use jwt::{Claims, JwtKeys, TokenType};
+pub use revoked::RevokedFamilies;

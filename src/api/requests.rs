@@ -1,0 +1,252 @@
+//! The documented shapes of request bodies, for the OpenAPI document.
+//!
+//! Bodies are read field by field with [`crate::domain::input::Input`] (so one 400 names
+//! every bad field, as DRF does, and numbers may come as strings in form data); these types
+//! say what those readers accept. The derive takes literal limits only: a test below checks
+//! each against the readers' own constant.
+
+#![allow(dead_code)] // Fields are read by the schema derive only.
+
+use utoipa::ToSchema;
+
+use crate::testing::views::Kind;
+
+/// Registration.
+#[derive(ToSchema)]
+pub struct UserRequest {
+    #[schema(format = Email)]
+    email: String,
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    password: String,
+    #[schema(max_length = 150)]
+    first_name: String,
+    #[schema(max_length = 150)]
+    last_name: String,
+    #[schema(max_length = 2048)]
+    photo: Option<String>,
+    /// Ask for teacher rights (granted by the organization's owner).
+    is_teacher: Option<bool>,
+    #[schema(write_only)]
+    organization_id: Option<i64>,
+}
+
+/// `PUT /api/users/me`: a new password or email needs `current_password`.
+#[derive(ToSchema)]
+pub struct UserUpdateRequest {
+    #[schema(format = Email)]
+    email: String,
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    password: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: String,
+    #[schema(max_length = 150)]
+    last_name: String,
+    #[schema(max_length = 2048)]
+    photo: Option<String>,
+    is_teacher: Option<bool>,
+    #[schema(write_only)]
+    organization_id: Option<i64>,
+    /// The account's password: required to change the password or the email.
+    #[schema(write_only)]
+    current_password: Option<String>,
+}
+
+/// `PATCH /api/users/me`: any of the fields; a new password or email needs
+/// `current_password`.
+#[derive(ToSchema)]
+pub struct PatchedUserRequest {
+    #[schema(format = Email)]
+    email: Option<String>,
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    password: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+    #[schema(max_length = 2048)]
+    photo: Option<String>,
+    is_teacher: Option<bool>,
+    #[schema(write_only)]
+    organization_id: Option<i64>,
+    /// The account's password: required to change the password or the email.
+    #[schema(write_only)]
+    current_password: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct UserRefRequest {
+    user: i64,
+}
+
+#[derive(ToSchema)]
+pub struct OrganizationRequest {
+    #[schema(max_length = 150)]
+    name: String,
+    description: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct GroupRequest {
+    #[schema(max_length = 150)]
+    name: String,
+    description: Option<String>,
+    /// User ids (or user objects with an id) of the organization.
+    members: Option<Vec<i64>>,
+}
+
+#[derive(ToSchema)]
+pub struct GroupRefRequest {
+    group: i64,
+}
+
+#[derive(ToSchema)]
+pub struct TokenObtainPairRequest {
+    #[schema(write_only)]
+    email: String,
+    #[schema(write_only)]
+    password: String,
+}
+
+#[derive(ToSchema)]
+pub struct TokenRefreshRequest {
+    refresh: String,
+}
+
+/// Log-out: the refresh token to revoke, or none when an access token is sent in
+/// `Authorization`.
+#[derive(ToSchema)]
+pub struct TokenRevokeRequest {
+    refresh: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct VariantRequest {
+    /// Keeps the variant's id when it names one the question has.
+    id: Option<i64>,
+    #[schema(max_length = 10000)]
+    text: String,
+    is_correct: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct QuestionBodyRequest {
+    #[schema(max_items = 100)]
+    variants: Option<Vec<VariantRequest>>,
+    /// Code questions only: checked in the sandbox as the test is saved.
+    testing_code: Option<String>,
+    /// Code questions: all points or none (true), or points for each passing check.
+    strict_score: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct QuestionRequest {
+    /// Keeps the question's id when it names one the test has.
+    id: Option<i64>,
+    #[schema(max_length = 10000)]
+    text: String,
+    #[schema(rename = "type")]
+    kind: Kind,
+    #[schema(minimum = 0, maximum = 32767)]
+    number_in_test: Option<i64>,
+    #[schema(minimum = 0, maximum = 32767)]
+    points: Option<i64>,
+    body: Option<QuestionBodyRequest>,
+}
+
+/// A test: PUT and POST send `name` and `questions`.
+#[derive(ToSchema)]
+pub struct TestRequest {
+    #[schema(max_length = 150)]
+    name: String,
+    /// Replaces the questions; one sent with the id of an existing question keeps its id.
+    #[schema(max_items = 500)]
+    questions: Vec<QuestionRequest>,
+    /// Group ids (or group objects with an id) of the organization.
+    available_for: Option<Vec<i64>>,
+    /// Seconds a live attempt may last; null: no limit.
+    #[schema(minimum = 1, maximum = 604800)]
+    time_limit_seconds: Option<i64>,
+    /// Completions a student may submit; null: no limit.
+    #[schema(minimum = 1, maximum = 1000)]
+    max_attempts: Option<i64>,
+}
+
+/// PATCH: any of a test's fields.
+#[derive(ToSchema)]
+pub struct PatchedTestRequest {
+    #[schema(max_length = 150)]
+    name: Option<String>,
+    #[schema(max_items = 500)]
+    questions: Option<Vec<QuestionRequest>>,
+    available_for: Option<Vec<i64>>,
+    #[schema(minimum = 1, maximum = 604800)]
+    time_limit_seconds: Option<i64>,
+    #[schema(minimum = 1, maximum = 1000)]
+    max_attempts: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub struct PickedVariantRequest {
+    id: Option<i64>,
+    text: Option<String>,
+}
+
+/// An answer in the shape of its question's kind.
+#[derive(ToSchema)]
+pub struct AnswerBodyRequest {
+    picked_variant: Option<PickedVariantRequest>,
+    picked_variants: Option<Vec<PickedVariantRequest>>,
+    code: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct AnswerRequest {
+    question: i64,
+    body: Option<AnswerBodyRequest>,
+}
+
+#[derive(ToSchema)]
+pub struct CompletionRequest {
+    /// The test's public_uuid.
+    test: String,
+    answers: Vec<AnswerRequest>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::domain::{MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+    use crate::testing::authoring::{
+        MAX_ATTEMPTS, MAX_QUESTIONS, MAX_SMALL, MAX_TEXT_CHARS, MAX_TIME_LIMIT, MAX_VARIANTS,
+    };
+
+    fn schema<T: utoipa::PartialSchema>() -> Value {
+        serde_json::to_value(T::schema()).unwrap()
+    }
+
+    #[test]
+    fn documented_limits_are_the_limits_the_readers_enforce() {
+        let user = schema::<super::UserRequest>();
+        let password = &user["properties"]["password"];
+        assert_eq!(password["minLength"], MIN_PASSWORD_CHARS);
+        assert_eq!(password["maxLength"], MAX_PASSWORD_CHARS);
+        assert_eq!(
+            user["properties"]["first_name"]["maxLength"],
+            MAX_NAME_CHARS
+        );
+        let test = schema::<super::TestRequest>();
+        assert_eq!(test["properties"]["name"]["maxLength"], MAX_NAME_CHARS);
+        assert_eq!(test["properties"]["questions"]["maxItems"], MAX_QUESTIONS);
+        assert_eq!(
+            test["properties"]["time_limit_seconds"]["maximum"],
+            MAX_TIME_LIMIT
+        );
+        assert_eq!(test["properties"]["max_attempts"]["maximum"], MAX_ATTEMPTS);
+        let question = schema::<super::QuestionRequest>();
+        assert_eq!(question["properties"]["text"]["maxLength"], MAX_TEXT_CHARS);
+        assert_eq!(question["properties"]["points"]["maximum"], MAX_SMALL);
+        let body = schema::<super::QuestionBodyRequest>();
+        assert_eq!(body["properties"]["variants"]["maxItems"], MAX_VARIANTS);
+    }
+}

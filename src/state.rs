@@ -1,0 +1,22 @@
+//! [`AppState`]: what every adapter (REST handler, WebSocket session) can reach. It imports
+//! no adapter, so the handlers can depend on it without a cycle through `startup`.
+
+use actix::Addr;
+use actors::attempt::Registry;
+
+use crate::accounts::{JwtKeys, RevokedFamilies};
+use crate::store::Store;
+use crate::testing::grading::Grading;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub store: Store,
+    pub jwt: JwtKeys,
+    /// Revoked log-ins, checked by every authenticated request.
+    pub revoked_families: RevokedFamilies,
+    pub rotate_refresh_tokens: bool,
+    /// The grader pool, the event hub, and how long a submission waits for its verdicts.
+    pub grading: Grading,
+    /// The attempt actors' registry (live test-taking).
+    pub attempts: Addr<Registry>,
+}

@@ -1,0 +1,24 @@
+//! Testing: tests and who may take them, completions and their attempts, grading code
+//! answers in the sandbox, live attempts, and the export. Plain rules over the [`Store`]
+//! that take the acting user and typed inputs; they know nothing of HTTP.
+//!
+//! # Layout
+//!
+//! - [`access`]: who manages a test, who may take it, who may read a completion.
+//! - [`authoring`]: reading test bodies, checking testing code, creating and changing tests.
+//! - [`completions`]: reading submissions, attempt numbers, submitting, listing.
+//! - [`grading`]: code answers from stored completions to the grader pool and back, with
+//!   the events that announce verdicts.
+//! - [`live`]: the store behind the attempt actors' port (live test-taking).
+//! - [`export`]: a test's completions as an xlsx workbook.
+//! - [`views`]: the typed wire shapes of tests and completions.
+//!
+//! [`Store`]: crate::store::Store
+
+pub mod access;
+pub mod authoring;
+pub mod completions;
+pub mod export;
+pub mod grading;
+pub mod live;
+pub mod views;
