@@ -102,6 +102,11 @@ impl JwtKeys {
     }
 
     /// An access token of the log-in `family`.
+    /// How long an access token is valid.
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
     pub fn access_token(&self, user_id: i64, generation: i64, family: &str) -> String {
         let iat = now();
         self.sign(&Claims {

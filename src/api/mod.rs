@@ -223,7 +223,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .auth()
             .answers(200, List("CompletionWithCorrectness")),
         Endpoint::new(M::GET, "/api/tests/{id}/completions/export/", "tests", export::export)
-            .summary("Get completions of test in xlsx format.")
+            .summary("Get completions of test in xlsx format. Also accepts the HttpOnly testit_export cookie that log-in and refresh set, so a plain download link works.")
             .auth()
             .answers(200, File(crate::testing::export::XLSX_MEDIA_TYPE)),
         // Completions.

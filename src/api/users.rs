@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::{bearer_token, AuthUser};
 use super::body::Body;
+use super::export::cookie as export_cookie;
 use super::pagination::{self, ListParams};
 use crate::accounts::{tokens::Sessions, users, views};
 use crate::error::ApiError;
@@ -63,20 +64,26 @@ fn sessions(state: &AppState) -> Sessions<'_> {
     }
 }
 
-/// `POST /api/users/token/obtain/`.
+/// `POST /api/users/token/obtain/`; also sets the export cookie.
 pub async fn token_obtain(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(sessions(&state).obtain(body.0).await?))
+    let pair = sessions(&state).obtain(body.0).await?;
+    let cookie = export_cookie::issue(&req, &pair.access, state.jwt.access_ttl());
+    Ok(HttpResponse::Ok().cookie(cookie).json(pair))
 }
 
-/// `POST /api/users/token/refresh/`.
+/// `POST /api/users/token/refresh/`; also renews the export cookie.
 pub async fn token_refresh(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(sessions(&state).refresh(body.0).await?))
+    let pair = sessions(&state).refresh(body.0).await?;
+    let cookie = export_cookie::issue(&req, &pair.access, state.jwt.access_ttl());
+    Ok(HttpResponse::Ok().cookie(cookie).json(pair))
 }
 
 /// `POST /api/users/token/revoke/` (log out), with the access token in `Authorization`.
@@ -87,5 +94,7 @@ pub async fn token_revoke(
 ) -> Result<HttpResponse, ApiError> {
     let access = bearer_token(&req).map(str::to_owned);
     sessions(&state).revoke(body.0, access).await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(export_cookie::removal(&req))
+        .finish())
 }

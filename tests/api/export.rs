@@ -80,3 +80,111 @@ async fn the_export_is_a_workbook_with_a_row_per_completion() {
     assert_eq!(rows[2][0].to_string(), "bob@school.org");
     assert_eq!(rows[2][3], Data::Float(0.0));
 }
+
+/// The `testit_export` cookie a response sets, with its attributes.
+fn export_cookie(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("testit_export="))
+        .expect("a testit_export cookie is set")
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("testit_export=")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_plain_download_link_exports_with_the_cookie_log_in_set_and_nowhere_else() {
+    let app = spawn_app().await;
+    let owner = app.owner("owner@school.org").await;
+    let ann = app.student("ann@school.org", owner.org.unwrap()).await;
+    let test = app.sample_test_for(&owner, &[ann.id]).await;
+    let export = format!("/api/tests/{}/completions/export/", test["id"]);
+
+    let login = app
+        .obtain_tokens("owner@school.org", crate::helpers::PASSWORD)
+        .await;
+    let set_cookie = export_cookie(&login);
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/api/tests/",
+        "Max-Age=",
+    ] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{set_cookie} lacks {attribute}"
+        );
+    }
+    let cookie = format!("testit_export={}", cookie_value(&set_cookie));
+
+    // A link: no Authorization header, only the cookie the browser keeps.
+    let link = app
+        .client
+        .get(app.url(&export))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(link.status(), StatusCode::OK);
+    assert!(link.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("spreadsheetml"));
+
+    // The cookie is no credential anywhere else.
+    let elsewhere = app
+        .client
+        .get(app.url("/api/tests/"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
+
+    // A student's cookie gets the same refusal as the student's header.
+    let ann_login = app
+        .obtain_tokens("ann@school.org", crate::helpers::PASSWORD)
+        .await;
+    let ann_cookie = format!("testit_export={}", cookie_value(&export_cookie(&ann_login)));
+    let refused = app
+        .client
+        .get(app.url(&export))
+        .header("Cookie", &ann_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // Log-out clears the cookie, and revokes the token it held.
+    let token = cookie_value(&set_cookie);
+    let revoke = app
+        .client
+        .post(app.url("/api/users/token/revoke/"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    let cleared = export_cookie(&revoke);
+    assert!(cleared.starts_with("testit_export=;"), "{cleared}");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let after = app
+        .client
+        .get(app.url(&export))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let without_anything = app.get(&export, None).await;
+    assert_eq!(without_anything.status(), StatusCode::UNAUTHORIZED);
+}
