@@ -37,6 +37,9 @@ pub enum Answer {
     List(&'static str),
     /// A file of the given media type.
     File(&'static str),
+    /// A JSON document of the given media type that has no component schema (the OpenAPI
+    /// document itself).
+    Json(&'static str),
 }
 
 /// The documentation of one operation.
@@ -51,6 +54,9 @@ pub struct OpDoc {
     pub auth: bool,
     /// Component schema of the request body.
     pub request: Option<&'static str>,
+    /// Answers 401 for credentials in its body (the token endpoints), not only for a
+    /// missing or bad access token.
+    pub checks_credentials: bool,
     pub status: u16,
     pub answer: Answer,
 }
@@ -76,6 +82,7 @@ impl Endpoint {
             summary: "",
             auth: false,
             request: None,
+            checks_credentials: false,
             status: 200,
             answer: Answer::Empty,
         };
@@ -89,6 +96,12 @@ impl Endpoint {
 
     fn auth(mut self) -> Self {
         self.doc.auth = true;
+        self
+    }
+
+    /// Answers 401 when the credentials in the body are wrong.
+    fn checks_credentials(mut self) -> Self {
+        self.doc.checks_credentials = true;
         self
     }
 
@@ -114,10 +127,10 @@ pub fn endpoints() -> Vec<Endpoint> {
             .answers(200, Object("Health")),
         Endpoint::new(M::GET, "/api/schema/", "schema", openapi::schema)
             .summary("This OpenAPI 3 document (JSON, which is also YAML).")
-            .answers(200, File("application/vnd.oai.openapi+json")),
+            .answers(200, Json("application/vnd.oai.openapi+json")),
         Endpoint::new(M::GET, "/api/schema/json/", "schema", openapi::schema_json)
             .summary("This OpenAPI 3 document as JSON.")
-            .answers(200, File("application/json")),
+            .answers(200, Json("application/json")),
         Endpoint::new(M::GET, "/ws", "live", live::connect)
             .summary("WebSocket for live test-taking and live results (protocol: docs/websocket.md). Token in Authorization or ?token=.")
             .auth()
@@ -151,14 +164,17 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::POST, "/api/users/token/obtain/", "users", users::token_obtain)
             .summary("Takes a set of user credentials and returns an access and refresh JSON web token pair.")
             .body("TokenObtainPairRequest")
+            .checks_credentials()
             .answers(200, Object("TokenObtainPair")),
         Endpoint::new(M::POST, "/api/users/token/refresh/", "users", users::token_refresh)
             .summary("Takes a refresh type JSON web token and returns an access type JSON web token if the refresh token is valid.")
             .body("TokenRefreshRequest")
+            .checks_credentials()
             .answers(200, Object("TokenObtainPair")),
         Endpoint::new(M::POST, "/api/users/token/revoke/", "users", users::token_revoke)
             .summary("Log out: revokes a refresh token (with every token refreshed from it) and the access token sent in Authorization.")
             .body("TokenRevokeRequest")
+            .checks_credentials()
             .answers(204, Empty),
         Endpoint::new(M::GET, "/api/users/me/completions/", "users", completions::mine)
             .summary("Get all completions of current user.")

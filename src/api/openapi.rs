@@ -98,13 +98,42 @@ fn operation(doc: &OpDoc) -> Value {
             "description": "",
             "content": { media_type: { "schema": { "type": "string", "format": "binary" } } },
         }),
+        Answer::Json(media_type) => json!({
+            "description": "",
+            "content": { media_type: { "schema": { "type": "object" } } },
+        }),
     };
     let mut responses = Map::new();
     responses.insert(doc.status.to_string(), success);
     if doc.request.is_some() || list {
+        // Field errors, or `{detail, code}` for a body that does not parse or a request that
+        // breaks a rule of the domain.
+        let either = json!({ "anyOf": [schema_ref("ValidationError"), schema_ref("Error")] });
         responses.insert(
             "400".into(),
-            error_response("Invalid input", "ValidationError"),
+            json!({ "description": "Invalid input", "content": json_content(either) }),
+        );
+    }
+    if doc.request.is_some() {
+        responses.insert(
+            "413".into(),
+            error_response("The body is too large", "Error"),
+        );
+        responses.insert(
+            "415".into(),
+            error_response("The body is neither JSON nor form data", "Error"),
+        );
+    }
+    if doc.status == 101 {
+        responses.insert(
+            "400".into(),
+            error_response("Not a WebSocket upgrade request", "Error"),
+        );
+    }
+    if doc.checks_credentials {
+        responses.insert(
+            "401".into(),
+            error_response("Wrong credentials or token", "Error"),
         );
     }
     if doc.auth {
