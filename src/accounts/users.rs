@@ -5,7 +5,7 @@ use super::password;
 use crate::domain::input::{missing_pk, Input};
 use crate::domain::{Email, Name, Password};
 use crate::error::ApiError;
-use crate::store::{Filter, Listing, Page, Store, StoreError, User};
+use crate::store::{Filter, Store, StoreError, User};
 
 const EMAIL_TAKEN: &str = "user with this email already exists.";
 const MAX_PHOTO_CHARS: usize = 2048;
@@ -120,13 +120,10 @@ pub async fn register(store: &Store, mut input: Input) -> Result<User, ApiError>
 
 /// The users the caller may see: a teacher, those of their organization; anyone else, only
 /// themself.
-pub async fn list(store: &Store, me: &User, page: Option<Page>) -> Result<Listing<User>, ApiError> {
+pub fn visible_to(me: &User) -> Filter {
     match me.organization_id.filter(|_| me.is_teacher) {
-        Some(org) => {
-            let filter = Filter::Eq("organization_id", org.into());
-            Ok(store.users().list(&filter, page).await?)
-        }
-        None => Ok(Listing::of_one(me.clone(), page)),
+        Some(org) => Filter::Eq("organization_id", org.into()),
+        None => Filter::Eq("id", me.id.into()),
     }
 }
 

@@ -8,7 +8,7 @@ use super::body::Body;
 use super::pagination::{self, ListParams};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Completion, Listing};
+use crate::store::Filter;
 use crate::testing::{access, completions, views};
 
 /// `POST /api/completions/`.
@@ -47,15 +47,21 @@ pub async fn with_correctness(
     Ok(HttpResponse::Ok().json(views::graded_completion(&completion, user.as_ref())))
 }
 
-/// Answers a listing in the student view.
+/// Answers completions in the student view.
 async fn student_list(
     req: &HttpRequest,
     state: &AppState,
     params: ListParams,
-    listing: Listing<Completion>,
+    filter: Filter,
 ) -> Result<HttpResponse, ApiError> {
-    let views = views::student_completions(&state.store, &listing.items).await?;
-    Ok(pagination::respond(req, params, listing.count, views))
+    pagination::list(
+        req,
+        params,
+        &state.store,
+        filter,
+        |store, items| async move { views::student_completions(&store, &items).await },
+    )
+    .await
 }
 
 /// `GET /api/users/me/completions/`.
@@ -65,8 +71,7 @@ pub async fn mine(
     auth: AuthUser,
     params: ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let listing = completions::mine(&state.store, &auth.user, params.page).await?;
-    student_list(&req, &state, params, listing).await
+    student_list(&req, &state, params, completions::of_user(&auth.user)).await
 }
 
 /// `GET /api/tests/{id}/completions/`: every completion of a test the caller manages.
@@ -78,9 +83,15 @@ pub async fn of_test(
     params: ListParams,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let listing = completions::of_test(&state.store, &auth.user, id, params.page).await?;
-    let views = views::graded_completions(&state.store, &listing.items).await?;
-    Ok(pagination::respond(&req, params, listing.count, views))
+    let filter = completions::of_managed_test(&state.store, &auth.user, id).await?;
+    pagination::list(
+        &req,
+        params,
+        &state.store,
+        filter,
+        |store, items| async move { views::graded_completions(&store, &items).await },
+    )
+    .await
 }
 
 /// `GET /api/tests/p/{public_uuid}/completions/`: the caller's completions of that test.
@@ -91,6 +102,6 @@ pub async fn mine_of_public_test(
     path: web::Path<String>,
     params: ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let listing = completions::mine_of_test(&state.store, &auth.user, &path, params.page).await?;
-    student_list(&req, &state, params, listing).await
+    let filter = completions::mine_of_test(&state.store, &auth.user, &path).await?;
+    student_list(&req, &state, params, filter).await
 }

@@ -17,10 +17,15 @@ pub async fn list(
     auth: AuthUser,
     params: ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let me = &auth.user;
-    let listing = groups::list(&state.store, me, params.page).await?;
-    let views = views::groups(&state.store, &listing.items, member_view(me)).await?;
-    Ok(pagination::respond(&req, params, listing.count, views))
+    let (filter, only) = (groups::visible_to(&auth.user), member_view(&auth.user));
+    pagination::list(
+        &req,
+        params,
+        &state.store,
+        filter,
+        move |store, items| async move { views::groups(&store, &items, only).await },
+    )
+    .await
 }
 
 /// `POST /api/groups/`.

@@ -9,6 +9,7 @@ use crate::accounts::views::user;
 use crate::error::ApiError;
 use crate::organizations::{self, views::OrganizationOut};
 use crate::state::AppState;
+use crate::store::Filter;
 
 /// `GET /api/organizations/`.
 pub async fn list(
@@ -16,9 +17,14 @@ pub async fn list(
     state: web::Data<AppState>,
     params: ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let listing = organizations::list(&state.store, params.page).await?;
-    let views = listing.map(|org| OrganizationOut::from(&org));
-    Ok(pagination::respond(&req, params, views.count, views.items))
+    pagination::list(
+        &req,
+        params,
+        &state.store,
+        Filter::All,
+        |_, orgs| async move { Ok(orgs.iter().map(OrganizationOut::from).collect()) },
+    )
+    .await
 }
 
 /// `POST /api/organizations/`.

@@ -17,9 +17,15 @@ pub async fn list(
     auth: AuthUser,
     params: ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let listing = authoring::list(&state.store, &auth.user, params.page).await?;
-    let views = views::teacher_views(&state.store, &listing.items).await?;
-    Ok(pagination::respond(&req, params, listing.count, views))
+    let filter = authoring::managed_by(&state.store, &auth.user).await?;
+    pagination::list(
+        &req,
+        params,
+        &state.store,
+        filter,
+        |store, items| async move { views::teacher_views(&store, &items).await },
+    )
+    .await
 }
 
 /// `POST /api/tests/`.

@@ -25,9 +25,15 @@ pub async fn list(
     auth: AuthUser,
     params: ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let listing = users::list(&state.store, &auth.user, params.page).await?;
-    let views = views::users(&state.store, &listing.items).await?;
-    Ok(pagination::respond(&req, params, listing.count, views))
+    let filter = users::visible_to(&auth.user);
+    pagination::list(
+        &req,
+        params,
+        &state.store,
+        filter,
+        |store, items| async move { views::users(&store, &items).await },
+    )
+    .await
 }
 
 /// `GET /api/users/{id}/`.

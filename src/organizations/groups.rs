@@ -5,7 +5,7 @@
 use crate::domain::input::{missing_pk, Input};
 use crate::domain::Name;
 use crate::error::ApiError;
-use crate::store::{FieldPath, Filter, Group, Listing, Page, Store, User};
+use crate::store::{FieldPath, Filter, Group, Store, User};
 
 /// Whose view of the members the caller gets: all of them for teachers, else only themself.
 pub fn member_view(me: &User) -> Option<i64> {
@@ -38,22 +38,16 @@ pub async fn visible_group(store: &Store, me: &User, id: i64) -> Result<Group, A
 }
 
 /// The groups the caller sees: all of the organization's for teachers, else their own.
-pub async fn list(
-    store: &Store,
-    me: &User,
-    page: Option<Page>,
-) -> Result<Listing<Group>, ApiError> {
+pub fn visible_to(me: &User) -> Filter {
     let Some(org) = me.organization_id else {
-        return Ok(Listing {
-            count: 0,
-            items: Vec::new(),
-        });
+        return Filter::In("id", Vec::new());
     };
-    let mut filter = Filter::Eq("organization_id", org.into());
-    if !me.is_teacher {
-        filter = Filter::And(vec![filter, Filter::Contains("members", me.id.into())]);
+    let filter = Filter::Eq("organization_id", org.into());
+    if me.is_teacher {
+        filter
+    } else {
+        Filter::And(vec![filter, Filter::Contains("members", me.id.into())])
     }
-    Ok(store.groups().list(&filter, page).await?)
 }
 
 /// Checks that every id is a user of `org`, recording an error for each that is not.

@@ -13,12 +13,7 @@ pub mod views;
 use crate::domain::input::{missing_pk, Input};
 use crate::domain::Name;
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{Filter, Listing, Organization, Page, Store, User};
-
-/// Every organization (open to anonymous users, for registration forms).
-pub async fn list(store: &Store, page: Option<Page>) -> Result<Listing<Organization>, ApiError> {
-    Ok(store.organizations().list(&Filter::All, page).await?)
-}
+use crate::store::{Organization, Store, User};
 
 /// A teacher without an organization creates one, owns it and joins it as its teacher.
 pub async fn create(store: &Store, me: &User, mut input: Input) -> Result<Organization, ApiError> {

@@ -56,6 +56,8 @@ pub enum Filter {
     In(&'static str, Vec<Value>),
     /// An array `field` contains `value`.
     Contains(&'static str, Value),
+    /// The id is greater than this one (reading a large result in id order, batch by batch).
+    IdAfter(i64),
     /// Every filter holds.
     And(Vec<Filter>),
 }
@@ -65,24 +67,6 @@ pub enum Filter {
 pub struct Listing<T> {
     pub count: u64,
     pub items: Vec<T>,
-}
-
-impl<T> Listing<T> {
-    /// A listing of one item, shown on a page only when the page starts at it.
-    pub fn of_one(item: T, page: Option<Page>) -> Listing<T> {
-        let shown = page.is_none_or(|p| p.offset == 0);
-        Listing {
-            count: 1,
-            items: if shown { vec![item] } else { Vec::new() },
-        }
-    }
-
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listing<U> {
-        Listing {
-            count: self.count,
-            items: self.items.into_iter().map(f).collect(),
-        }
-    }
 }
 
 /// A slice of a result set ordered by id.

@@ -125,6 +125,7 @@ fn filter_doc(filter: &Filter) -> StoreResult<BsonDocument> {
                 .collect::<StoreResult<Vec<_>>>()?;
             doc! { field_name(field): { "$in": values } }
         }
+        Filter::IdAfter(id) => doc! { "_id": { "$gt": *id } },
         Filter::And(filters) if filters.is_empty() => doc! {},
         Filter::And(filters) => {
             let parts = filters

@@ -324,6 +324,10 @@ fn where_clause(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
             params.push(sql_value(value));
             format!("EXISTS (SELECT 1 FROM json_each(doc, '$.{field}') WHERE value = ?)")
         }
+        Filter::IdAfter(id) => {
+            params.push(SqlValue::Integer(*id));
+            "id > ?".to_owned()
+        }
         Filter::And(filters) if filters.is_empty() => "1".to_owned(),
         Filter::And(filters) => filters
             .iter()

@@ -12,8 +12,7 @@ use crate::domain::input::{missing_pk, Input, REQUIRED};
 use crate::domain::Name;
 use crate::error::ApiError;
 use crate::store::{
-    FieldPath, Filter, Listing, Page, Question, QuestionKind, Store, StoreError, Test, User,
-    Variant,
+    FieldPath, Filter, Question, QuestionKind, Store, StoreError, Test, User, Variant,
 };
 
 /// `number_in_test` and `points` lie in `0..=MAX_SMALL` (a Django `PositiveSmallIntegerField`).
@@ -530,14 +529,13 @@ async fn read_test(
 // The rules of authoring.
 
 /// The tests the caller manages: their own, or all of the organization's for its owner.
-pub async fn list(store: &Store, me: &User, page: Option<Page>) -> Result<Listing<Test>, ApiError> {
+pub async fn managed_by(store: &Store, me: &User) -> Result<Filter, ApiError> {
     let org = require_teacher(me)?;
-    let filter = if owns_organization(store, me, org).await? {
+    Ok(if owns_organization(store, me, org).await? {
         Filter::Eq("organization_id", org.into())
     } else {
         Filter::Eq("creator_id", me.id.into())
-    };
-    Ok(store.tests().list(&filter, page).await?)
+    })
 }
 
 /// Creates a test from a body; the caller (a teacher) is its creator.

@@ -16,8 +16,7 @@ use crate::domain::grading::grade;
 use crate::domain::input::{Input, REQUIRED};
 use crate::error::ApiError;
 use crate::store::{
-    Answer, Completion, Filter, Group, Listing, Page, Question, QuestionKind, Response, Store,
-    Test, User,
+    Answer, Completion, Filter, Group, Question, QuestionKind, Response, Store, Test, User,
 };
 
 const MAX_ANSWER_TEXT_CHARS: usize = 10_000;
@@ -346,41 +345,22 @@ pub async fn create(
 }
 
 /// The caller's completions, of every test.
-pub async fn mine(
-    store: &Store,
-    me: &User,
-    page: Option<Page>,
-) -> Result<Listing<Completion>, ApiError> {
-    let filter = Filter::Eq("user_id", me.id.into());
-    Ok(store.completions().list(&filter, page).await?)
+pub fn of_user(me: &User) -> Filter {
+    Filter::Eq("user_id", me.id.into())
 }
 
 /// Every completion of a test the caller manages.
-pub async fn of_test(
-    store: &Store,
-    me: &User,
-    test_id: i64,
-    page: Option<Page>,
-) -> Result<Listing<Completion>, ApiError> {
+pub async fn of_managed_test(store: &Store, me: &User, test_id: i64) -> Result<Filter, ApiError> {
     let test = managed_test(store, me, test_id).await?;
-    let filter = Filter::Eq("test_id", test.id.into());
-    Ok(store.completions().list(&filter, page).await?)
+    Ok(Filter::Eq("test_id", test.id.into()))
 }
 
 /// The caller's completions of the test behind a public link.
-pub async fn mine_of_test(
-    store: &Store,
-    me: &User,
-    uuid: &str,
-    page: Option<Page>,
-) -> Result<Listing<Completion>, ApiError> {
+pub async fn mine_of_test(store: &Store, me: &User, uuid: &str) -> Result<Filter, ApiError> {
     let test = test_by_uuid(store, me, uuid)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(store
-        .completions()
-        .list(&attempts_of(&test, me), page)
-        .await?)
+    Ok(attempts_of(&test, me))
 }
 
 /// A completion with correctness, for the test's managers only.

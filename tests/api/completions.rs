@@ -758,3 +758,42 @@ async fn a_test_is_named_by_its_secret_link_never_by_its_guessable_id() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(errors, json!({"test": ["No test has this public_uuid."]}));
 }
+
+#[tokio::test]
+async fn a_whole_list_longer_than_a_stream_batch_arrives_complete_in_id_order() {
+    // Two full batches: the closing bracket then comes in a batch of its own, the edge case.
+    let count = 2 * testit::api::pagination::STREAM_BATCH as usize;
+    let s = school().await;
+    let uuid = s.test["public_uuid"].as_str().unwrap().to_owned();
+    for _ in 0..count / 50 {
+        let submissions = (0..50).map(|_| s.app.submit(&s.student, &uuid, json!([])));
+        for resp in futures_util::future::join_all(submissions).await {
+            assert_eq!(resp.status(), StatusCode::CREATED);
+        }
+    }
+    let of_test = format!("/api/tests/{}/completions/", s.test["id"]);
+    let (status, all) = status_json(s.app.get(&of_test, Some(&s.owner.access)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<i64> = all
+        .as_array()
+        .expect("a plain array")
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), count);
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids in order, none twice"
+    );
+    assert_eq!(all[count - 1]["user"]["email"], "student@example.com");
+
+    let (_, page) = status_json(
+        s.app
+            .get(&format!("{of_test}?limit=1"), Some(&s.owner.access))
+            .await,
+    )
+    .await;
+    assert_eq!(page["count"], count);
+    let (_, mine) = status_json(s.app.get(MINE, Some(&s.student.access)).await).await;
+    assert_eq!(mine.as_array().unwrap().len(), count);
+}

@@ -131,6 +131,17 @@ async fn keeps_the_contract(store: Store) {
         .await
         .unwrap();
     assert_eq!(ids(&page), made[1..3].to_vec());
+    // Keyset batches: the ids after one, in order, a page at a time.
+    let after = Filter::IdAfter(made[1]);
+    let first = Some(Page {
+        offset: 0,
+        limit: 2,
+    });
+    assert_eq!(
+        ids(&groups.find(&after, first).await.unwrap()),
+        made[2..4].to_vec()
+    );
+    assert_eq!(groups.count(&after).await.unwrap() as usize, made.len() - 2);
     let holding = Filter::Contains("members", 3.into());
     assert_eq!(
         ids(&groups.find(&holding, None).await.unwrap()),

@@ -5,8 +5,9 @@
 //!   teacher watches, then idle connections.
 //! - `bench rest [SECONDS] [CONNECTIONS]`: the hot REST routes under load, each next to a
 //!   minimal actix-web handler (the framework's ceiling here).
+//! - `bench list [COMPLETIONS]`: the server's memory while it answers a whole list.
 //!
-//! `live` and `rest` run the `testit` binary next to this one as the server (so `cargo build
+//! `live`, `rest` and `list` run the `testit` binary next to this one as the server (so `cargo build
 //! --release` first), on a fresh embedded store, or with `--store mongodb://…` on a fresh
 //! database of that MongoDB server.
 //!
@@ -15,6 +16,7 @@
 
 mod common;
 mod grading;
+mod list;
 mod live;
 mod rest;
 
@@ -36,6 +38,7 @@ fn main() {
             std::time::Duration::from_millis(number(3, 1000) as u64),
             store.as_deref(),
         )),
+        Some("list") => runtime.block_on(list::run(number(1, 20_000), store.as_deref())),
         Some("rest") => runtime.block_on(rest::run(
             number(1, 5) as u64,
             number(2, 32),
@@ -44,7 +47,8 @@ fn main() {
         _ => {
             eprintln!(
                 "usage: bench grading [N] | bench live [STUDENTS] [IDLE] [THINK_MS] [--store URL] \
-                 | bench rest [SECONDS] [CONNECTIONS] [--store URL]"
+                 | bench rest [SECONDS] [CONNECTIONS] [--store URL] \
+                 | bench list [COMPLETIONS] [--store URL]"
             );
             std::process::exit(2);
         }
