@@ -7,7 +7,7 @@
 //! Modules in dependency order (each uses only those above it):
 //!
 //! - [`error`]: the one error type and its table of codes; [`settings`]: `TESTIT_*`
-//!   configuration; [`telemetry`]: structured logging.
+//!   configuration; [`telemetry`]: structured logging; [`metrics`]: Prometheus series.
 //! - [`store`]: the document store interface and its embedded (SQLite) and MongoDB backends.
 //! - [`domain`]: types parsed once at the edge (`Email`, `Password`, `Name`), answer scoring,
 //!   and the field reader [`domain::input::Input`].
@@ -23,6 +23,7 @@ pub mod accounts;
 pub mod api;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod organizations;
 pub mod settings;
 pub mod startup;

@@ -26,6 +26,8 @@ pub struct Settings {
     pub grader_workers: usize,
     /// How long `POST /api/completions/` waits for code answers to be graded.
     pub grading_wait: Duration,
+    /// Where `GET /metrics` (Prometheus) listens; `None`: nowhere.
+    pub metrics_bind: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,7 @@ impl Settings {
             python: "python3".to_owned(),
             grader_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             grading_wait: Duration::from_secs(5),
+            metrics_bind: None,
             data_dir,
         }
     }
@@ -69,6 +72,7 @@ impl Settings {
             settings.database_url = url;
         }
         settings.jwt_secret = get("TESTIT_JWT_SECRET");
+        settings.metrics_bind = get("TESTIT_METRICS_BIND");
         if let Some(secs) = get("TESTIT_ACCESS_TOKEN_TTL") {
             settings.access_token_ttl = seconds("TESTIT_ACCESS_TOKEN_TTL", &secs)?;
         }

@@ -31,6 +31,8 @@ pub enum StartupError {
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
+    /// The metrics endpoint's own server, when `metrics_bind` is set.
+    metrics: Option<(Server, u16)>,
     store: Store,
     attempts: Addr<Registry>,
     server: Server,
@@ -91,6 +93,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
+                .wrap(actix_web::middleware::from_fn(api::metrics::track))
                 .wrap(crate::telemetry::request_logger())
                 .app_data(state.clone())
                 .app_data(openapi.clone())
@@ -124,8 +127,13 @@ impl Application {
             .map(|addr| addr.port())
             .ok_or_else(|| std::io::Error::other("bound to no address"))?;
         let server = server.run();
+        let metrics = match &settings.metrics_bind {
+            Some(address) => Some(api::metrics::server(address)?),
+            None => None,
+        };
         Ok(Application {
             port,
+            metrics,
             store,
             attempts: registry,
             server,
@@ -134,6 +142,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `GET /metrics`, when it is served.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     pub fn store(&self) -> &Store {
@@ -151,7 +164,17 @@ impl Application {
     }
 
     /// Serves until the process is told to stop (SIGINT/SIGTERM), then drains requests.
+    /// The metrics server runs alongside and stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
+        let served = self.server.await;
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
+        served
     }
 }

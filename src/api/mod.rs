@@ -14,6 +14,7 @@ pub mod groups;
 pub mod health;
 pub mod languages;
 pub mod live;
+pub mod metrics;
 pub mod openapi;
 pub mod organizations;
 pub mod pagination;

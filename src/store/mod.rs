@@ -62,6 +62,18 @@ pub enum Filter {
     And(Vec<Filter>),
 }
 
+/// Awaits one backend call, recording its duration (`store_call_duration_seconds`).
+async fn timed<R>(
+    op: &'static str,
+    collection: &'static str,
+    call: impl std::future::Future<Output = R>,
+) -> R {
+    let started = std::time::Instant::now();
+    let out = call.await;
+    crate::metrics::store_call(op, collection, started.elapsed());
+    out
+}
+
 /// Some of the documents that match a filter, and how many match in all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing<T> {
@@ -307,20 +319,30 @@ fn decode<T: Document>(value: Value) -> StoreResult<(T, i64)> {
 impl<T: Document> Repo<'_, T> {
     /// Stores a new document under a fresh id and returns it with that id.
     pub async fn insert(&self, mut doc: T) -> StoreResult<T> {
-        let id = self.backend.insert(T::COLLECTION, encode(&doc, 1)?).await?;
+        let id = timed(
+            "insert",
+            T::COLLECTION,
+            self.backend.insert(T::COLLECTION, encode(&doc, 1)?),
+        )
+        .await?;
         doc.set_id(id);
         Ok(doc)
     }
 
     pub async fn get(&self, id: i64) -> StoreResult<Option<T>> {
-        match self.backend.get(T::COLLECTION, id).await? {
+        match timed("get", T::COLLECTION, self.backend.get(T::COLLECTION, id)).await? {
             Some(value) => Ok(Some(decode(value)?.0)),
             None => Ok(None),
         }
     }
 
     pub async fn find(&self, filter: &Filter, page: Option<Page>) -> StoreResult<Vec<T>> {
-        let values = self.backend.find(T::COLLECTION, filter, page).await?;
+        let values = timed(
+            "find",
+            T::COLLECTION,
+            self.backend.find(T::COLLECTION, filter, page),
+        )
+        .await?;
         values
             .into_iter()
             .map(|v| decode(v).map(|(doc, _)| doc))
@@ -336,7 +358,12 @@ impl<T: Document> Repo<'_, T> {
     }
 
     pub async fn count(&self, filter: &Filter) -> StoreResult<u64> {
-        self.backend.count(T::COLLECTION, filter).await
+        timed(
+            "count",
+            T::COLLECTION,
+            self.backend.count(T::COLLECTION, filter),
+        )
+        .await
     }
 
     /// One page of the matching documents (all of them without a page) and how many match.
@@ -362,7 +389,9 @@ impl<T: Document> Repo<'_, T> {
         let started = std::time::Instant::now();
         let mut tries = 0;
         loop {
-            let Some(value) = self.backend.get(T::COLLECTION, id).await? else {
+            let Some(value) =
+                timed("get", T::COLLECTION, self.backend.get(T::COLLECTION, id)).await?
+            else {
                 return Ok(None);
             };
             let (mut doc, version) = decode::<T>(value)?;
@@ -388,7 +417,12 @@ impl<T: Document> Repo<'_, T> {
     }
 
     pub async fn delete(&self, id: i64) -> StoreResult<bool> {
-        self.backend.delete(T::COLLECTION, id).await
+        timed(
+            "delete",
+            T::COLLECTION,
+            self.backend.delete(T::COLLECTION, id),
+        )
+        .await
     }
 
     /// Sets one field in place ([`Backend::set_fields`]); `Ok(false)` when the document is gone.
@@ -418,7 +452,12 @@ impl<T: Document> Repo<'_, T> {
         if fields.is_empty() {
             return Ok(self.get(id).await?.is_some());
         }
-        self.backend.set_fields(T::COLLECTION, id, fields).await
+        timed(
+            "set_fields",
+            T::COLLECTION,
+            self.backend.set_fields(T::COLLECTION, id, fields),
+        )
+        .await
     }
 }
 

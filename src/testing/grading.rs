@@ -115,13 +115,22 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
                 limits: Limits::default(),
             };
             let request = grader.send(Grade(job));
-            running.spawn(async move { (index, request.await) });
+            let in_flight = &crate::metrics::metrics().grading_in_flight;
+            in_flight.inc();
+            running.spawn(async move {
+                let verdict = request.await;
+                in_flight.dec();
+                (index, verdict)
+            });
         }
     }
     let (mut graded, mut failed) = (0, 0);
     while let Some(finished) = running.join_next().await {
         let (index, verdict) = match finished {
-            Ok((index, Ok(verdict))) => (index, verdict),
+            Ok((index, Ok(verdict))) => {
+                count_verdict(&verdict.outcome);
+                (index, verdict)
+            }
             Ok((_, Err(err))) => {
                 tracing::error!(completion_id, %err, "grader unreachable");
                 failed += 1;
@@ -167,6 +176,23 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
     }
     tracing::info!(completion_id, graded, "code answers graded");
     Ok(())
+}
+
+/// Counts a verdict in `grading_verdicts_total{outcome}`.
+fn count_verdict(outcome: &Outcome) {
+    let label = match outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed(_) => "failed",
+        Outcome::RuntimeError(_) => "runtime_error",
+        Outcome::TimeLimit => "time_limit",
+        Outcome::MemoryLimit => "memory_limit",
+        Outcome::OutputLimit => "output_limit",
+        Outcome::InternalError(_) => "internal_error",
+    };
+    crate::metrics::metrics()
+        .grading_verdicts
+        .with_label_values(&[label])
+        .inc();
 }
 
 /// Grades a completion in the background; the task outlives the request that started it.

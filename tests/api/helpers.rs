@@ -11,6 +11,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub address: String,
+    /// Where `GET /metrics` answers, when the settings asked for it.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub settings: Settings,
     handle: actix_web::dev::ServerHandle,
@@ -96,10 +98,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         settings.database_url = with_database(&uri, &fresh_database_name("testit"));
     }
     configure(&mut settings);
-    let (address, handle, attempts) = start(&settings).await;
+    let (address, metrics_address, handle, attempts) = start(&settings).await;
     TestApp {
         attempts,
         address,
+        metrics_address,
         client: reqwest::Client::builder().build().unwrap(),
         settings,
         handle,
@@ -111,6 +114,7 @@ async fn start(
     settings: &Settings,
 ) -> (
     String,
+    Option<String>,
     actix_web::dev::ServerHandle,
     actix::Addr<actors::attempt::Registry>,
 ) {
@@ -118,17 +122,21 @@ async fn start(
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let (handle, attempts) = (app.handle(), app.attempts().clone());
     tokio::spawn(app.run_until_stopped());
-    (address, handle, attempts)
+    (address, metrics, handle, attempts)
 }
 
 impl TestApp {
     /// Stops the server and starts a new one on the same data dir (a new port).
     pub async fn restart(&mut self) {
         self.handle.stop(true).await;
-        let (address, handle, attempts) = start(&self.settings).await;
+        let (address, metrics_address, handle, attempts) = start(&self.settings).await;
         self.address = address;
+        self.metrics_address = metrics_address;
         self.handle = handle;
         self.attempts = attempts;
     }

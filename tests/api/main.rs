@@ -12,6 +12,7 @@ mod groups;
 mod helpers;
 mod live;
 mod logging;
+mod metrics;
 mod organizations;
 mod persistence;
 mod schema;
