@@ -20,6 +20,11 @@ use crate::testing::grading::{self, Grading};
 /// Connections waiting to be accepted (capped by the kernel's `net.core.somaxconn`).
 const LISTEN_BACKLOG: u32 = 4096;
 
+/// On SIGTERM or SIGINT the server stops accepting at once and gives the requests it has
+/// started this long to finish. Submissions are stored before they are acknowledged and code
+/// answers still grading stay pending in the store, graded at the next start.
+const SHUTDOWN_SECONDS: u64 = 30;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot open the store: {0}")]
@@ -120,6 +125,7 @@ impl Application {
         // A class opening a test connects at once: std's default backlog (128) would drop
         // the SYNs of the rest, which then retry a second later.
         .backlog(LISTEN_BACKLOG)
+        .shutdown_timeout(SHUTDOWN_SECONDS)
         .bind(&settings.bind)?;
         let port = server
             .addrs()

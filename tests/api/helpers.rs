@@ -56,7 +56,7 @@ pub fn fresh_database_name(prefix: &str) -> String {
 }
 
 /// `uri` with `database` as its path: `mongodb://h:1/?x=y` → `mongodb://h:1/db?x=y`.
-fn with_database(uri: &str, database: &str) -> String {
+pub fn with_database(uri: &str, database: &str) -> String {
     let (base, query) = uri.split_once('?').unwrap_or((uri, ""));
     let base = base.trim_end_matches('/');
     assert!(

@@ -16,6 +16,7 @@ mod metrics;
 mod organizations;
 mod persistence;
 mod schema;
+mod shutdown;
 mod store_contract;
 mod text_fields;
 mod users;
