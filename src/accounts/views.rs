@@ -15,6 +15,7 @@ use crate::store::{Filter, Organization, Store, User};
 #[schema(as = User)]
 pub struct UserOut {
     pub id: i64,
+    #[schema(format = Email)]
     pub email: String,
     pub first_name: String,
     pub last_name: String,

@@ -34,6 +34,7 @@ impl From<&Organization> for OrganizationOut {
 #[schema(as = GroupMember)]
 pub struct MemberOut {
     pub id: i64,
+    #[schema(format = Email)]
     pub email: String,
     pub first_name: String,
     pub last_name: String,
