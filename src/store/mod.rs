@@ -559,13 +559,36 @@ impl Store {
     where
         F: std::future::Future<Output = StoreResult<i64>>,
     {
+        self.sequence_add(name, 1, at_most, seed).await
+    }
+
+    /// How far a per-key sequence has gone (0 before its first number), seeded like
+    /// [`Store::next_in_sequence`], so both read the same count.
+    pub async fn sequence_value<F>(&self, name: &str, seed: impl FnOnce() -> F) -> StoreResult<i64>
+    where
+        F: std::future::Future<Output = StoreResult<i64>>,
+    {
+        let value = self.sequence_add(name, 0, None, seed).await?;
+        Ok(value.unwrap_or(0))
+    }
+
+    async fn sequence_add<F>(
+        &self,
+        name: &str,
+        by: i64,
+        at_most: Option<i64>,
+        seed: impl FnOnce() -> F,
+    ) -> StoreResult<Option<i64>>
+    where
+        F: std::future::Future<Output = StoreResult<i64>>,
+    {
         let how = CounterAdd {
             create: false,
             at_most,
         };
         let mut seed = Some(seed);
         loop {
-            match self.backend.counter_add(name, 1, how).await? {
+            match self.backend.counter_add(name, by, how).await? {
                 Counted::Value(n) => return Ok(Some(n)),
                 Counted::Capped => return Ok(None),
                 Counted::Missing => {

@@ -233,9 +233,24 @@ fn attempts_of(test: &Test, user: &User) -> Filter {
     ])
 }
 
-/// How many completions the student has made of the test; 403 when no attempt is left.
+/// The student's attempt counter at the test (the one [`submit`] takes numbers from, so the
+/// two never disagree). A student who submitted before counters were kept starts from their
+/// completions.
+fn attempt_sequence(test: &Test, me: &User) -> String {
+    format!("attempts:{}:{}", test.id, me.id)
+}
+
+async fn completions_made(store: &Store, me: &User, test: &Test) -> crate::store::StoreResult<i64> {
+    let made = store.completions().count(&attempts_of(test, me)).await?;
+    Ok(i64::try_from(made).unwrap_or(i64::MAX))
+}
+
+/// How many attempts the student has used at the test; 403 when none is left.
 pub async fn attempts_left(store: &Store, me: &User, test: &Test) -> Result<i64, ApiError> {
-    let used = store.completions().count(&attempts_of(test, me)).await? as i64;
+    let sequence = attempt_sequence(test, me);
+    let used = store
+        .sequence_value(&sequence, || completions_made(store, me, test))
+        .await?;
     match test.max_attempts {
         Some(max) if used >= max => Err(no_attempts_left(max)),
         _ => Ok(used),
@@ -244,14 +259,10 @@ pub async fn attempts_left(store: &Store, me: &User, test: &Test) -> Result<i64,
 
 /// Takes the student's next attempt number at the test in one atomic counter write (so
 /// concurrent submissions get distinct numbers and never pass `max_attempts`, at a cost that
-/// does not grow with earlier completions); 403 when no attempt is left. The counter of a
-/// student who submitted before counters were kept starts from their completions.
+/// does not grow with earlier completions); 403 when no attempt is left.
 async fn next_attempt(store: &Store, me: &User, test: &Test) -> Result<i64, ApiError> {
-    let sequence = format!("attempts:{}:{}", test.id, me.id);
-    let seed = || async {
-        let used = store.completions().count(&attempts_of(test, me)).await?;
-        Ok(i64::try_from(used).unwrap_or(i64::MAX))
-    };
+    let sequence = attempt_sequence(test, me);
+    let seed = || completions_made(store, me, test);
     match store
         .next_in_sequence(&sequence, test.max_attempts, seed)
         .await?

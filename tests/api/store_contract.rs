@@ -274,6 +274,20 @@ async fn keeps_the_contract(store: Store) {
     assert_eq!(next(Some(3), 100).await, None, "a refusal takes nothing");
     assert_eq!(next(Some(5), 100).await, Some(4), "a raised cap goes on");
     assert_eq!(next(None, 100).await, Some(5));
+    // Reading a sequence takes nothing; a fresh one is seeded like a taken one.
+    let value = |name: &'static str, seed: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .sequence_value(name, || async move { Ok(seed) })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(value("attempts:1:2", 100).await, 5);
+    assert_eq!(value("attempts:1:2", 100).await, 5);
+    assert_eq!(value("attempts:5:6", 7).await, 7);
+    assert_eq!(next(None, 100).await, Some(6));
     // 32 racing takers of a fresh sequence capped at 20 get 1..=20 once each.
     let takers: Vec<_> = (0..32)
         .map(|_| {
