@@ -15,25 +15,52 @@ use crate::helpers::{
 };
 
 /// A WebSocket client speaking the JSON protocol.
-struct Live {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+pub(crate) struct Live {
+    pub(crate) socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// The upgrade request of `who`.
+fn upgrade(
+    app: &TestApp,
+    who: &Account,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let url = app.address.replacen("http", "ws", 1) + "/ws";
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {}", who.access).parse().unwrap(),
+    );
+    request
 }
 
 impl Live {
-    async fn connect(app: &TestApp, who: &Account) -> Live {
-        let url = app.address.replacen("http", "ws", 1) + "/ws";
-        let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert(
-            "Authorization",
-            format!("Bearer {}", who.access).parse().unwrap(),
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(request)
+    pub(crate) async fn connect(app: &TestApp, who: &Account) -> Live {
+        let (socket, _) = tokio_tungstenite::connect_async(upgrade(app, who))
             .await
             .expect("upgraded");
         Live { socket }
     }
 
-    async fn send(&mut self, message: Value) {
+    /// Connects with a socket receive buffer of `bytes` (Linux doubles it). Left alone, the
+    /// kernel grows it to tens of MiB on loopback, and a client that stops reading would
+    /// take that much before the server noticed anything.
+    pub(crate) async fn connect_with_receive_buffer(
+        app: &TestApp,
+        who: &Account,
+        bytes: u32,
+    ) -> Live {
+        let address = app.address.trim_start_matches("http://").parse().unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(bytes).unwrap();
+        let stream = socket.connect(address).await.unwrap();
+        let stream = MaybeTlsStream::Plain(stream);
+        let (socket, _) = tokio_tungstenite::client_async(upgrade(app, who), stream)
+            .await
+            .expect("upgraded");
+        Live { socket }
+    }
+
+    pub(crate) async fn send(&mut self, message: Value) {
         self.socket
             .send(Message::text(message.to_string()))
             .await
@@ -42,8 +69,11 @@ impl Live {
 
     /// The next JSON message (pings are answered by the client library).
     async fn next(&mut self) -> Value {
+        // One deadline for the message, not one per frame: the server's pings alone would
+        // keep a wait for a message that never comes alive forever.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let frame = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
                 .expect("a message within 20 s")
                 .expect("the connection is open")
@@ -55,7 +85,7 @@ impl Live {
     }
 
     /// The next message of `kind`, skipping others (events interleave with replies).
-    async fn expect(&mut self, kind: &str) -> Value {
+    pub(crate) async fn expect(&mut self, kind: &str) -> Value {
         loop {
             let message = self.next().await;
             if message["type"] == kind {
@@ -65,7 +95,7 @@ impl Live {
         }
     }
 
-    async fn ask(&mut self, message: Value, kind: &str) -> Value {
+    pub(crate) async fn ask(&mut self, message: Value, kind: &str) -> Value {
         self.send(message).await;
         self.expect(kind).await
     }
@@ -446,6 +476,32 @@ async fn a_bad_token_is_refused_before_the_upgrade() {
         ann.access
     );
     assert!(tokio_tungstenite::connect_async(url).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_client_that_closes_gets_its_close_answered_and_the_connection_ends() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let app = spawn_app().await;
+    let ann = app.user("ann@example.org", false, None).await;
+    let mut live = Live::connect(&app, &ann).await;
+    let bye = CloseFrame {
+        code: CloseCode::Away,
+        reason: "bye".into(),
+    };
+    live.socket.close(Some(bye)).await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut answer = None;
+        while let Some(Ok(frame)) = live.socket.next().await {
+            if let Message::Close(frame) = frame {
+                answer = frame;
+            }
+        }
+        answer
+    })
+    .await
+    .expect("the connection ended");
+    assert_eq!(answer.map(|frame| frame.code), Some(CloseCode::Away));
 }
 
 /// Opens a WebSocket by hand (no client library would send a malformed frame): answers the
