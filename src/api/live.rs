@@ -34,7 +34,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorCode};
 use crate::settings::LiveLimits;
 use crate::startup::AppState;
-use crate::store::{Attempt, Filter, StoreError, Test, User};
+use crate::store::{Attempt, Filter, Page, StoreError, Test, User};
 
 /// How often the server pings.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
@@ -50,6 +50,11 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// (32 KiB) has room, so it never holds more than 48 KiB of a client's bytes: everything
 /// else waits in the outbox, where it counts against the bound.
 const CHUNK_BYTES: usize = 16 * 1024;
+/// Largest `snapshot_page` (unless one completion alone is larger).
+pub const PAGE_BYTES: usize = 64 * 1024;
+/// Completions read from the store at a time for a snapshot (a few MB in memory).
+const SNAPSHOT_BATCH: u64 = 1000;
+
 /// WebSocket opcodes of the frames the server sends (RFC 6455, section 5.2).
 const TEXT: u8 = 0x1;
 const CLOSE: u8 = 0x8;
@@ -159,6 +164,10 @@ struct Pipe {
     queued: usize,
     /// Part of the first frame is taken: the rest must follow before any other frame.
     front_started: bool,
+    /// Events held back while a reply they must follow is made ([`Outbox::hold`]).
+    holding: bool,
+    held: VecDeque<Bytes>,
+    held_bytes: usize,
     /// When bytes in `frames` last drained to the HTTP layer, or began waiting there.
     drained_at: Instant,
     phase: Phase,
@@ -185,6 +194,9 @@ impl Pipe {
         self.frames.clear();
         self.queued = 0;
         self.front_started = false;
+        self.held.clear();
+        self.held_bytes = 0;
+        self.holding = false;
     }
 
     /// Forgets everything owed but the rest of a frame already begun, which must be
@@ -208,7 +220,7 @@ struct Shared {
     phase_changed: Notify,
     /// Bytes began waiting in an empty queue: the guard starts the drain deadline.
     waiting: Notify,
-    /// The HTTP layer took bytes: the answer to a close frame may be out.
+    /// The HTTP layer took bytes: a snapshot waiting for room looks again.
     drained: Notify,
 }
 
@@ -227,6 +239,9 @@ impl Outbox {
                 frames: VecDeque::new(),
                 queued: 0,
                 front_started: false,
+                holding: false,
+                held: VecDeque::new(),
+                held_bytes: 0,
                 drained_at: Instant::now(),
                 phase: Phase::Open,
                 body: None,
@@ -242,14 +257,14 @@ impl Outbox {
         self.0.pipe.borrow().phase
     }
 
-    /// Queues a frame. Past the bound the client is dropped instead: `false`, as when it is
-    /// gone.
-    fn enqueue(&self, frame: Bytes) -> bool {
+    /// Queues a frame (an event too while `event` and holding). Past the bound the client
+    /// is dropped instead: `false`, as when it is gone.
+    fn enqueue(&self, frame: Bytes, event: bool) -> bool {
         let mut pipe = self.0.pipe.borrow_mut();
         if pipe.phase != Phase::Open {
             return false;
         }
-        let owed = pipe.queued + frame.len();
+        let owed = pipe.queued + pipe.held_bytes + frame.len();
         if owed > pipe.limits.outstanding_bytes {
             let user = pipe.user;
             drop(pipe);
@@ -259,6 +274,11 @@ impl Outbox {
                 description: Some("too slow".into()),
             }));
             return false;
+        }
+        if event && pipe.holding {
+            pipe.held_bytes += frame.len();
+            pipe.held.push_back(frame);
+            return true;
         }
         let began = pipe.append(frame);
         let body = pipe.body.take();
@@ -275,7 +295,7 @@ impl Outbox {
     /// Queues a reply.
     fn reply(&self, message: &impl Serialize) -> bool {
         match serde_json::to_vec(message) {
-            Ok(text) => self.enqueue(frame(TEXT, &text)),
+            Ok(text) => self.enqueue(frame(TEXT, &text), false),
             Err(err) => {
                 tracing::error!(%err, "cannot encode a WebSocket message");
                 true
@@ -286,12 +306,42 @@ impl Outbox {
     /// Queues a control frame (ping, pong).
     fn control(&self, opcode: u8, payload: &[u8]) -> bool {
         let payload = &payload[..payload.len().min(MAX_CONTROL_PAYLOAD)];
-        self.enqueue(frame(opcode, payload))
+        self.enqueue(frame(opcode, payload), false)
     }
 
-    /// Queues a hub event.
+    /// Queues a hub event, or holds it back while a reply it must follow is made.
     fn event(&self, text: &str) -> bool {
-        self.enqueue(frame(TEXT, text.as_bytes()))
+        self.enqueue(frame(TEXT, text.as_bytes()), true)
+    }
+
+    /// Holds events back until [`Outbox::release`]: a reply that events of its own making
+    /// must follow (a snapshot before what happens after it) is queued before them,
+    /// whatever the timing.
+    fn hold(&self) {
+        self.0.pipe.borrow_mut().holding = true;
+    }
+
+    /// Queues the events held back, in the order they came.
+    fn release(&self) {
+        let mut pipe = self.0.pipe.borrow_mut();
+        pipe.holding = false;
+        if pipe.held.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut pipe.held);
+        pipe.held_bytes = 0;
+        let mut began = false;
+        for frame in held {
+            began |= pipe.append(frame);
+        }
+        let body = pipe.body.take();
+        drop(pipe);
+        if began {
+            self.0.waiting.notify_waiters();
+        }
+        if let Some(body) = body {
+            body.wake();
+        }
     }
 
     /// Starts the closing handshake: what was owed goes (the client is leaving or being
@@ -349,6 +399,27 @@ impl Outbox {
         self.0.drained.notify_waiters();
         if let Some(body) = body {
             body.wake();
+        }
+    }
+
+    /// Waits until at most `bytes` wait for the HTTP layer; `false` if the client is gone.
+    async fn drained_to(&self, bytes: usize) -> bool {
+        loop {
+            let (drained, phase_changed) =
+                (self.0.drained.notified(), self.0.phase_changed.notified());
+            {
+                let pipe = self.0.pipe.borrow();
+                if pipe.phase != Phase::Open {
+                    return false;
+                }
+                if pipe.queued <= bytes {
+                    return true;
+                }
+            }
+            tokio::select! {
+                () = drained => {}
+                () = phase_changed => {}
+            }
         }
     }
 }
@@ -642,14 +713,18 @@ async fn read(
                 }
                 Some(Ok(AggregatedMessage::Text(text))) => {
                     let reply = if text.len() > MAX_MESSAGE_BYTES {
-                        error(format!("Message too large: at most {MAX_MESSAGE_BYTES} bytes."))
+                        Some(error(format!("Message too large: at most {MAX_MESSAGE_BYTES} bytes.")))
                     } else {
                         match serde_json::from_str::<ClientMessage>(&text) {
-                            Ok(message) => handle(&state, &me, &mut current, &actor, message).await,
-                            Err(err) => error(format!("Malformed message: {err}")),
+                            Ok(message) => handle(&state, &me, &mut current, &actor, &out, message).await,
+                            Err(err) => Some(error(format!("Malformed message: {err}"))),
                         }
                     };
-                    out.reply(&reply);
+                    if let Some(reply) = reply {
+                        out.reply(&reply);
+                    }
+                    // Events held back while the reply was made follow it.
+                    out.release();
                     // Heard when the message came; the time spent answering it is ours.
                     last_heard = Instant::now();
                 }
@@ -669,19 +744,21 @@ async fn read(
     }
 }
 
+/// Handles one request; answers the reply to queue, if it did not queue its own.
 async fn handle(
     state: &AppState,
     me: &User,
     current: &mut Option<Current>,
     actor: &Addr<SessionActor>,
+    out: &Outbox,
     message: ClientMessage,
-) -> Value {
+) -> Option<Value> {
     // An attempt actor that stopped (evicted, failed) is found again: the registry restarts
     // it from the store.
     if let Some(attempt) = current.as_mut().filter(|a| !a.actor.connected()) {
         match state.attempts.send(Find::here(attempt.attempt)).await {
             Ok(actor) => attempt.actor = actor,
-            Err(_) => return error("The attempts are restarting; try again."),
+            Err(_) => return Some(error("The attempts are restarting; try again.")),
         }
     }
     let result = match message {
@@ -703,9 +780,11 @@ async fn handle(
             },
             None => Err("Start or resume an attempt first.".to_owned()),
         },
-        ClientMessage::Watch { test } => watch(state, me, test, actor).await,
+        ClientMessage::Watch { test } => {
+            return watch(state, me, test, actor, out).await.err().map(error);
+        }
     };
-    result.unwrap_or_else(error)
+    Some(result.unwrap_or_else(error))
 }
 
 async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Value), String> {
@@ -809,12 +888,136 @@ async fn save(current: &Current, question: i64, body: Value) -> Result<Value, St
     }
 }
 
+/// `{"type": "watching", …}`: the first answer to `watch`. The snapshot follows in
+/// [`SnapshotPage`]s, then live events.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "watching")]
+struct Watching {
+    test: i64,
+    /// Attempts in progress when the snapshot was taken.
+    attempts: usize,
+    /// Completions so far (the pages may hold a few more, submitted while they are sent).
+    completions: u64,
+}
+
+/// `{"type": "snapshot_page", …}`: part of a snapshot, at most [`PAGE_BYTES`] (unless one
+/// completion alone is larger). Attempts in progress come first, then completions in the
+/// order they were submitted; the last page says so, and live events follow it.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "snapshot_page")]
+struct SnapshotPage {
+    test: i64,
+    /// 1, 2, …
+    page: usize,
+    last: bool,
+    attempts: Vec<InProgress>,
+    /// As `/api/tests/{id}/completions/` shows them.
+    completions: Vec<Value>,
+}
+
+/// An attempt in progress, in a [`SnapshotPage`].
+#[derive(Debug, Serialize)]
+struct InProgress {
+    attempt: i64,
+    user: Option<MemberOut>,
+    /// Questions answered so far (never the answers).
+    answered: usize,
+    /// RFC 3339, or null.
+    deadline: Option<String>,
+}
+
+/// The length of a value's JSON, without writing it anywhere.
+fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// Fills [`SnapshotPage`]s up to [`PAGE_BYTES`] and queues each once full, after the one
+/// before has drained: a snapshot never fills the outbox, however large.
+struct Pages<'a> {
+    out: &'a Outbox,
+    page: SnapshotPage,
+    /// The JSON length of `page` so far.
+    bytes: usize,
+}
+
+impl Pages<'_> {
+    fn empty(test: i64, page: usize) -> (SnapshotPage, usize) {
+        let page = SnapshotPage {
+            test,
+            page,
+            last: false,
+            attempts: Vec::new(),
+            completions: Vec::new(),
+        };
+        let bytes = json_len(&page);
+        (page, bytes)
+    }
+
+    fn new(out: &Outbox, test: i64) -> Pages<'_> {
+        let (page, bytes) = Pages::empty(test, 1);
+        Pages { out, page, bytes }
+    }
+
+    /// Makes room for an item of `len` bytes (and its comma): `false` if the client is gone.
+    async fn room_for(&mut self, len: usize) -> bool {
+        let empty = self.page.attempts.is_empty() && self.page.completions.is_empty();
+        // `true` is a byte longer than `false`, for the last page.
+        if empty || self.bytes + len + 2 <= PAGE_BYTES {
+            return true;
+        }
+        let (next, bytes) = Pages::empty(self.page.test, self.page.page + 1);
+        let full = std::mem::replace(&mut self.page, next);
+        self.bytes = bytes;
+        self.out.reply(&full) && self.out.drained_to(PAGE_BYTES).await
+    }
+
+    async fn attempt(&mut self, attempt: InProgress) -> bool {
+        let len = json_len(&attempt);
+        if !self.room_for(len).await {
+            return false;
+        }
+        self.bytes += len + 1;
+        self.page.attempts.push(attempt);
+        true
+    }
+
+    async fn completion(&mut self, completion: Value) -> bool {
+        let len = json_len(&completion);
+        if !self.room_for(len).await {
+            return false;
+        }
+        self.bytes += len + 1;
+        self.page.completions.push(completion);
+        true
+    }
+
+    fn finish(mut self) {
+        self.page.last = true;
+        self.out.reply(&self.page);
+    }
+}
+
+/// `watch`: subscribes the session to the test, then queues `watching` and the snapshot's
+/// pages; live events follow the last page.
 async fn watch(
     state: &AppState,
     me: &User,
     test_id: i64,
     actor: &Addr<SessionActor>,
-) -> Result<Value, String> {
+    out: &Outbox,
+) -> Result<(), String> {
     let store = &state.store;
     let refused = || "You cannot watch this test.".to_owned();
     let test = store
@@ -829,11 +1032,18 @@ async fn watch(
     {
         return Err(refused());
     }
-    // Subscribe first, so nothing happening while the snapshot is read is missed.
-    state.grading.hub.do_send(Watch {
-        topic: Topic::Test(test.id),
-        watcher: actor.clone().recipient(),
-    });
+    // Subscribed before anything is read, so nothing happening meanwhile is missed (it may
+    // show in the snapshot and as an event too); the events wait until the last page.
+    out.hold();
+    state
+        .grading
+        .hub
+        .send(Watch {
+            topic: Topic::Test(test.id),
+            watcher: actor.clone().recipient(),
+        })
+        .await
+        .map_err(|_| "The server is restarting; try again.".to_owned())?;
     let open = Filter::And(vec![
         Filter::Eq("test_id", test.id.into()),
         Filter::Eq("submitted", false.into()),
@@ -848,22 +1058,61 @@ async fn watch(
         .users_by_ids(&ids)
         .await
         .map_err(|e| detail(e.into()))?;
-    let in_progress: Vec<Value> = attempts
-        .iter()
-        .map(|a| {
-            let user = users.iter().find(|u| u.id == a.user_id).map(MemberOut::from);
-            json!({ "attempt": a.id, "user": user, "answered": a.answers.len(), "deadline": a.deadline.map(timestamp) })
-        })
-        .collect();
+    let of_test = Filter::Eq("test_id", test.id.into());
     let completions = store
         .completions()
-        .find(&Filter::Eq("test_id", test.id.into()), None)
+        .count(&of_test)
         .await
         .map_err(|e| detail(e.into()))?;
-    let graded = graded_views(store, &completions).await.map_err(detail)?;
-    Ok(
-        json!({ "type": "snapshot", "test": test.id, "attempts": in_progress, "completions": graded }),
-    )
+    let watching = Watching {
+        test: test.id,
+        attempts: attempts.len(),
+        completions,
+    };
+    if !out.reply(&watching) {
+        return Ok(());
+    }
+    let mut pages = Pages::new(out, test.id);
+    for a in attempts {
+        let user = users
+            .iter()
+            .find(|u| u.id == a.user_id)
+            .map(MemberOut::from);
+        let attempt = InProgress {
+            attempt: a.id,
+            user,
+            answered: a.answers.len(),
+            deadline: a.deadline.map(timestamp),
+        };
+        if !pages.attempt(attempt).await {
+            return Ok(());
+        }
+    }
+    // A batch at a time, in id order: memory stays flat whatever the number of completions,
+    // and ones submitted meanwhile (later ids) are not skipped.
+    let mut offset = 0;
+    loop {
+        let page = Page {
+            offset,
+            limit: SNAPSHOT_BATCH,
+        };
+        let batch = store
+            .completions()
+            .find(&of_test, Some(page))
+            .await
+            .map_err(|e| detail(e.into()))?;
+        for completion in graded_views(store, &batch).await.map_err(detail)? {
+            if !pages.completion(completion).await {
+                return Ok(());
+            }
+        }
+        if (batch.len() as u64) < SNAPSHOT_BATCH {
+            break;
+        }
+        offset += SNAPSHOT_BATCH;
+    }
+    pages.finish();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -68,7 +68,12 @@ impl Live {
     }
 
     /// The next JSON message (pings are answered by the client library).
-    async fn next(&mut self) -> Value {
+    pub(crate) async fn next(&mut self) -> Value {
+        serde_json::from_str(&self.next_text().await).unwrap()
+    }
+
+    /// The next text message as it came.
+    async fn next_text(&mut self) -> String {
         // One deadline for the message, not one per frame: the server's pings alone would
         // keep a wait for a message that never comes alive forever.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -79,7 +84,7 @@ impl Live {
                 .expect("the connection is open")
                 .unwrap();
             if let Message::Text(text) = frame {
-                return serde_json::from_str(&text).unwrap();
+                return text.to_string();
             }
         }
     }
@@ -99,6 +104,45 @@ impl Live {
         self.send(message).await;
         self.expect(kind).await
     }
+
+    /// Watches a test: the snapshot's attempts in progress and completions, gathered from
+    /// `watching` and the pages up to the last (which nothing else may come between).
+    pub(crate) async fn watch(&mut self, test: &Value) -> Snapshot {
+        let watching = self
+            .ask(json!({"type": "watch", "test": test["id"]}), "watching")
+            .await;
+        let mut snapshot = Snapshot {
+            watching,
+            pages: 0,
+            largest_page: 0,
+            attempts: Vec::new(),
+            completions: Vec::new(),
+        };
+        loop {
+            let text = self.next_text().await;
+            let page: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(page["type"], "snapshot_page", "{page}");
+            snapshot.pages += 1;
+            snapshot.largest_page = snapshot.largest_page.max(text.len());
+            assert_eq!(page["page"], snapshot.pages, "pages come in order");
+            let items = |key: &str| page[key].as_array().unwrap().clone();
+            snapshot.attempts.extend(items("attempts"));
+            snapshot.completions.extend(items("completions"));
+            if page["last"] == true {
+                return snapshot;
+            }
+        }
+    }
+}
+
+/// What a `watch` was answered with before live events.
+pub(crate) struct Snapshot {
+    pub(crate) watching: Value,
+    pub(crate) pages: u64,
+    /// Bytes of the largest `snapshot_page`.
+    pub(crate) largest_page: usize,
+    pub(crate) attempts: Vec<Value>,
+    pub(crate) completions: Vec<Value>,
 }
 
 struct Class {
@@ -156,15 +200,10 @@ impl Class {
 async fn two_students_take_a_test_live_while_the_teacher_watches() {
     let c = class(json!({})).await;
     let mut teacher = Live::connect(&c.app, &c.owner).await;
-    let snapshot = teacher
-        .ask(json!({"type": "watch", "test": c.test["id"]}), "snapshot")
-        .await;
+    let snapshot = teacher.watch(&c.test).await;
     assert_eq!(
-        (
-            snapshot["attempts"].clone(),
-            snapshot["completions"].clone()
-        ),
-        (json!([]), json!([]))
+        (snapshot.attempts.len(), snapshot.completions.len()),
+        (0, 0)
     );
 
     let mut ann = Live::connect(&c.app, &c.students[0]).await;
@@ -227,9 +266,7 @@ async fn code_answers_are_announced_one_by_one_as_they_are_graded() {
         )
         .await;
     let mut teacher = Live::connect(&app, &owner).await;
-    teacher
-        .ask(json!({"type": "watch", "test": test["id"]}), "snapshot")
-        .await;
+    teacher.watch(&test).await;
 
     let mut student = Live::connect(&app, &ann).await;
     student
@@ -403,9 +440,7 @@ async fn students_cannot_watch_and_strangers_cannot_start() {
 async fn rest_submissions_reach_the_watching_teacher() {
     let c = class(json!({})).await;
     let mut teacher = Live::connect(&c.app, &c.owner).await;
-    teacher
-        .ask(json!({"type": "watch", "test": c.test["id"]}), "snapshot")
-        .await;
+    teacher.watch(&c.test).await;
     let answers = json!([{"question": question_id(&c.test, 1), "body": {"picked_variant": {"text": "Paris"}}}]);
     assert_eq!(
         c.app
