@@ -4,15 +4,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::Addr;
-use actors::attempt::{AttemptPort, AttemptState, Find, PortFuture, Registry};
+use actors::attempt::{AttemptPort, AttemptState, Find, PortFuture, Registry, Submitted};
 use serde_json::Value;
 
 use crate::api::completions::{read_response, student_view, submit};
 use crate::api::tests::access_groups;
-use crate::grading::Grading;
+use crate::grading::{after_submission, Grading};
 use crate::store::{Attempt, FieldPath, Filter, StoreError};
 
-/// Implements [`AttemptPort`] over the store; submitting goes through the same code as REST.
+/// Implements [`AttemptPort`] over the store; submitting goes through the same code as REST,
+/// except that the grading starts once the attempt actor has announced the submission.
 pub struct StoreAttempts {
     pub grading: Grading,
 }
@@ -62,7 +63,7 @@ impl AttemptPort for StoreAttempts {
         })
     }
 
-    fn submit(&self, attempt_id: i64) -> PortFuture<Value> {
+    fn submit(&self, attempt_id: i64) -> PortFuture<Submitted> {
         let grading = self.grading.clone();
         Box::pin(async move {
             let store = &grading.store;
@@ -89,7 +90,7 @@ impl AttemptPort for StoreAttempts {
                 }
             }
             let groups = access_groups(store, &user, &test).await.map_err(failed)?;
-            let completion = submit(&grading, &user, &test, groups, responses)
+            let completion = submit(&grading, &user, &test, groups, responses, false)
                 .await
                 .map_err(failed)?;
             let field = |key: &str| FieldPath::parse([key]).map_err(failed);
@@ -106,7 +107,19 @@ impl AttemptPort for StoreAttempts {
                 .set_fields(attempt_id, closed)
                 .await
                 .map_err(failed)?;
-            Ok(student_view(&completion, None))
+            tracing::info!(
+                completion_id = completion.id,
+                test_id = test.id,
+                user_id = user.id,
+                score = completion.score,
+                "live attempt submitted"
+            );
+            let view = student_view(&completion, None);
+            let then = Box::new(move || after_submission(grading, completion, user));
+            Ok(Submitted {
+                completion: view,
+                then,
+            })
         })
     }
 }

@@ -315,8 +315,8 @@ impl Outbox {
     }
 
     /// Holds events back until [`Outbox::release`]: a reply that events of its own making
-    /// must follow (a snapshot before what happens after it) is queued before them,
-    /// whatever the timing.
+    /// must follow (`submitted` before its grading, a snapshot before what happens after
+    /// it) is queued before them, whatever the timing (`docs/websocket.md`, "Order").
     fn hold(&self) {
         self.0.pipe.borrow_mut().holding = true;
     }
@@ -771,13 +771,18 @@ async fn handle(
             None => Err("Start or resume an attempt first.".to_owned()),
         },
         ClientMessage::Submit => match current.take() {
-            Some(attempt) => match attempt.actor.send(Submit).await {
-                Ok(Ok(completion)) => Ok(
-                    json!({ "type": "submitted", "attempt": attempt.attempt, "completion": completion }),
-                ),
-                Ok(Err(err)) => Err(err.to_string()),
-                Err(_) => Err("The attempt is restarting; try again.".to_owned()),
-            },
+            Some(attempt) => {
+                // The submission's own events (its grading, announced by the hub, which may
+                // be quick) wait until `submitted` is queued.
+                out.hold();
+                match attempt.actor.send(Submit).await {
+                    Ok(Ok(completion)) => Ok(
+                        json!({ "type": "submitted", "attempt": attempt.attempt, "completion": completion }),
+                    ),
+                    Ok(Err(err)) => Err(err.to_string()),
+                    Err(_) => Err("The attempt is restarting; try again.".to_owned()),
+                }
+            }
             None => Err("Start or resume an attempt first.".to_owned()),
         },
         ClientMessage::Watch { test } => {

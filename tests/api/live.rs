@@ -133,6 +133,20 @@ impl Live {
             }
         }
     }
+
+    /// The types of the messages that come until one of type `last`, that one included.
+    pub(crate) async fn types_until(&mut self, last: &str) -> Vec<String> {
+        let mut types = Vec::new();
+        loop {
+            let message = self.next().await;
+            let kind = message["type"].as_str().unwrap().to_owned();
+            assert_ne!(kind, "error", "{message}");
+            types.push(kind);
+            if types.last().unwrap() == last {
+                return types;
+            }
+        }
+    }
 }
 
 /// What a `watch` was answered with before live events.
@@ -322,6 +336,74 @@ async fn code_answers_are_announced_one_by_one_as_they_are_graded() {
     );
     let graded = teacher.expect("completion_graded").await;
     assert_eq!(graded["completion"]["score"], 2);
+}
+
+/// Where `kind` first shows in `types` (which must hold it).
+fn position(types: &[String], kind: &str) -> usize {
+    types
+        .iter()
+        .position(|t| t == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {types:?}"))
+}
+
+#[tokio::test]
+async fn a_submissions_events_come_in_the_protocols_order_for_the_student_their_other_devices_and_the_teacher(
+) {
+    // The default wait: a live submit used to wait for the grading like a REST one, so its
+    // grading events went out before `submitted`.
+    let c = class(json!({})).await;
+    let mut teacher = Live::connect(&c.app, &c.owner).await;
+    teacher.watch(&c.test).await;
+    let mut laptop = Live::connect(&c.app, &c.students[0]).await;
+    let mut phone = Live::connect(&c.app, &c.students[0]).await;
+    laptop.ask(c.start(), "attempt").await;
+    laptop.ask(c.save_text("Paris"), "saved").await;
+    let code = "def add(a, b):\n    return a + b\n";
+    let save_code =
+        json!({"type": "save", "question": question_id(&c.test, 5), "body": {"code": code}});
+    laptop.ask(save_code, "saved").await;
+    laptop.send(json!({"type": "submit"})).await;
+
+    // The student's session that submitted: the reply, then the grading of its code answer.
+    let student = laptop.types_until("completion_graded").await;
+    let submitted = position(&student, "submitted");
+    assert!(
+        submitted < position(&student, "answer_graded"),
+        "{student:?}"
+    );
+    // Their other session, and the teacher: the attempt's end, then its grading.
+    for watcher in [&mut phone, &mut teacher] {
+        let types = watcher.types_until("completion_graded").await;
+        let ended = position(&types, "attempt_submitted");
+        assert!(ended < position(&types, "answer_graded"), "{types:?}");
+    }
+    let (_, completion) = status_json(
+        c.app
+            .get("/api/users/me/completions/", Some(&c.students[0].access))
+            .await,
+    )
+    .await;
+    assert_eq!(completion[0]["score"], 7, "Paris (2) and add (5)");
+}
+
+#[tokio::test]
+async fn a_submission_graded_at_once_is_announced_after_the_attempts_end_for_everyone() {
+    let c = class(json!({})).await;
+    let mut teacher = Live::connect(&c.app, &c.owner).await;
+    teacher.watch(&c.test).await;
+    let mut laptop = Live::connect(&c.app, &c.students[0]).await;
+    let mut phone = Live::connect(&c.app, &c.students[0]).await;
+    laptop.ask(c.start(), "attempt").await;
+    laptop.ask(c.save_radio("4"), "saved").await;
+    laptop.send(json!({"type": "submit"})).await;
+
+    let student = laptop.types_until("completion_graded").await;
+    assert!(position(&student, "submitted") < position(&student, "completion_graded"));
+    for watcher in [&mut phone, &mut teacher] {
+        let types = watcher.types_until("completion_graded").await;
+        let ended = position(&types, "attempt_submitted");
+        assert!(ended < position(&types, "completion_graded"), "{types:?}");
+    }
 }
 
 #[tokio::test]
