@@ -28,6 +28,35 @@ pub struct Settings {
     pub grading_wait: Duration,
     /// Where `GET /metrics` (Prometheus) listens; `None`: nowhere.
     pub metrics_bind: Option<String>,
+    /// What a WebSocket client may cost before it is disconnected.
+    pub live: LiveLimits,
+}
+
+/// What a WebSocket client may cost before it is disconnected (`docs/websocket.md`,
+/// "Slow clients"). A client that stops reading must not hold the server's memory, nor its
+/// connection, for long: these bound both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveLimits {
+    /// Bytes owed to one client (queued for it and not yet taken by its socket) past which
+    /// it is disconnected as too slow.
+    pub outstanding_bytes: usize,
+    /// How long bytes owed to a client may wait without any of them draining to its socket
+    /// before it is disconnected.
+    pub drain_timeout: Duration,
+}
+
+impl Default for LiveLimits {
+    fn default() -> Self {
+        LiveLimits {
+            // A teacher watching 1,000 students gets bursts of a thousand events (everyone
+            // starting, everyone's graded completion, about 2 KB each); a client cannot cost
+            // more than this, and the memory is only taken as the queue fills.
+            outstanding_bytes: 8 * 1024 * 1024,
+            // A client that reads at all, however slowly, keeps draining; one that reads
+            // nothing for this long is gone or hostile (a real one reconnects and resumes).
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +82,7 @@ impl Settings {
             grader_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             grading_wait: Duration::from_secs(5),
             metrics_bind: None,
+            live: LiveLimits::default(),
             data_dir,
         }
     }
@@ -103,6 +133,28 @@ impl Settings {
                     return Err(SettingsError {
                         name: "TESTIT_GRADING_WAIT_MS",
                         problem: format!("expected milliseconds, got {ms:?}"),
+                    })
+                }
+            };
+        }
+        if let Some(bytes) = get("TESTIT_WS_OUTSTANDING_BYTES") {
+            settings.live.outstanding_bytes = match bytes.parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(SettingsError {
+                        name: "TESTIT_WS_OUTSTANDING_BYTES",
+                        problem: format!("expected a positive number of bytes, got {bytes:?}"),
+                    })
+                }
+            };
+        }
+        if let Some(ms) = get("TESTIT_WS_DRAIN_TIMEOUT_MS") {
+            settings.live.drain_timeout = match ms.parse::<u64>() {
+                Ok(ms) if ms > 0 => Duration::from_millis(ms),
+                _ => {
+                    return Err(SettingsError {
+                        name: "TESTIT_WS_DRAIN_TIMEOUT_MS",
+                        problem: format!("expected a positive number of milliseconds, got {ms:?}"),
                     })
                 }
             };
@@ -165,6 +217,26 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.database_url, "mongodb://db");
+    }
+
+    #[test]
+    fn websocket_limits_are_read_and_must_be_positive() {
+        let s = from(&[
+            ("TESTIT_WS_OUTSTANDING_BYTES", "65536"),
+            ("TESTIT_WS_DRAIN_TIMEOUT_MS", "1500"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.live,
+            LiveLimits {
+                outstanding_bytes: 65536,
+                drain_timeout: Duration::from_millis(1500),
+            }
+        );
+        assert_eq!(from(&[]).unwrap().live, LiveLimits::default());
+        let err = from(&[("TESTIT_WS_DRAIN_TIMEOUT_MS", "0")]).unwrap_err();
+        assert!(err.to_string().starts_with("TESTIT_WS_DRAIN_TIMEOUT_MS"));
+        assert!(from(&[("TESTIT_WS_OUTSTANDING_BYTES", "lots")]).is_err());
     }
 
     #[test]

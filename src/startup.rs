@@ -95,6 +95,7 @@ impl Application {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
 
+        let live = settings.live;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
@@ -103,6 +104,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(openapi.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .app_data(live)
                 // A path that does not parse (`/api/groups/abc/`) names no object: 404.
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
@@ -115,8 +117,10 @@ impl Application {
         })
         // Replies and live events are small writes in quick succession: without NODELAY,
         // Nagle's algorithm holds the second until the client's delayed ACK, 40 ms later.
-        .on_connect(|conn, _| {
+        .on_connect(|conn, data| {
             if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                // So that a WebSocket client that stops reading can be cut off (api/live.rs).
+                data.insert(api::live::ConnectionSocket::of(tcp));
                 if let Err(err) = tcp.set_nodelay(true) {
                     tracing::warn!(%err, "cannot set TCP_NODELAY");
                 }

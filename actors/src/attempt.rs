@@ -20,6 +20,16 @@ use crate::hub::{Event, Hub, Progress, Publish, Topic};
 /// A port call's future (the store is async; errors are already messages).
 pub type PortFuture<T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send>>;
 
+/// A stored submission, not yet announced.
+pub struct Submitted {
+    /// The completion as its student sees it.
+    pub completion: Value,
+    /// Grades it, or announces its score when it needs no grading. Called once the attempt's
+    /// end is announced, so that everyone hears `attempt_submitted` (or `attempt_timed_out`)
+    /// before any grading event of its completion (`docs/websocket.md`, "Order").
+    pub then: Box<dyn FnOnce() + Send>,
+}
+
 /// The persisted state of an attempt, as the actor needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptState {
@@ -37,8 +47,9 @@ pub trait AttemptPort: Send + Sync + 'static {
     fn load(&self, attempt_id: i64) -> PortFuture<AttemptState>;
     /// Saves one answer body durably, replacing an earlier one.
     fn save(&self, attempt_id: i64, question: i64, body: Value) -> PortFuture<()>;
-    /// Submits with the saved answers; answers the completion as its student sees it.
-    fn submit(&self, attempt_id: i64) -> PortFuture<Value>;
+    /// Stores the completion of the saved answers and closes the attempt; grading and
+    /// announcing wait for [`Submitted::then`].
+    fn submit(&self, attempt_id: i64) -> PortFuture<Submitted>;
 }
 
 /// Why an attempt refused a request.
@@ -130,7 +141,7 @@ impl AttemptActor {
         let hub = self.hub.clone();
         let id = self.id;
         Box::pin(self.port.submit(self.id).into_actor(self).map(move |result, actor, _| {
-            let completion = result.map_err(AttemptError::Unavailable)?;
+            let Submitted { completion, then } = result.map_err(AttemptError::Unavailable)?;
             if let Ok(state) = actor.state.as_mut() {
                 state.submitted = true;
             }
@@ -139,6 +150,9 @@ impl AttemptActor {
                 topics,
                 event: event(serde_json::json!({ "type": kind, "attempt": id, "user": state.user_id, "completion": completion })),
             });
+            // Only now: the hub takes its messages in order, so grading events, which go
+            // through it too, come after the announcement for every watcher.
+            then();
             Ok(completion)
         }))
     }
@@ -330,6 +344,115 @@ impl Handler<Evict> for Registry {
     fn handle(&mut self, Evict(id): Evict, _: &mut Context<Self>) {
         if let Some(addr) = self.attempts.remove(&id) {
             addr.do_send(Stop);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::Watch;
+
+    /// An attempt of user 2 at test 1 whose grading, like the server's, publishes through the
+    /// hub as soon as it is started.
+    struct GradedAtOnce {
+        hub: Addr<Hub>,
+    }
+
+    impl AttemptPort for GradedAtOnce {
+        fn load(&self, _: i64) -> PortFuture<AttemptState> {
+            Box::pin(async {
+                Ok(AttemptState {
+                    test_id: 1,
+                    user_id: 2,
+                    deadline: None,
+                    submitted: false,
+                    answered: BTreeSet::new(),
+                })
+            })
+        }
+
+        fn save(&self, _: i64, _: i64, _: Value) -> PortFuture<()> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn submit(&self, _: i64) -> PortFuture<Submitted> {
+            let hub = self.hub.clone();
+            Box::pin(async move {
+                let then = Box::new(move || {
+                    hub.do_send(Publish {
+                        topics: vec![Topic::Test(1), Topic::User(2)],
+                        event: event(serde_json::json!({ "type": "completion_graded" })),
+                    })
+                });
+                Ok(Submitted {
+                    completion: serde_json::json!({ "id": 9 }),
+                    then,
+                })
+            })
+        }
+    }
+
+    /// Keeps the types of the events it is sent.
+    #[derive(Default)]
+    struct Watcher(Vec<String>);
+
+    impl Actor for Watcher {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<Event> for Watcher {
+        type Result = ();
+
+        fn handle(&mut self, Event(text): Event, _: &mut Context<Self>) {
+            let event: Value = serde_json::from_str(&text).unwrap();
+            self.0.push(event["type"].as_str().unwrap().to_owned());
+        }
+    }
+
+    #[derive(Message)]
+    #[rtype(result = "Vec<String>")]
+    struct Seen;
+
+    impl Handler<Seen> for Watcher {
+        type Result = MessageResult<Seen>;
+
+        fn handle(&mut self, _: Seen, _: &mut Context<Self>) -> Self::Result {
+            MessageResult(self.0.clone())
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_submission_is_announced_before_its_grading_starts() {
+        let hub = Hub::default().start();
+        let (teacher, student) = (Watcher::default().start(), Watcher::default().start());
+        for (topic, watcher) in [(Topic::Test(1), &teacher), (Topic::User(2), &student)] {
+            let watcher = watcher.clone().recipient();
+            hub.send(Watch { topic, watcher }).await.unwrap();
+        }
+        let port = Arc::new(GradedAtOnce { hub: hub.clone() });
+        let registry = Registry::new(port, hub).start();
+        let attempt = registry
+            .send(Find {
+                attempt: 7,
+                arbiter: None,
+            })
+            .await
+            .unwrap();
+        let completion = attempt.send(Submit).await.unwrap().unwrap();
+        assert_eq!(completion["id"], 9);
+
+        let expected = ["attempt_submitted", "completion_graded"];
+        for watcher in [teacher, student] {
+            let mut seen = Vec::new();
+            for _ in 0..100 {
+                seen = watcher.send(Seen).await.unwrap();
+                if seen.len() == expected.len() {
+                    break;
+                }
+                actix_rt::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(seen, expected);
         }
     }
 }

@@ -285,6 +285,8 @@ pub async fn submit(
     test: &Test,
     groups: Vec<Group>,
     responses: HashMap<i64, Response>,
+    // False for live submissions, which announce the attempt's end before the grading.
+    announce_and_grade: bool,
 ) -> Result<Completion, ApiError> {
     let answers = grade_all(test, responses);
     let mut completion = Completion {
@@ -307,6 +309,9 @@ pub async fn submit(
     let number = next_attempt(&grading.store, me, test).await?;
     completion.attempt_key = Some(format!("{}:{}:{number}", test.id, me.id));
     let mut completion = grading.store.completions().insert(completion).await?;
+    if !announce_and_grade {
+        return Ok(completion);
+    }
     if !completion.pending {
         // Graded at once: watchers hear it now (pending ones hear it from the grading).
         super::grading::announce_graded(grading, &completion, Some(me)).await;
@@ -352,7 +357,7 @@ pub async fn create(
     // Attempts are counted by `submit` itself, atomically: no count of earlier ones here.
     let responses = read_answers(&mut input, &test);
     input.finish()?;
-    submit(grading, me, &test, groups, responses).await
+    submit(grading, me, &test, groups, responses, true).await
 }
 
 /// The caller's completions, of every test.

@@ -195,6 +195,17 @@ fn count_verdict(outcome: &Outcome) {
         .inc();
 }
 
+/// What follows a stored live submission once its attempt's end is announced: its code
+/// answers go to the sandbox (which announces each verdict), or, with none, its score is
+/// announced at once. Nothing waits: the student has the completion already.
+pub fn after_submission(grading: Grading, completion: Completion, student: User) {
+    if completion.pending {
+        spawn(grading, completion.id);
+    } else {
+        tokio::spawn(async move { announce_graded(&grading, &completion, Some(&student)).await });
+    }
+}
+
 /// Grades a completion in the background; the task outlives the request that started it.
 pub fn spawn(grading: Grading, completion_id: i64) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -4,16 +4,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::Addr;
-use actors::attempt::{AttemptPort, AttemptState, Find, PortFuture, Registry};
+use actors::attempt::{AttemptPort, AttemptState, Find, PortFuture, Registry, Submitted};
 use serde_json::Value;
 
 use super::access::access_groups;
 use super::completions::{read_response, submit};
-use super::grading::Grading;
+use super::grading::{after_submission, Grading};
 use super::views::student_completion;
 use crate::store::{Attempt, FieldPath, Filter, StoreError};
 
-/// Implements [`AttemptPort`] over the store; submitting goes through the same code as REST.
+/// Implements [`AttemptPort`] over the store; submitting goes through the same code as REST,
+/// except that the grading starts once the attempt actor has announced the submission.
 pub struct StoreAttempts {
     pub grading: Grading,
 }
@@ -63,7 +64,7 @@ impl AttemptPort for StoreAttempts {
         })
     }
 
-    fn submit(&self, attempt_id: i64) -> PortFuture<Value> {
+    fn submit(&self, attempt_id: i64) -> PortFuture<Submitted> {
         let grading = self.grading.clone();
         Box::pin(async move {
             let store = &grading.store;
@@ -90,7 +91,7 @@ impl AttemptPort for StoreAttempts {
                 }
             }
             let groups = access_groups(store, &user, &test).await.map_err(failed)?;
-            let completion = submit(&grading, &user, &test, groups, responses)
+            let completion = submit(&grading, &user, &test, groups, responses, false)
                 .await
                 .map_err(failed)?;
             let field = |key: &str| FieldPath::parse([key]).map_err(failed);
@@ -107,7 +108,20 @@ impl AttemptPort for StoreAttempts {
                 .set_fields(attempt_id, closed)
                 .await
                 .map_err(failed)?;
-            serde_json::to_value(student_completion(&completion, None)).map_err(failed)
+            tracing::info!(
+                completion_id = completion.id,
+                test_id = test.id,
+                user_id = user.id,
+                score = completion.score,
+                "live attempt submitted"
+            );
+            let view =
+                serde_json::to_value(student_completion(&completion, None)).map_err(failed)?;
+            let then = Box::new(move || after_submission(grading, completion, user));
+            Ok(Submitted {
+                completion: view,
+                then,
+            })
         })
     }
 }

@@ -15,25 +15,52 @@ use crate::helpers::{
 };
 
 /// A WebSocket client speaking the JSON protocol.
-struct Live {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+pub(crate) struct Live {
+    pub(crate) socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// The upgrade request of `who`.
+fn upgrade(
+    app: &TestApp,
+    who: &Account,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let url = app.address.replacen("http", "ws", 1) + "/ws";
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {}", who.access).parse().unwrap(),
+    );
+    request
 }
 
 impl Live {
-    async fn connect(app: &TestApp, who: &Account) -> Live {
-        let url = app.address.replacen("http", "ws", 1) + "/ws";
-        let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert(
-            "Authorization",
-            format!("Bearer {}", who.access).parse().unwrap(),
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(request)
+    pub(crate) async fn connect(app: &TestApp, who: &Account) -> Live {
+        let (socket, _) = tokio_tungstenite::connect_async(upgrade(app, who))
             .await
             .expect("upgraded");
         Live { socket }
     }
 
-    async fn send(&mut self, message: Value) {
+    /// Connects with a socket receive buffer of `bytes` (Linux doubles it). Left alone, the
+    /// kernel grows it to tens of MiB on loopback, and a client that stops reading would
+    /// take that much before the server noticed anything.
+    pub(crate) async fn connect_with_receive_buffer(
+        app: &TestApp,
+        who: &Account,
+        bytes: u32,
+    ) -> Live {
+        let address = app.address.trim_start_matches("http://").parse().unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(bytes).unwrap();
+        let stream = socket.connect(address).await.unwrap();
+        let stream = MaybeTlsStream::Plain(stream);
+        let (socket, _) = tokio_tungstenite::client_async(upgrade(app, who), stream)
+            .await
+            .expect("upgraded");
+        Live { socket }
+    }
+
+    pub(crate) async fn send(&mut self, message: Value) {
         self.socket
             .send(Message::text(message.to_string()))
             .await
@@ -41,21 +68,29 @@ impl Live {
     }
 
     /// The next JSON message (pings are answered by the client library).
-    async fn next(&mut self) -> Value {
+    pub(crate) async fn next(&mut self) -> Value {
+        serde_json::from_str(&self.next_text().await).unwrap()
+    }
+
+    /// The next text message as it came.
+    async fn next_text(&mut self) -> String {
+        // One deadline for the message, not one per frame: the server's pings alone would
+        // keep a wait for a message that never comes alive forever.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let frame = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
                 .expect("a message within 20 s")
                 .expect("the connection is open")
                 .unwrap();
             if let Message::Text(text) = frame {
-                return serde_json::from_str(&text).unwrap();
+                return text.to_string();
             }
         }
     }
 
     /// The next message of `kind`, skipping others (events interleave with replies).
-    async fn expect(&mut self, kind: &str) -> Value {
+    pub(crate) async fn expect(&mut self, kind: &str) -> Value {
         loop {
             let message = self.next().await;
             if message["type"] == kind {
@@ -65,10 +100,63 @@ impl Live {
         }
     }
 
-    async fn ask(&mut self, message: Value, kind: &str) -> Value {
+    pub(crate) async fn ask(&mut self, message: Value, kind: &str) -> Value {
         self.send(message).await;
         self.expect(kind).await
     }
+
+    /// Watches a test: the snapshot's attempts in progress and completions, gathered from
+    /// `watching` and the pages up to the last (which nothing else may come between).
+    pub(crate) async fn watch(&mut self, test: &Value) -> Snapshot {
+        let watching = self
+            .ask(json!({"type": "watch", "test": test["id"]}), "watching")
+            .await;
+        let mut snapshot = Snapshot {
+            watching,
+            pages: 0,
+            largest_page: 0,
+            attempts: Vec::new(),
+            completions: Vec::new(),
+        };
+        loop {
+            let text = self.next_text().await;
+            let page: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(page["type"], "snapshot_page", "{page}");
+            snapshot.pages += 1;
+            snapshot.largest_page = snapshot.largest_page.max(text.len());
+            assert_eq!(page["page"], snapshot.pages, "pages come in order");
+            let items = |key: &str| page[key].as_array().unwrap().clone();
+            snapshot.attempts.extend(items("attempts"));
+            snapshot.completions.extend(items("completions"));
+            if page["last"] == true {
+                return snapshot;
+            }
+        }
+    }
+
+    /// The types of the messages that come until one of type `last`, that one included.
+    pub(crate) async fn types_until(&mut self, last: &str) -> Vec<String> {
+        let mut types = Vec::new();
+        loop {
+            let message = self.next().await;
+            let kind = message["type"].as_str().unwrap().to_owned();
+            assert_ne!(kind, "error", "{message}");
+            types.push(kind);
+            if types.last().unwrap() == last {
+                return types;
+            }
+        }
+    }
+}
+
+/// What a `watch` was answered with before live events.
+pub(crate) struct Snapshot {
+    pub(crate) watching: Value,
+    pub(crate) pages: u64,
+    /// Bytes of the largest `snapshot_page`.
+    pub(crate) largest_page: usize,
+    pub(crate) attempts: Vec<Value>,
+    pub(crate) completions: Vec<Value>,
 }
 
 struct Class {
@@ -126,15 +214,10 @@ impl Class {
 async fn two_students_take_a_test_live_while_the_teacher_watches() {
     let c = class(json!({})).await;
     let mut teacher = Live::connect(&c.app, &c.owner).await;
-    let snapshot = teacher
-        .ask(json!({"type": "watch", "test": c.test["id"]}), "snapshot")
-        .await;
+    let snapshot = teacher.watch(&c.test).await;
     assert_eq!(
-        (
-            snapshot["attempts"].clone(),
-            snapshot["completions"].clone()
-        ),
-        (json!([]), json!([]))
+        (snapshot.attempts.len(), snapshot.completions.len()),
+        (0, 0)
     );
 
     let mut ann = Live::connect(&c.app, &c.students[0]).await;
@@ -197,9 +280,7 @@ async fn code_answers_are_announced_one_by_one_as_they_are_graded() {
         )
         .await;
     let mut teacher = Live::connect(&app, &owner).await;
-    teacher
-        .ask(json!({"type": "watch", "test": test["id"]}), "snapshot")
-        .await;
+    teacher.watch(&test).await;
 
     let mut student = Live::connect(&app, &ann).await;
     student
@@ -255,6 +336,74 @@ async fn code_answers_are_announced_one_by_one_as_they_are_graded() {
     );
     let graded = teacher.expect("completion_graded").await;
     assert_eq!(graded["completion"]["score"], 2);
+}
+
+/// Where `kind` first shows in `types` (which must hold it).
+fn position(types: &[String], kind: &str) -> usize {
+    types
+        .iter()
+        .position(|t| t == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {types:?}"))
+}
+
+#[tokio::test]
+async fn a_submissions_events_come_in_the_protocols_order_for_the_student_their_other_devices_and_the_teacher(
+) {
+    // The default wait: a live submit used to wait for the grading like a REST one, so its
+    // grading events went out before `submitted`.
+    let c = class(json!({})).await;
+    let mut teacher = Live::connect(&c.app, &c.owner).await;
+    teacher.watch(&c.test).await;
+    let mut laptop = Live::connect(&c.app, &c.students[0]).await;
+    let mut phone = Live::connect(&c.app, &c.students[0]).await;
+    laptop.ask(c.start(), "attempt").await;
+    laptop.ask(c.save_text("Paris"), "saved").await;
+    let code = "def add(a, b):\n    return a + b\n";
+    let save_code =
+        json!({"type": "save", "question": question_id(&c.test, 5), "body": {"code": code}});
+    laptop.ask(save_code, "saved").await;
+    laptop.send(json!({"type": "submit"})).await;
+
+    // The student's session that submitted: the reply, then the grading of its code answer.
+    let student = laptop.types_until("completion_graded").await;
+    let submitted = position(&student, "submitted");
+    assert!(
+        submitted < position(&student, "answer_graded"),
+        "{student:?}"
+    );
+    // Their other session, and the teacher: the attempt's end, then its grading.
+    for watcher in [&mut phone, &mut teacher] {
+        let types = watcher.types_until("completion_graded").await;
+        let ended = position(&types, "attempt_submitted");
+        assert!(ended < position(&types, "answer_graded"), "{types:?}");
+    }
+    let (_, completion) = status_json(
+        c.app
+            .get("/api/users/me/completions/", Some(&c.students[0].access))
+            .await,
+    )
+    .await;
+    assert_eq!(completion[0]["score"], 7, "Paris (2) and add (5)");
+}
+
+#[tokio::test]
+async fn a_submission_graded_at_once_is_announced_after_the_attempts_end_for_everyone() {
+    let c = class(json!({})).await;
+    let mut teacher = Live::connect(&c.app, &c.owner).await;
+    teacher.watch(&c.test).await;
+    let mut laptop = Live::connect(&c.app, &c.students[0]).await;
+    let mut phone = Live::connect(&c.app, &c.students[0]).await;
+    laptop.ask(c.start(), "attempt").await;
+    laptop.ask(c.save_radio("4"), "saved").await;
+    laptop.send(json!({"type": "submit"})).await;
+
+    let student = laptop.types_until("completion_graded").await;
+    assert!(position(&student, "submitted") < position(&student, "completion_graded"));
+    for watcher in [&mut phone, &mut teacher] {
+        let types = watcher.types_until("completion_graded").await;
+        let ended = position(&types, "attempt_submitted");
+        assert!(ended < position(&types, "completion_graded"), "{types:?}");
+    }
 }
 
 #[tokio::test]
@@ -373,9 +522,7 @@ async fn students_cannot_watch_and_strangers_cannot_start() {
 async fn rest_submissions_reach_the_watching_teacher() {
     let c = class(json!({})).await;
     let mut teacher = Live::connect(&c.app, &c.owner).await;
-    teacher
-        .ask(json!({"type": "watch", "test": c.test["id"]}), "snapshot")
-        .await;
+    teacher.watch(&c.test).await;
     let answers = json!([{"question": question_id(&c.test, 1), "body": {"picked_variant": {"text": "Paris"}}}]);
     assert_eq!(
         c.app
@@ -446,6 +593,32 @@ async fn a_bad_token_is_refused_before_the_upgrade() {
         ann.access
     );
     assert!(tokio_tungstenite::connect_async(url).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_client_that_closes_gets_its_close_answered_and_the_connection_ends() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let app = spawn_app().await;
+    let ann = app.user("ann@example.org", false, None).await;
+    let mut live = Live::connect(&app, &ann).await;
+    let bye = CloseFrame {
+        code: CloseCode::Away,
+        reason: "bye".into(),
+    };
+    live.socket.close(Some(bye)).await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut answer = None;
+        while let Some(Ok(frame)) = live.socket.next().await {
+            if let Message::Close(frame) = frame {
+                answer = frame;
+            }
+        }
+        answer
+    })
+    .await
+    .expect("the connection ended");
+    assert_eq!(answer.map(|frame| frame.code), Some(CloseCode::Away));
 }
 
 /// Opens a WebSocket by hand (no client library would send a malformed frame): answers the

@@ -11,6 +11,7 @@ mod grading;
 mod groups;
 mod helpers;
 mod live;
+mod live_bounds;
 mod logging;
 mod metrics;
 mod organizations;

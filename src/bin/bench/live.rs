@@ -92,7 +92,8 @@ async fn round(
 ) {
     let mut watcher = connect(port, teacher).await;
     send(&mut watcher, json!({"type": "watch", "test": test.id})).await;
-    expect(&mut watcher, "snapshot").await;
+    expect(&mut watcher, "watching").await;
+    while expect(&mut watcher, "snapshot_page").await["last"] != true {}
 
     let submitted_at: Arc<Mutex<HashMap<i64, Instant>>> = Arc::default();
     let expected = tokens.len();
