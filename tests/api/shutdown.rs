@@ -42,13 +42,16 @@ async fn start(data_dir: &std::path::Path, database: Option<&str>) -> Server {
     if let Some(url) = database {
         command.env("TESTIT_DATABASE_URL", url);
     }
-    let child = command.spawn().expect("the server binary starts");
-    let base = format!("http://127.0.0.1:{port}");
+    // Owned at once, so that it is killed and reaped whatever happens next.
+    let server = Server {
+        child: command.spawn().expect("the server binary starts"),
+        base: format!("http://127.0.0.1:{port}"),
+    };
     let client = reqwest::Client::new();
     for _ in 0..300 {
-        if let Ok(resp) = client.get(format!("{base}/health")).send().await {
+        if let Ok(resp) = client.get(format!("{}/health", server.base)).send().await {
             if resp.status() == StatusCode::OK {
-                return Server { child, base };
+                return server;
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
