@@ -37,6 +37,11 @@ async fn main() -> ExitCode {
         "listening on http://{host}:{}",
         app.port()
     );
+    let shutdown = app.shutdown();
+    actix_web::rt::spawn(async move {
+        testit::startup::stop_signal().await;
+        shutdown.begin().await;
+    });
     match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

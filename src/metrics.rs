@@ -91,6 +91,28 @@ pub fn metrics() -> &'static Metrics {
     &METRICS
 }
 
+/// Counts one open WebSocket connection for as long as it lives.
+pub struct OpenConnection(());
+
+impl OpenConnection {
+    pub fn new() -> OpenConnection {
+        metrics().websocket_connections.inc();
+        OpenConnection(())
+    }
+}
+
+impl Default for OpenConnection {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics().websocket_connections.dec();
+    }
+}
+
 /// Records one store call.
 pub fn store_call(op: &str, collection: &str, took: Duration) {
     metrics()

@@ -38,6 +38,7 @@ pub struct Application {
     port: u16,
     /// The metrics endpoint's own server, when `metrics_bind` is set.
     metrics: Option<(Server, u16)>,
+    going_away: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     store: Store,
     attempts: Addr<Registry>,
     server: Server,
@@ -76,6 +77,7 @@ impl Application {
             jwt::now(),
         )
         .await?;
+        let (going_away, going_away_rx) = tokio::sync::watch::channel(false);
         let state = web::Data::new(AppState {
             store: store.clone(),
             jwt: JwtKeys::new(
@@ -87,6 +89,7 @@ impl Application {
             rotate_refresh_tokens: settings.rotate_refresh_tokens,
             grading,
             attempts,
+            going_away: going_away_rx,
         });
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));
@@ -130,6 +133,9 @@ impl Application {
         // the SYNs of the rest, which then retry a second later.
         .backlog(LISTEN_BACKLOG)
         .shutdown_timeout(SHUTDOWN_SECONDS)
+        // `main.rs` listens for the signals and stops through [`Shutdown`], which tells live
+        // clients first; servers started by the tests are stopped through their handle.
+        .disable_signals()
         .bind(&settings.bind)?;
         let port = server
             .addrs()
@@ -143,6 +149,7 @@ impl Application {
         };
         Ok(Application {
             port,
+            going_away: std::sync::Arc::new(going_away),
             metrics,
             store,
             attempts: registry,
@@ -173,7 +180,15 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the process is told to stop (SIGINT/SIGTERM), then drains requests.
+    /// What stops the server gracefully (see [`Shutdown`]).
+    pub fn shutdown(&self) -> Shutdown {
+        Shutdown {
+            server: self.server.handle(),
+            going_away: self.going_away.clone(),
+        }
+    }
+
+    /// Serves until stopped (by [`Shutdown::begin`] or a handle), then drains requests.
     /// The metrics server runs alongside and stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let metrics = self.metrics.map(|(server, _)| {
@@ -186,5 +201,50 @@ impl Application {
             metrics.stop(true).await;
         }
         served
+    }
+}
+
+/// Stops a running server the graceful way: live sessions are told first (close 1001, going
+/// away, so their clients reconnect), then the server stops accepting and gives the requests
+/// it has started [`SHUTDOWN_SECONDS`] to finish.
+#[derive(Clone)]
+pub struct Shutdown {
+    server: actix_web::dev::ServerHandle,
+    going_away: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Shutdown {
+    pub async fn begin(&self) {
+        tracing::info!("stopping: live clients told to go away, requests in flight finishing");
+        self.going_away.send_replace(true);
+        self.server.stop(true).await;
+    }
+}
+
+/// Waits for SIGTERM (how service managers and `docker stop` ask) or SIGINT (Ctrl-C).
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = terminate => {}
+        interrupted = tokio::signal::ctrl_c() => {
+            if let Err(err) = interrupted {
+                tracing::warn!(%err, "cannot listen for SIGINT");
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }

@@ -19,4 +19,7 @@ pub struct AppState {
     pub grading: Grading,
     /// The attempt actors' registry (live test-taking).
     pub attempts: Addr<Registry>,
+    /// Turns true when the server begins to stop: live sessions close with 1001 (going away),
+    /// so their clients reconnect, instead of being cut when the drain time runs out.
+    pub going_away: tokio::sync::watch::Receiver<bool>,
 }

@@ -653,6 +653,7 @@ pub async fn connect(
     });
     actix_web::rt::spawn(guard(out.clone()));
     actix_web::rt::spawn(async move {
+        let _open = crate::metrics::OpenConnection::new();
         read(state, auth.user, messages, out, actor.clone()).await;
         actor.do_send(Disconnect);
     });
@@ -671,6 +672,7 @@ async fn read(
     let mut current: Option<Current> = None;
     // False after a protocol error: nothing after it can be trusted to be framed right.
     let mut readable = true;
+    let mut going_away = state.going_away.clone();
     loop {
         let phase_changed = out.0.phase_changed.notified();
         let open = match out.phase() {
@@ -740,6 +742,14 @@ async fn read(
                 } else {
                     out.control(PING, b"");
                 }
+            }
+            // The server is stopping: 1001 tells the client to reconnect (to this server once
+            // it is back, or to another); its attempt is in the store, with its clock.
+            Ok(_) = going_away.wait_for(|stopping| *stopping), if open => {
+                out.close(Some(CloseReason {
+                    code: CloseCode::Away,
+                    description: Some("server restarting".into()),
+                }));
             }
             () = phase_changed => {}
         }

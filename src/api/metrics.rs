@@ -46,6 +46,8 @@ pub fn server(address: &str) -> std::io::Result<(Server, u16)> {
             .default_service(web::to(super::route_not_found))
     })
     .workers(1)
+    // Stopped with the main server (`Application::run_until_stopped`), not by signals.
+    .disable_signals()
     .bind(address)?;
     let port = server
         .addrs()

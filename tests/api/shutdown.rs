@@ -1,5 +1,5 @@
-//! The real binary under SIGTERM: it stops accepting, finishes the requests it has started,
-//! exits cleanly, and has lost nothing it acknowledged.
+//! The real binary under SIGTERM: it tells live clients to go away (1001), stops accepting,
+//! finishes the requests it has started, exits cleanly, and has lost nothing it acknowledged.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -152,6 +152,21 @@ async fn sigterm_mid_load_exits_cleanly_and_loses_no_acknowledged_submission() {
             })
         })
         .collect();
+    // A live client, which should hear that the server is going away.
+    let ws_url = format!("{}/ws?token={student}", base.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("the WebSocket opens");
+    let live = tokio::spawn(async move {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        while let Some(message) = socket.next().await {
+            if let Ok(Message::Close(frame)) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    });
     while acknowledged.load(Ordering::Relaxed) < 50 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -176,6 +191,11 @@ async fn sigterm_mid_load_exits_cleanly_and_loses_no_acknowledged_submission() {
         client.await.unwrap();
     }
     assert!(exit.success(), "the server exited with {exit}");
+    let close = tokio::time::timeout(Duration::from_secs(5), live)
+        .await
+        .expect("the live client heard the end")
+        .unwrap();
+    assert_eq!(close, Some(1001), "closed with 1001, going away");
 
     // A new server on the same store holds every acknowledged submission.
     let server = start(data.path(), database.as_deref()).await;
