@@ -95,15 +95,9 @@ pub fn metrics() -> &'static Metrics {
 pub struct OpenConnection(());
 
 impl OpenConnection {
-    pub fn new() -> OpenConnection {
+    pub fn open() -> OpenConnection {
         metrics().websocket_connections.inc();
         OpenConnection(())
-    }
-}
-
-impl Default for OpenConnection {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -653,7 +653,7 @@ pub async fn connect(
     });
     actix_web::rt::spawn(guard(out.clone()));
     actix_web::rt::spawn(async move {
-        let _open = crate::metrics::OpenConnection::new();
+        let _open = crate::metrics::OpenConnection::open();
         read(state, auth.user, messages, out, actor.clone()).await;
         actor.do_send(Disconnect);
     });
