@@ -52,8 +52,13 @@ pub async fn announce_graded(grading: &Grading, completion: &Completion, student
             .ok()
             .flatten(),
     };
+    tell_graded(grading, completion, user.as_ref());
+}
+
+/// [`announce_graded`] with the completion's user at hand (or none to be found).
+fn tell_graded(grading: &Grading, completion: &Completion, user: Option<&User>) {
     let teachers = serde_json::json!({ "type": "completion_graded",
-        "completion": crate::api::completions::graded_view(completion, user.as_ref()) });
+        "completion": crate::api::completions::graded_view(completion, user) });
     let student = serde_json::json!({ "type": "completion_graded",
         "completion": crate::api::completions::student_view(completion, None) });
     tell(grading, completion, &teachers, &student);
@@ -171,12 +176,13 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
 
 /// What follows a stored live submission once its attempt's end is announced: its code
 /// answers go to the sandbox (which announces each verdict), or, with none, its score is
-/// announced at once. Nothing waits: the student has the completion already.
+/// announced now (not from a task of its own, which a busy worker would run late). Nothing
+/// waits: the student has the completion already.
 pub fn after_submission(grading: Grading, completion: Completion, student: User) {
     if completion.pending {
         spawn(grading, completion.id);
     } else {
-        tokio::spawn(async move { announce_graded(&grading, &completion, Some(&student)).await });
+        tell_graded(&grading, &completion, Some(&student));
     }
 }
 
