@@ -225,9 +225,10 @@ struct Shared {
     pipe: RefCell<Pipe>,
     /// The phase changed: the reader and the guard look again.
     phase_changed: Notify,
-    /// Bytes began waiting in an empty queue: the guard starts the drain deadline.
+    /// Bytes began waiting while the guard was idle: it sets the drain deadline.
     waiting: Notify,
-    /// The HTTP layer took bytes: a snapshot waiting for room looks again.
+    /// The HTTP layer took bytes: whoever waits for them to drain (a snapshot waiting for
+    /// room, the guard for the answer to a close frame to go out) looks again.
     drained: Notify,
 }
 
