@@ -49,7 +49,7 @@ impl Sessions<'_> {
         let user = state.store.user_by_email(email.trim()).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let user = match (password::verify(password, hash).await?, user) {
-            (true, Some(user)) => user,
+            (true, Some(user)) if user.can_sign_in() => user,
             _ => return Err(ApiError::code(ErrorCode::AuthenticationFailed)),
         };
         let family = random_id();
@@ -110,7 +110,7 @@ impl Sessions<'_> {
             .get(claims.user_id)
             .await?
             .ok_or_else(token_not_valid)?;
-        if user.token_generation != claims.generation {
+        if user.token_generation != claims.generation || !user.can_sign_in() {
             return Err(token_not_valid());
         }
         let access = state

@@ -101,8 +101,8 @@ pub async fn register(store: &Store, mut input: Input) -> Result<User, ApiError>
 
     let user = User {
         id: 0,
-        email_lower: email.normalized(),
-        email: email.as_str().to_owned(),
+        email_lower: Some(email.normalized()),
+        email: Some(email.as_str().to_owned()),
         password_hash: password::hash(password).await?,
         first_name: first_name.into_string(),
         last_name: last_name.into_string(),
@@ -112,6 +112,7 @@ pub async fn register(store: &Store, mut input: Input) -> Result<User, ApiError>
         organization_id,
         token_generation: 0,
         date_joined: now(),
+        ..User::default()
     };
     let user = store.users().insert(user).await.map_err(email_taken)?;
     tracing::info!(user_id = user.id, "user registered");
@@ -180,7 +181,7 @@ pub async fn change_me(
     let raw_password = input.optional_str("password");
     let changes_password = raw_password.is_some();
     let password = raw_password.and_then(|raw| {
-        let email = email.as_ref().map_or(me.email.as_str(), Email::as_str);
+        let email = email.as_ref().map_or(me.email_str(), Email::as_str);
         input.check("password", Password::parse(&raw, Some(email)))
     });
     if let Some(email) = &email {
@@ -191,7 +192,7 @@ pub async fn change_me(
     // good. Re-sending one's own email, in another case too, changes no log-in.
     let moves_email = email
         .as_ref()
-        .is_some_and(|email| email.normalized() != me.email_lower);
+        .is_some_and(|email| Some(email.normalized()) != me.email_lower);
     if moves_email || changes_password {
         check_current_password(&mut input, me).await?;
     }
@@ -237,8 +238,8 @@ pub async fn change_me(
         .users()
         .update(me.id, |user| {
             if let Some(email) = &email {
-                user.email = email.as_str().to_owned();
-                user.email_lower = email.normalized();
+                user.email = Some(email.as_str().to_owned());
+                user.email_lower = Some(email.normalized());
             }
             if let Some(first) = &first_name {
                 user.first_name = first.clone().into_string();

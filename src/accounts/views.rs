@@ -15,8 +15,9 @@ use crate::store::{Filter, Organization, Store, User};
 #[schema(as = User)]
 pub struct UserOut {
     pub id: i64,
+    /// `null` only for accounts made through `/api/users/signup` without one.
     #[schema(format = Email)]
-    pub email: String,
+    pub email: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub photo: Option<String>,

@@ -56,7 +56,7 @@ impl AuthUser {
             .get(claims.user_id)
             .await?
             .ok_or_else(invalid)?;
-        if user.token_generation != claims.generation {
+        if user.token_generation != claims.generation || !user.can_sign_in() {
             return Err(invalid());
         }
         Ok(AuthUser { user, claims })

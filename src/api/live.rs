@@ -172,6 +172,11 @@ struct Pipe {
     held_bytes: usize,
     /// When bytes in `frames` last drained to the HTTP layer, or began waiting there.
     drained_at: Instant,
+    /// The guard has a deadline set and looks again by itself: bytes that begin waiting
+    /// need not wake it (which would cost a wake-up and a timer per message).
+    guard_armed: bool,
+    /// Someone waits for bytes to drain: the body wakes them when it takes some.
+    drain_watched: bool,
     phase: Phase,
     /// The response body's waker while it waits for bytes.
     body: Option<Waker>,
@@ -180,7 +185,7 @@ struct Pipe {
 }
 
 impl Pipe {
-    /// Queues a frame; answers whether the queue was empty (the frame starts to wait).
+    /// Queues a frame; answers whether the guard must be woken to watch it drain.
     fn append(&mut self, frame: Bytes) -> bool {
         let began = self.frames.is_empty();
         if began {
@@ -188,7 +193,9 @@ impl Pipe {
         }
         self.queued += frame.len();
         self.frames.push_back(frame);
-        began
+        let wake_guard = began && !self.guard_armed;
+        self.guard_armed |= wake_guard;
+        wake_guard
     }
 
     /// Forgets everything owed.
@@ -220,9 +227,10 @@ struct Shared {
     pipe: RefCell<Pipe>,
     /// The phase changed: the reader and the guard look again.
     phase_changed: Notify,
-    /// Bytes began waiting in an empty queue: the guard starts the drain deadline.
+    /// Bytes began waiting while the guard was idle: it sets the drain deadline.
     waiting: Notify,
-    /// The HTTP layer took bytes: a snapshot waiting for room looks again.
+    /// The HTTP layer took bytes: whoever waits for them to drain (a snapshot waiting for
+    /// room, the guard for the answer to a close frame to go out) looks again.
     drained: Notify,
 }
 
@@ -245,6 +253,8 @@ impl Outbox {
                 held: VecDeque::new(),
                 held_bytes: 0,
                 drained_at: Instant::now(),
+                guard_armed: false,
+                drain_watched: false,
                 phase: Phase::Open,
                 body: None,
                 socket,
@@ -282,10 +292,10 @@ impl Outbox {
             pipe.held.push_back(frame);
             return true;
         }
-        let began = pipe.append(frame);
+        let wake_guard = pipe.append(frame);
         let body = pipe.body.take();
         drop(pipe);
-        if began {
+        if wake_guard {
             self.0.waiting.notify_waiters();
         }
         if let Some(body) = body {
@@ -332,13 +342,13 @@ impl Outbox {
         }
         let held = std::mem::take(&mut pipe.held);
         pipe.held_bytes = 0;
-        let mut began = false;
+        let mut wake_guard = false;
         for frame in held {
-            began |= pipe.append(frame);
+            wake_guard |= pipe.append(frame);
         }
         let body = pipe.body.take();
         drop(pipe);
-        if began {
+        if wake_guard {
             self.0.waiting.notify_waiters();
         }
         if let Some(body) = body {
@@ -410,13 +420,14 @@ impl Outbox {
             let (drained, phase_changed) =
                 (self.0.drained.notified(), self.0.phase_changed.notified());
             {
-                let pipe = self.0.pipe.borrow();
+                let mut pipe = self.0.pipe.borrow_mut();
                 if pipe.phase != Phase::Open {
                     return false;
                 }
                 if pipe.queued <= bytes {
                     return true;
                 }
+                pipe.drain_watched = true;
             }
             tokio::select! {
                 () = drained => {}
@@ -467,7 +478,9 @@ impl MessageBody for SocketBody {
         };
         pipe.queued -= chunk.len();
         pipe.drained_at = Instant::now();
-        shared.drained.notify_waiters();
+        if std::mem::take(&mut pipe.drain_watched) {
+            shared.drained.notify_waiters();
+        }
         Poll::Ready(Some(Ok(chunk)))
     }
 }
@@ -499,7 +512,9 @@ async fn guard(out: Outbox) {
             shared.drained.notified(),
         );
         let (deadline, closing) = {
-            let pipe = shared.pipe.borrow();
+            let mut pipe = shared.pipe.borrow_mut();
+            let pipe = &mut *pipe;
+            pipe.guard_armed = !pipe.frames.is_empty();
             match pipe.phase {
                 Phase::Cut => return,
                 // Taken by the HTTP layer, which writes what it takes before anything else
@@ -507,7 +522,10 @@ async fn guard(out: Outbox) {
                 Phase::Closing { answer: true, .. } if pipe.frames.is_empty() => {
                     (Some(Instant::now()), true)
                 }
-                Phase::Closing { since, .. } => (Some(since + CLOSE_TIMEOUT), true),
+                Phase::Closing { since, answer } => {
+                    pipe.drain_watched |= answer;
+                    (Some(since + CLOSE_TIMEOUT), true)
+                }
                 Phase::Open if pipe.frames.is_empty() => (None, false),
                 Phase::Open => (Some(pipe.drained_at + pipe.limits.drain_timeout), false),
             }

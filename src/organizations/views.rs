@@ -35,7 +35,7 @@ impl From<&Organization> for OrganizationOut {
 pub struct MemberOut {
     pub id: i64,
     #[schema(format = Email)]
-    pub email: String,
+    pub email: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub photo: Option<String>,

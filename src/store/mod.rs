@@ -249,6 +249,7 @@ const fn lookup(collection: &'static str, field: &'static str) -> IndexSpec {
 /// Every index the server relies on: uniqueness rules and the fields it queries by.
 pub const INDEXES: &[IndexSpec] = &[
     unique(User::COLLECTION, "email_lower"),
+    unique(User::COLLECTION, "username_lower"),
     lookup(User::COLLECTION, "organization_id"),
     lookup(Organization::COLLECTION, "owner_id"),
     lookup(Group::COLLECTION, "organization_id"),

@@ -19,15 +19,26 @@ macro_rules! document {
     };
 }
 
-/// A registered user.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A registered user: one account for every API family (seed 003's `/api/users/`, seed
+/// 001's `/api/users` with `username`, seed 002's `/api/v1/accounts/users/` with its profile
+/// fields, seed 000's `/api/v1/user/`). Fields a family does not know default when absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct User {
     pub id: i64,
-    /// As typed at registration.
-    pub email: String,
-    /// Lower-cased, for the case-insensitive unique index and log-in.
-    pub email_lower: String,
-    /// PHC string (argon2id).
+    /// As typed; `None` for a seed-001 account created without one, and once deleted.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Lower-cased, for the case-insensitive unique index and log-in; absent with the email
+    /// (the unique index holds for present values only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_lower: Option<String>,
+    /// Seed 001's sign-in name; `None` for accounts from the other doors.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Lower-cased username, unique when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_lower: Option<String>,
+    /// PHC string (argon2id); empty once the account is deleted (nothing verifies against it).
     pub password_hash: String,
     pub first_name: String,
     pub last_name: String,
@@ -40,12 +51,58 @@ pub struct User {
     #[serde(default)]
     pub teacher_requested: bool,
     pub organization_id: Option<i64>,
-    /// Bumped to revoke every token issued before (password change); tokens carry it.
+    /// Bumped to revoke every token issued before (password change, deletion); tokens
+    /// carry it.
     #[serde(default)]
     pub token_generation: i64,
     /// Unix seconds.
     pub date_joined: i64,
+    /// Unix seconds of the last change of the profile (seed 002's `updated_at`); 0 when
+    /// never changed (then `date_joined` stands for it).
+    #[serde(default)]
+    pub updated_at: i64,
+    /// Seed 001's link to a person record, set by administrators only.
+    #[serde(default)]
+    pub person: Option<i64>,
+    /// Granted permission ids (`accounts::permissions::CATALOG`), sorted.
+    #[serde(default)]
+    pub permissions: Vec<i64>,
+    /// Holds every permission, and alone may grant them.
+    #[serde(default)]
+    pub is_superuser: bool,
+    /// Deleted: personal fields erased, no sign-in, shown to teachers as a deleted student.
+    #[serde(default)]
+    pub deactivated: bool,
+    /// The email waits for its one-time code (accounts made through seed 002's door, or an
+    /// email changed there): such an account cannot sign in through any door.
+    #[serde(default)]
+    pub email_unverified: bool,
+    /// Seed 002's profile fields, each as validated: E.164 phone, gender choice, ISO 3166-1
+    /// alpha-2 country, `YYYY-MM-DD` birthday, free-form address.
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub gender: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub birthday: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
 }
+
+impl User {
+    /// Whether the account may sign in (through any door) and use its tokens.
+    pub fn can_sign_in(&self) -> bool {
+        !self.deactivated && !self.email_unverified && !self.password_hash.is_empty()
+    }
+
+    /// The email, or `""` when the account has none.
+    pub fn email_str(&self) -> &str {
+        self.email.as_deref().unwrap_or("")
+    }
+}
+
 document!(User, "users");
 
 /// An organization: teachers, students, their groups and tests.

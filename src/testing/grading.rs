@@ -52,8 +52,13 @@ pub async fn announce_graded(grading: &Grading, completion: &Completion, student
             .ok()
             .flatten(),
     };
+    tell_graded(grading, completion, user.as_ref());
+}
+
+/// [`announce_graded`] with the completion's user at hand (or none to be found).
+fn tell_graded(grading: &Grading, completion: &Completion, user: Option<&User>) {
     let teachers = serde_json::json!({ "type": "completion_graded",
-        "completion": super::views::graded_completion(completion, user.as_ref()) });
+        "completion": super::views::graded_completion(completion, user) });
     let student = serde_json::json!({ "type": "completion_graded",
         "completion": super::views::student_completion(completion, None) });
     tell(grading, completion, &teachers, &student);
@@ -197,12 +202,13 @@ fn count_verdict(outcome: &Outcome) {
 
 /// What follows a stored live submission once its attempt's end is announced: its code
 /// answers go to the sandbox (which announces each verdict), or, with none, its score is
-/// announced at once. Nothing waits: the student has the completion already.
+/// announced now (not from a task of its own, which a busy worker would run late). Nothing
+/// waits: the student has the completion already.
 pub fn after_submission(grading: Grading, completion: Completion, student: User) {
     if completion.pending {
         spawn(grading, completion.id);
     } else {
-        tokio::spawn(async move { announce_graded(&grading, &completion, Some(&student)).await });
+        tell_graded(&grading, &completion, Some(&student));
     }
 }
 

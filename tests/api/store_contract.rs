@@ -12,8 +12,8 @@ use testit::store::{Attempt, FieldPath, Filter, Group, Page, Store, StoreError, 
 fn user(email: &str, org: Option<i64>, teacher: bool) -> User {
     User {
         id: 0,
-        email: email.to_owned(),
-        email_lower: email.to_lowercase(),
+        email: Some(email.to_owned()),
+        email_lower: Some(email.to_lowercase()),
         password_hash: "$argon2id$stub".to_owned(),
         first_name: "F".to_owned(),
         last_name: "L".to_owned(),
@@ -23,6 +23,7 @@ fn user(email: &str, org: Option<i64>, teacher: bool) -> User {
         organization_id: org,
         token_generation: 0,
         date_joined: 0,
+        ..User::default()
     }
 }
 
@@ -64,7 +65,7 @@ async fn keeps_the_contract(store: Store) {
     assert!(matches!(dup, Err(StoreError::Duplicate)), "{dup:?}");
     let moved = users
         .update(b.id, |u| {
-            u.email_lower = "a@example.org".to_owned();
+            u.email_lower = Some("a@example.org".to_owned());
             Ok::<_, StoreError>(())
         })
         .await;

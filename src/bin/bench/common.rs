@@ -102,8 +102,8 @@ impl Place {
 pub fn user(email: String, organization_id: Option<i64>, is_teacher: bool) -> User {
     User {
         id: 0,
-        email_lower: email.clone(),
-        email,
+        email_lower: Some(email.clone()),
+        email: Some(email),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$unused$unused".to_owned(),
         first_name: "Bench".to_owned(),
         last_name: "User".to_owned(),
@@ -113,6 +113,7 @@ pub fn user(email: String, organization_id: Option<i64>, is_teacher: bool) -> Us
         organization_id,
         token_generation: 0,
         date_joined: 0,
+        ..User::default()
     }
 }
 
