@@ -7,10 +7,12 @@
 //! - [`tokens`]: obtaining, refreshing and revoking JSON web token pairs.
 //! - [`jwt`]: signing and verifying tokens; [`revoked`]: the in-memory set of revoked log-ins.
 //! - [`password`]: argon2id hashing, off the async workers.
+//! - [`permissions`]: the fixed permission catalog and who holds what.
 //! - [`views`]: the typed wire shape of a user.
 
 pub mod jwt;
 pub mod password;
+pub mod permissions;
 pub mod revoked;
 pub mod tokens;
 pub mod users;
