@@ -44,6 +44,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The body's content type is neither JSON nor form data.
     UnsupportedMediaType,
+    /// Too many requests (sign-in failures, sign-ups, codes): wait `Retry-After` seconds.
+    Throttled,
     /// Something failed inside the server; the log has the cause.
     Internal,
     /// The store cannot be reached.
@@ -52,7 +54,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the README consistency test.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::Invalid,
         ErrorCode::ParseError,
         ErrorCode::InvalidQuery,
@@ -66,6 +68,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::Throttled,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
     ];
@@ -85,6 +88,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Throttled => "throttled",
             ErrorCode::Internal => "internal_error",
             ErrorCode::Unavailable => "service_unavailable",
         }
@@ -104,6 +108,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::Throttled => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
         }
@@ -125,6 +130,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "Method not allowed.",
             ErrorCode::PayloadTooLarge => "Request body is too large.",
             ErrorCode::UnsupportedMediaType => "Unsupported media type in request.",
+            ErrorCode::Throttled => "Request was throttled.",
             ErrorCode::Internal => "A server error occurred.",
             ErrorCode::Unavailable => "The service is temporarily unavailable.",
         }
@@ -146,6 +152,8 @@ pub enum ApiError {
     },
     /// 500: the cause is logged, never sent.
     Internal(String),
+    /// 429: try again after this many seconds (`Retry-After`).
+    Throttled { retry_after: u64 },
 }
 
 impl ApiError {
@@ -179,6 +187,13 @@ impl ApiError {
         ApiError::Validation(errors)
     }
 
+    /// 429, to be tried again after `retry_after` seconds (at least one).
+    pub fn throttled(retry_after: u64) -> Self {
+        ApiError::Throttled {
+            retry_after: retry_after.max(1),
+        }
+    }
+
     pub fn internal(cause: impl fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
     }
@@ -188,6 +203,7 @@ impl ApiError {
             ApiError::Validation(_) => ErrorCode::Invalid,
             ApiError::Coded { code, .. } => *code,
             ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::Throttled { .. } => ErrorCode::Throttled,
         }
     }
 }
@@ -205,6 +221,7 @@ impl fmt::Display for ApiError {
                 )
             }
             ApiError::Internal(cause) => write!(f, "internal error: {cause}"),
+            ApiError::Throttled { retry_after } => write!(f, "throttled for {retry_after} s"),
         }
     }
 }

@@ -17,9 +17,11 @@
 //! - [`state`]: what every adapter can reach ([`state::AppState`]).
 //! - [`api`]: the adapters: the endpoint table (routes and OpenAPI document from one list),
 //!   thin REST handlers, the WebSocket session, extractors.
-//! - [`startup`]: [`startup::Application::build`], shared by `main.rs` and the tests.
+//! - [`startup`]: [`startup::Application::build`], shared by `main.rs` and the tests;
+//!   [`admin`]: the binary's administration commands (`createsuperuser`).
 
 pub mod accounts;
+pub mod admin;
 pub mod api;
 pub mod domain;
 pub mod error;

@@ -1,5 +1,6 @@
 use std::process::ExitCode;
 
+use testit::admin;
 use testit::settings::Settings;
 use testit::startup::Application;
 use testit::telemetry;
@@ -21,6 +22,27 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("serve") => serve(settings).await,
+        Some("createsuperuser") => match admin::create_superuser(&settings, &args[1..]).await {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("{err}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(_) => {
+            eprintln!("{}", admin::USAGE);
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> ExitCode {
     let app = match Application::build(settings.clone()).await {
         Ok(app) => app,
         Err(err) => {

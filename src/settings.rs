@@ -16,6 +16,13 @@ pub struct Settings {
     pub jwt_secret: Option<String>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// Lifetime of an opaque API key (`Token <key>`, seeds 000 and 001).
+    pub api_key_ttl: Duration,
+    /// Rate limits on sign-in and sign-up.
+    pub throttle: ThrottleLimits,
+    /// A header a trusted reverse proxy sets to the client's address (`X-Forwarded-For`:
+    /// its last entry; `X-Real-IP`); unset, the peer's address is the client's.
+    pub client_address_header: Option<String>,
     /// Refresh answers a new refresh token and a reused old one revokes its family.
     pub rotate_refresh_tokens: bool,
     /// Where the compiled Python runtime is kept (built there on first use).
@@ -59,6 +66,33 @@ impl Default for LiveLimits {
     }
 }
 
+/// Rate limits on sign-in and sign-up (`accounts::throttle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    /// Failed sign-ins one account may take within `failure_window` (then one per
+    /// `failure_window / failures_per_account`).
+    pub failures_per_account: u32,
+    /// Failed sign-ins one client address may make within `failure_window`.
+    pub failures_per_address: u32,
+    pub failure_window: Duration,
+    /// Sign-in attempts (any outcome) one client address may make per minute.
+    pub attempts_per_address_per_minute: u32,
+    /// Accounts one client address may create per hour.
+    pub signups_per_address_per_hour: u32,
+}
+
+impl Default for ThrottleLimits {
+    fn default() -> Self {
+        ThrottleLimits {
+            failures_per_account: 10,
+            failures_per_address: 100,
+            failure_window: Duration::from_secs(10 * 60),
+            attempts_per_address_per_minute: 300,
+            signups_per_address_per_hour: 200,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{name}: {problem}")]
 pub struct SettingsError {
@@ -76,6 +110,9 @@ impl Settings {
             jwt_secret: None,
             access_token_ttl: Duration::from_secs(5 * 60),
             refresh_token_ttl: Duration::from_secs(24 * 60 * 60),
+            api_key_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            throttle: ThrottleLimits::default(),
+            client_address_header: None,
             rotate_refresh_tokens: false,
             runtime_dir: data_dir.join("runtimes"),
             python: "python3".to_owned(),
@@ -109,6 +146,43 @@ impl Settings {
         if let Some(secs) = get("TESTIT_REFRESH_TOKEN_TTL") {
             settings.refresh_token_ttl = seconds("TESTIT_REFRESH_TOKEN_TTL", &secs)?;
         }
+        if let Some(secs) = get("TESTIT_API_KEY_TTL") {
+            settings.api_key_ttl = seconds("TESTIT_API_KEY_TTL", &secs)?;
+        }
+        for (name, field) in [
+            (
+                "TESTIT_SIGNIN_FAILURES_PER_ACCOUNT",
+                &mut settings.throttle.failures_per_account,
+            ),
+            (
+                "TESTIT_SIGNIN_FAILURES_PER_ADDRESS",
+                &mut settings.throttle.failures_per_address,
+            ),
+            (
+                "TESTIT_SIGNIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE",
+                &mut settings.throttle.attempts_per_address_per_minute,
+            ),
+            (
+                "TESTIT_SIGNUPS_PER_ADDRESS_PER_HOUR",
+                &mut settings.throttle.signups_per_address_per_hour,
+            ),
+        ] {
+            if let Some(value) = get(name) {
+                *field = match value.parse::<u32>() {
+                    Ok(n) if n > 0 => n,
+                    _ => {
+                        return Err(SettingsError {
+                            name,
+                            problem: format!("expected a positive number, got {value:?}"),
+                        })
+                    }
+                };
+            }
+        }
+        if let Some(secs) = get("TESTIT_SIGNIN_FAILURE_WINDOW") {
+            settings.throttle.failure_window = seconds("TESTIT_SIGNIN_FAILURE_WINDOW", &secs)?;
+        }
+        settings.client_address_header = get("TESTIT_CLIENT_ADDRESS_HEADER");
         if let Some(dir) = get("TESTIT_RUNTIME_DIR") {
             settings.runtime_dir = dir.into();
         }

@@ -87,12 +87,29 @@ impl Application {
             ),
             revoked_families,
             rotate_refresh_tokens: settings.rotate_refresh_tokens,
+            api_key_ttl: settings.api_key_ttl,
+            throttle: crate::accounts::throttle::Throttle::new(settings.throttle),
+            client_address_header: settings.client_address_header.clone(),
             grading,
             attempts,
             going_away: going_away_rx,
         });
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));
+        let challenges = web::Data::new(api::auth::Challenges::new(&docs));
+        // Rate-limit counters of keys idle for a while are dropped, so memory follows the
+        // keys active within a window, not every login ever tried.
+        let swept = std::sync::Arc::downgrade(&state.clone().into_inner());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                match swept.upgrade() {
+                    Some(state) => state.throttle.sweep(),
+                    None => break,
+                }
+            }
+        });
         // The first log-in should not pay for the dummy hash.
         password::warm_up()
             .await
@@ -102,10 +119,12 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
+                .wrap(actix_web::middleware::from_fn(api::auth::challenge))
                 .wrap(actix_web::middleware::from_fn(api::metrics::track))
                 .wrap(crate::telemetry::request_logger())
                 .app_data(state.clone())
                 .app_data(openapi.clone())
+                .app_data(challenges.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(live)
                 // A path that does not parse (`/api/groups/abc/`) names no object: 404.

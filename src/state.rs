@@ -15,6 +15,12 @@ pub struct AppState {
     /// Revoked log-ins, checked by every authenticated request.
     pub revoked_families: RevokedFamilies,
     pub rotate_refresh_tokens: bool,
+    /// Lifetime of a new API key (`Token <key>`).
+    pub api_key_ttl: std::time::Duration,
+    /// Rate limits on sign-in and sign-up.
+    pub throttle: crate::accounts::throttle::Throttle,
+    /// The header a trusted proxy puts the client's address in, if any.
+    pub client_address_header: Option<String>,
     /// The grader pool, the event hub, and how long a submission waits for its verdicts.
     pub grading: Grading,
     /// The attempt actors' registry (live test-taking).

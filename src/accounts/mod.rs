@@ -4,16 +4,23 @@
 //! # Layout
 //!
 //! - [`users`]: registration, the caller's profile, who sees whom.
+//! - [`directory`]: seed 001's accounts with usernames: sign-up, sign-in with API keys,
+//!   changing and deleting accounts, granting permissions.
 //! - [`tokens`]: obtaining, refreshing and revoking JSON web token pairs.
+//! - [`keys`]: opaque API keys (`Token <key>`), stored as SHA-256 digests.
 //! - [`jwt`]: signing and verifying tokens; [`revoked`]: the in-memory set of revoked log-ins.
 //! - [`password`]: argon2id hashing, off the async workers.
+//! - [`throttle`]: rate limits on sign-in, sign-up and one-time codes.
 //! - [`permissions`]: the fixed permission catalog and who holds what.
 //! - [`views`]: the typed wire shape of a user.
 
+pub mod directory;
 pub mod jwt;
+pub mod keys;
 pub mod password;
 pub mod permissions;
 pub mod revoked;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod views;

@@ -23,6 +23,7 @@ pub enum Permission {
 
 /// One entry of the catalog, as `GET /api/permissions/` answers it.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[schema(as = Permission)]
 pub struct PermissionOut {
     pub id: i64,
     pub codename: &'static str,

@@ -2,6 +2,7 @@
 
 use super::jwt::now;
 use super::password;
+use super::permissions::{self, Permission};
 use crate::domain::input::{missing_pk, Input};
 use crate::domain::{Email, Name, Password};
 use crate::error::ApiError;
@@ -10,7 +11,7 @@ use crate::store::{Filter, Store, StoreError, User};
 const EMAIL_TAKEN: &str = "user with this email already exists.";
 const MAX_PHOTO_CHARS: usize = 2048;
 
-fn photo(input: &mut Input) -> Option<Option<String>> {
+pub(super) fn photo(input: &mut Input) -> Option<Option<String>> {
     let photo = input.nullable_str("photo")?;
     match photo {
         Some(p) if p.chars().count() > MAX_PHOTO_CHARS => {
@@ -26,7 +27,7 @@ fn photo(input: &mut Input) -> Option<Option<String>> {
     }
 }
 
-fn name(input: &mut Input, field: &str, required: bool) -> Option<Name> {
+pub(super) fn name(input: &mut Input, field: &str, required: bool) -> Option<Name> {
     let raw = if required {
         input.required_str(field)
     } else {
@@ -35,7 +36,7 @@ fn name(input: &mut Input, field: &str, required: bool) -> Option<Name> {
     input.check(field, Name::parse(&raw))
 }
 
-fn email(input: &mut Input, required: bool) -> Option<Email> {
+pub(super) fn email(input: &mut Input, required: bool) -> Option<Email> {
     let raw = if required {
         input.required_str("email")
     } else {
@@ -46,7 +47,7 @@ fn email(input: &mut Input, required: bool) -> Option<Email> {
 
 /// Records an error when another account has this email (the unique index is the real
 /// guard; this names the problem together with any others).
-async fn check_email_free(
+pub(super) async fn check_email_free(
     store: &Store,
     input: &mut Input,
     email: &Email,
@@ -60,7 +61,7 @@ async fn check_email_free(
     Ok(())
 }
 
-fn email_taken(err: StoreError) -> ApiError {
+pub(super) fn email_taken(err: StoreError) -> ApiError {
     match err {
         StoreError::Duplicate => ApiError::field("email", EMAIL_TAKEN),
         other => other.into(),
@@ -119,21 +120,33 @@ pub async fn register(store: &Store, mut input: Input) -> Result<User, ApiError>
     Ok(user)
 }
 
-/// The users the caller may see: a teacher, those of their organization; anyone else, only
-/// themself.
-pub fn visible_to(me: &User) -> Filter {
-    match me.organization_id.filter(|_| me.is_teacher) {
-        Some(org) => Filter::Eq("organization_id", org.into()),
-        None => Filter::Eq("id", me.id.into()),
-    }
+/// Active accounts (deleted ones are kept, erased, for their teachers' records).
+pub fn active() -> Filter {
+    Filter::Eq("deleted_at", serde_json::Value::Null)
 }
 
-/// Whether `viewer` may see `other`: themself, or a teacher seeing their organization.
+/// The users the caller may see: a holder of "view users", everyone; a teacher, those of
+/// their organization; anyone else, only themself. Deleted accounts are seen by no one.
+pub fn visible_to(me: &User) -> Filter {
+    if permissions::holds(me, Permission::ViewUsers) {
+        return active();
+    }
+    let scope = match me.organization_id.filter(|_| me.is_teacher) {
+        Some(org) => Filter::Eq("organization_id", org.into()),
+        None => Filter::Eq("id", me.id.into()),
+    };
+    Filter::And(vec![scope, active()])
+}
+
+/// Whether `viewer` may see `other`: themself, a teacher seeing their organization, or a
+/// holder of "view users"; a deleted account, no one.
 pub fn can_see(viewer: &User, other: &User) -> bool {
-    viewer.id == other.id
-        || (viewer.is_teacher
-            && viewer.organization_id.is_some()
-            && viewer.organization_id == other.organization_id)
+    other.deleted_at.is_none()
+        && (viewer.id == other.id
+            || permissions::holds(viewer, Permission::ViewUsers)
+            || (viewer.is_teacher
+                && viewer.organization_id.is_some()
+                && viewer.organization_id == other.organization_id))
 }
 
 /// A user the caller may see (else 404).
@@ -147,7 +160,7 @@ const CURRENT_PASSWORD: &str = "current_password";
 
 /// Records an error under `current_password` unless it is sent and is the account's
 /// password (argon2 verification, on the blocking pool like the log-in's).
-async fn check_current_password(input: &mut Input, me: &User) -> Result<(), ApiError> {
+pub(super) async fn check_current_password(input: &mut Input, me: &User) -> Result<(), ApiError> {
     if !input.has(CURRENT_PASSWORD) {
         input.error(
             CURRENT_PASSWORD,

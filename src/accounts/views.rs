@@ -20,6 +20,10 @@ pub struct UserOut {
     pub email: Option<String>,
     pub first_name: String,
     pub last_name: String,
+    /// Seed 001's sign-in name; `null` for accounts made through the other doors.
+    pub username: Option<String>,
+    /// Seed 001's link to a person record (set by administrators).
+    pub person: Option<i64>,
     pub photo: Option<String>,
     /// Teacher rights granted in the user's organization.
     pub is_teacher: bool,
@@ -34,6 +38,8 @@ fn user_out(user: &User, orgs: &HashMap<i64, Organization>) -> UserOut {
         email: user.email.clone(),
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
+        username: user.username.clone(),
+        person: user.person,
         photo: user.photo.clone(),
         is_teacher: user.is_teacher,
         is_teacher_pending: user.teacher_requested && !user.is_teacher,
@@ -61,4 +67,46 @@ pub async fn user(store: &Store, user: &User) -> Result<UserOut, ApiError> {
     let mut out = users(store, std::slice::from_ref(user)).await?;
     out.pop()
         .ok_or_else(|| ApiError::internal("presenting one user gave none"))
+}
+
+/// What `POST /api/users/signin` answers (seed 001): the user, the ids of their groups and
+/// permissions, and a new API key for `Authorization: Token <key>`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SignIn)]
+pub struct SignInOut {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    #[schema(format = Email)]
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub person: Option<i64>,
+    pub groups: Vec<i64>,
+    pub permissions: Vec<i64>,
+    /// 40 lowercase hex characters; shown once.
+    pub token: String,
+}
+
+impl From<crate::accounts::directory::SignedIn> for SignInOut {
+    fn from(signed: crate::accounts::directory::SignedIn) -> Self {
+        let user = signed.user;
+        SignInOut {
+            id: user.id,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            email: user.email,
+            username: user.username,
+            person: user.person,
+            groups: signed.groups,
+            permissions: signed.permissions,
+            token: signed.key,
+        }
+    }
+}
+
+/// A user's permission ids (`/api/users/{id}/permissions`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserPermissions)]
+pub struct PermissionsOut {
+    pub permissions: Vec<i64>,
 }

@@ -1,25 +1,34 @@
-//! `AuthUser`: the authenticated caller, as a handler parameter.
+//! `AuthUser`: the authenticated caller, as a handler parameter; and the `WWW-Authenticate`
+//! challenge every 401 carries.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
-use crate::accounts::{Claims, TokenType};
+use crate::accounts::{keys, Claims, TokenType};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::{Filter, RevokedToken, User};
 
-/// The caller, authenticated by an access token in `Authorization: Bearer <jwt>` or
-/// `Authorization: Token <jwt>`. Missing credentials answer 401 `not_authenticated`; a bad,
-/// expired, revoked or refresh token answers 401 `token_not_valid`.
+/// The caller, authenticated by `Authorization: Token <key>` (an opaque API key, seeds 000
+/// and 001), `Authorization: Bearer <jwt>` or `Authorization: Token <jwt>` (an access token;
+/// a key and a JWT are told apart by shape). Missing credentials answer 401
+/// `not_authenticated`; a bad, expired or revoked credential, or a refresh token, 401
+/// `token_not_valid`.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub user: User,
-    pub claims: Claims,
+    /// The access token's claims; `None` when the caller used an API key.
+    pub claims: Option<Claims>,
 }
 
-/// The token in the `Authorization` header, if it uses one of our two schemes.
+/// The credential in the `Authorization` header, if it uses one of our two schemes.
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
@@ -28,14 +37,31 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     (known && !token.is_empty()).then_some(token)
 }
 
+/// The client's address: the peer's, or, behind a trusted proxy that the settings name
+/// (`TESTIT_CLIENT_ADDRESS_HEADER`), the one that proxy put in its header (for
+/// `X-Forwarded-For`, the last entry: the one the proxy itself appended).
+pub fn client_address(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
+    if let Some(name) = &state.client_address_header {
+        let value = req.headers().get(name.as_str())?.to_str().ok()?;
+        return value.rsplit(',').next()?.trim().parse().ok();
+    }
+    req.peer_addr().map(|peer| peer.ip())
+}
+
 impl AuthUser {
-    /// Checks an access token against the keys, revoked tokens and log-ins, and the user's
-    /// token generation.
-    pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    /// Checks a credential: an API key against the stored keys, or an access token against
+    /// the signing keys, revoked tokens and log-ins, and the user's token generation.
+    pub async fn authenticate(state: &AppState, credential: &str) -> Result<AuthUser, ApiError> {
         let invalid = || ApiError::code(ErrorCode::TokenNotValid);
+        if keys::looks_like_key(credential) {
+            let user = keys::authenticate(&state.store, credential)
+                .await?
+                .ok_or_else(invalid)?;
+            return Ok(AuthUser { user, claims: None });
+        }
         let claims = state
             .jwt
-            .verify(token, TokenType::Access)
+            .verify(credential, TokenType::Access)
             .ok_or_else(invalid)?;
         // A revoked log-in takes its access tokens with it; the set is in memory, so this
         // costs no store read.
@@ -59,7 +85,10 @@ impl AuthUser {
         if user.token_generation != claims.generation || !user.can_sign_in() {
             return Err(invalid());
         }
-        Ok(AuthUser { user, claims })
+        Ok(AuthUser {
+            user,
+            claims: Some(claims),
+        })
     }
 
     pub fn id(&self) -> i64 {
@@ -80,4 +109,75 @@ impl FromRequest for AuthUser {
             AuthUser::authenticate(&state, &token).await
         })
     }
+}
+
+/// Which credentials a route documents. Every authenticated route accepts both kinds; this
+/// only decides what its documentation and its 401 challenge name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schemes {
+    /// `Bearer <jwt>` (seed 003, the TestIT API).
+    Bearer,
+    /// `Token <key>` (seeds 000 and 001).
+    Token,
+    /// Both: a path two API families share.
+    Both,
+}
+
+impl Schemes {
+    /// The `WWW-Authenticate` value of a 401 on such a route.
+    pub fn challenge(self) -> &'static str {
+        match self {
+            Schemes::Bearer => r#"Bearer realm="api""#,
+            Schemes::Token => r#"Token realm="api""#,
+            Schemes::Both => r#"Bearer realm="api", Token realm="api""#,
+        }
+    }
+}
+
+/// Each route's documented schemes, by method and path pattern (without trailing slash).
+#[derive(Debug, Default)]
+pub struct Challenges(HashMap<(Method, String), Schemes>);
+
+impl Challenges {
+    pub fn new(docs: &[super::OpDoc]) -> Challenges {
+        let map = docs
+            .iter()
+            .map(|doc| {
+                let path = doc.path.trim_end_matches('/').to_owned();
+                ((doc.method.clone(), path), doc.schemes)
+            })
+            .collect();
+        Challenges(map)
+    }
+
+    fn of(&self, method: &Method, pattern: &str) -> Schemes {
+        let key = (method.clone(), pattern.trim_end_matches('/').to_owned());
+        self.0.get(&key).copied().unwrap_or(Schemes::Bearer)
+    }
+}
+
+/// Middleware: gives every 401 the `WWW-Authenticate` challenge of its route's scheme
+/// (RFC 9110 requires one), so a client learns whether to send a key or a JWT.
+pub async fn challenge(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    if res.status() == StatusCode::UNAUTHORIZED
+        && !res.headers().contains_key(header::WWW_AUTHENTICATE)
+    {
+        let request = res.request();
+        let schemes = match (
+            request.app_data::<web::Data<Challenges>>(),
+            request.match_pattern(),
+        ) {
+            (Some(challenges), Some(pattern)) => challenges.of(request.method(), &pattern),
+            _ => Schemes::Bearer,
+        };
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static(schemes.challenge()),
+        );
+    }
+    Ok(res)
 }

@@ -40,6 +40,15 @@ impl ResponseError for ApiError {
                 detail: detail.as_deref().unwrap_or(code.default_detail()),
                 code: code.as_str(),
             }),
+            ApiError::Throttled { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, *retry_after));
+                let detail =
+                    format!("Request was throttled. Expected available in {retry_after} seconds.");
+                response.json(ErrorBody {
+                    detail: &detail,
+                    code: ErrorCode::Throttled.as_str(),
+                })
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error answered with 500");
                 let code = ErrorCode::Internal;

@@ -624,6 +624,9 @@ fn detail(err: ApiError) -> String {
         ApiError::Coded { code, .. } => code.default_detail().to_owned(),
         ApiError::Validation(fields) => format!("{fields:?}"),
         ApiError::Internal(_) => ErrorCode::Internal.default_detail().to_owned(),
+        ApiError::Throttled { retry_after } => {
+            format!("Request was throttled. Expected available in {retry_after} seconds.")
+        }
     }
 }
 

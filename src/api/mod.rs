@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod body;
 pub mod completions;
+pub mod directory;
 pub mod errors;
 pub mod export;
 pub mod groups;
@@ -51,8 +52,10 @@ pub struct OpDoc {
     pub path: &'static str,
     pub tag: &'static str,
     pub summary: &'static str,
-    /// Needs an access token.
+    /// Needs credentials (an access token or an API key).
     pub auth: bool,
+    /// The credentials the route documents (and names in its 401 challenge).
+    pub schemes: auth::Schemes,
     /// Component schema of the request body.
     pub request: Option<&'static str>,
     /// Answers 401 for credentials in its body (the token endpoints), not only for a
@@ -82,6 +85,7 @@ impl Endpoint {
             tag,
             summary: "",
             auth: false,
+            schemes: auth::Schemes::Bearer,
             request: None,
             checks_credentials: false,
             status: 200,
@@ -95,8 +99,23 @@ impl Endpoint {
         self
     }
 
+    /// Needs credentials; documents `Bearer <jwt>` (seed 003).
     fn auth(mut self) -> Self {
         self.doc.auth = true;
+        self
+    }
+
+    /// Needs credentials; documents `Token <key>` (seeds 000 and 001).
+    fn auth_token(mut self) -> Self {
+        self.doc.auth = true;
+        self.doc.schemes = auth::Schemes::Token;
+        self
+    }
+
+    /// Needs credentials; documents both schemes (a path two API families share).
+    fn auth_both(mut self) -> Self {
+        self.doc.auth = true;
+        self.doc.schemes = auth::Schemes::Both;
         self
     }
 
@@ -141,8 +160,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             .answers(200, List("Language")),
         // Users. `me` and `token/…` come before `{id}`.
         Endpoint::new(M::GET, "/api/users/", "users", users::list)
-            .summary("List users: a teacher sees their organization's users, anyone else only themself.")
-            .auth()
+            .summary("List users: a holder of view_user sees everyone; a teacher, their organization's users; anyone else, only themself.")
+            .auth_both()
             .answers(200, List("User")),
         Endpoint::new(M::POST, "/api/users/", "users", users::register)
             .summary("Create new user. (register)")
@@ -177,14 +196,49 @@ pub fn endpoints() -> Vec<Endpoint> {
             .body("TokenRevokeRequest")
             .checks_credentials()
             .answers(204, Empty),
+        Endpoint::new(M::POST, "/api/users/signup", "users", directory::sign_up)
+            .summary("Sign up with a username (seed 001); email and names optional.")
+            .body("SignUpRequest")
+            .answers(201, Object("User")),
+        Endpoint::new(M::POST, "/api/users/signin", "users", directory::sign_in)
+            .summary("Sign in with a username (or, lacking one, an email) and a password: the user, their groups and permissions, and a new API key for `Authorization: Token <key>`. A wrong pair is 400 non_field_errors.")
+            .body("SignInRequest")
+            .answers(200, Object("SignIn")),
         Endpoint::new(M::GET, "/api/users/me/completions/", "users", completions::mine)
             .summary("Get all completions of current user.")
             .auth()
             .answers(200, List("Completion")),
         Endpoint::new(M::GET, "/api/users/{id}/", "users", users::retrieve)
             .summary("Return user")
-            .auth()
+            .auth_both()
             .answers(200, Object("User")),
+        Endpoint::new(M::PUT, "/api/users/{id}/", "users", directory::change)
+            .summary("Change a user, partially (seed 001): one's own account, or anyone's with change_user. person only by superusers; a password only by the owner, with current_password.")
+            .auth_both()
+            .body("UserChangeRequest")
+            .answers(200, Object("User")),
+        Endpoint::new(M::DELETE, "/api/users/{id}/", "users", directory::destroy)
+            .summary("Delete a user: one's own account, or anyone's with delete_user. Personal fields are erased and every token revoked; completions stay with the student shown as deleted.")
+            .auth_both()
+            .answers(204, Empty),
+        Endpoint::new(M::GET, "/api/users/{id}/permissions", "permissions", directory::permissions)
+            .summary("The user's permission ids: one's own, or anyone's with view_permission.")
+            .auth_token()
+            .answers(200, Object("UserPermissions")),
+        Endpoint::new(M::PUT, "/api/users/{id}/permissions", "permissions", directory::change_permissions::<true>)
+            .summary("Grant permissions (superusers only); answers the resulting list. Unknown ids are 400.")
+            .auth_token()
+            .body("PermissionsRequest")
+            .answers(200, Object("UserPermissions")),
+        Endpoint::new(M::DELETE, "/api/users/{id}/permissions", "permissions", directory::change_permissions::<false>)
+            .summary("Remove permissions (superusers only), ids in the body or the permissions query parameter; answers the resulting list.")
+            .auth_token()
+            .body("PermissionsRequest")
+            .answers(200, Object("UserPermissions")),
+        Endpoint::new(M::GET, "/api/permissions/", "permissions", directory::catalog)
+            .summary("The permission catalog: id, codename, name.")
+            .auth_token()
+            .answers(200, List("Permission")),
         // Tests. `p/…` comes before `{id}`.
         Endpoint::new(M::GET, "/api/tests/", "tests", tests::list)
             .summary("List all tests created by current teacher (all of the organization's for its owner).")

@@ -13,6 +13,7 @@ use utoipa::openapi::schema::Schema;
 use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
+use super::auth::Schemes;
 use super::{Answer, OpDoc};
 use crate::api::body::MAX_BODY_BYTES;
 
@@ -150,7 +151,7 @@ fn operation(doc: &OpDoc) -> Value {
         "tags": [doc.tag],
         "parameters": parameters,
         "responses": responses,
-        "security": if doc.auth { json!([{ "jwtAuth": [] }]) } else { json!([]) },
+        "security": security(doc),
     });
     if let Some(schema) = doc.request {
         let content = json!({
@@ -160,6 +161,17 @@ fn operation(doc: &OpDoc) -> Value {
         op["requestBody"] = json!({ "required": true, "content": content });
     }
     op
+}
+
+/// Every authenticated route accepts both credentials; the one the route documents first.
+fn security(doc: &OpDoc) -> Value {
+    if !doc.auth {
+        return json!([]);
+    }
+    match doc.schemes {
+        Schemes::Token => json!([{ "tokenAuth": [] }, { "jwtAuth": [] }]),
+        Schemes::Bearer | Schemes::Both => json!([{ "jwtAuth": [] }, { "tokenAuth": [] }]),
+    }
 }
 
 /// Builds the whole document.
@@ -200,6 +212,12 @@ pub fn document(docs: &[OpDoc]) -> Value {
             "schemas": schemas,
             "securitySchemes": {
                 "jwtAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                "tokenAuth": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`Token <key>`: the 40-hex-character key a sign-in answers (seeds 000 and 001).",
+                },
             },
         },
     })
@@ -221,6 +239,9 @@ fn component_schemas() -> Map<String, Value> {
     add::<crate::api::languages::Language>(&mut schemas);
     add::<crate::accounts::views::UserOut>(&mut schemas);
     add::<crate::accounts::tokens::TokenPair>(&mut schemas);
+    add::<crate::accounts::views::SignInOut>(&mut schemas);
+    add::<crate::accounts::views::PermissionsOut>(&mut schemas);
+    add::<crate::accounts::permissions::PermissionOut>(&mut schemas);
     add::<crate::organizations::views::OrganizationOut>(&mut schemas);
     add::<crate::organizations::views::GroupOut>(&mut schemas);
     add::<crate::testing::views::TestOut>(&mut schemas);
@@ -234,6 +255,10 @@ fn component_schemas() -> Map<String, Value> {
     add::<UserUpdateRequest>(&mut schemas);
     add::<PatchedUserRequest>(&mut schemas);
     add::<UserRefRequest>(&mut schemas);
+    add::<SignUpRequest>(&mut schemas);
+    add::<SignInRequest>(&mut schemas);
+    add::<UserChangeRequest>(&mut schemas);
+    add::<PermissionsRequest>(&mut schemas);
     add::<OrganizationRequest>(&mut schemas);
     add::<GroupRequest>(&mut schemas);
     add::<GroupRefRequest>(&mut schemas);

@@ -73,6 +73,58 @@ pub struct PatchedUserRequest {
     current_password: Option<String>,
 }
 
+/// `POST /api/users/signup` (seed 001): a username and a password; the rest optional.
+#[derive(ToSchema)]
+pub struct SignUpRequest {
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
+    username: String,
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    password: String,
+    #[schema(format = Email)]
+    email: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+}
+
+/// `POST /api/users/signin` (seed 001): a username (or, for an account without one, its
+/// email) and the password.
+#[derive(ToSchema)]
+pub struct SignInRequest {
+    username: String,
+    #[schema(write_only)]
+    password: String,
+}
+
+/// `PUT /api/users/{id}` (seed 001): any of the fields. `person` is for superusers; a
+/// password (with `current_password`, also needed for a new email) for the owner only.
+#[derive(ToSchema)]
+pub struct UserChangeRequest {
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
+    username: Option<String>,
+    #[schema(format = Email)]
+    email: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+    #[schema(max_length = 2048)]
+    photo: Option<String>,
+    person: Option<i64>,
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    password: Option<String>,
+    #[schema(write_only)]
+    current_password: Option<String>,
+}
+
+/// Permission ids (`GET /api/permissions/` lists them).
+#[derive(ToSchema)]
+pub struct PermissionsRequest {
+    #[schema(min_items = 1)]
+    permissions: Vec<i64>,
+}
+
 #[derive(ToSchema)]
 pub struct UserRefRequest {
     user: i64,
@@ -234,6 +286,11 @@ mod tests {
         assert_eq!(
             user["properties"]["first_name"]["maxLength"],
             MAX_NAME_CHARS
+        );
+        let signup = schema::<super::SignUpRequest>();
+        assert_eq!(
+            signup["properties"]["username"]["maxLength"],
+            crate::domain::MAX_USERNAME_CHARS
         );
         let test = schema::<super::TestRequest>();
         assert_eq!(test["properties"]["name"]["maxLength"], MAX_NAME_CHARS);

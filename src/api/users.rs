@@ -3,16 +3,21 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::{bearer_token, AuthUser};
+use super::auth::{bearer_token, client_address, AuthUser};
 use super::body::Body;
 use super::export::cookie as export_cookie;
 use super::pagination::{self, ListParams};
 use crate::accounts::{tokens::Sessions, users, views};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// `POST /api/users/`.
-pub async fn register(state: web::Data<AppState>, body: Body) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    state.throttle.sign_up(client_address(&req, &state))?;
     let user = users::register(&state.store, body.0).await?;
     Ok(HttpResponse::Created().json(views::user(&state.store, &user).await?))
 }
@@ -76,7 +81,25 @@ pub async fn token_obtain(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let pair = sessions(&state).obtain(body.0).await?;
+    let address = client_address(&req, &state);
+    let login = body
+        .0
+        .raw("email")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_owned();
+    state.throttle.before_sign_in(&login, address)?;
+    let pair = match sessions(&state).obtain(body.0).await {
+        Ok(pair) => pair,
+        Err(err) => {
+            if err.error_code() == ErrorCode::AuthenticationFailed {
+                if let Some(refused) = state.throttle.failed(&login, address) {
+                    return Err(refused);
+                }
+            }
+            return Err(err);
+        }
+    };
     let cookie = export_cookie::issue(&req, &pair.access, state.jwt.access_ttl());
     Ok(HttpResponse::Ok().cookie(cookie).json(pair))
 }

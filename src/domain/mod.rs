@@ -7,7 +7,9 @@ pub mod input;
 mod name;
 mod password;
 pub mod text;
+mod username;
 
 pub use email::Email;
 pub use name::{Name, MAX_NAME_CHARS};
 pub use password::{Password, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+pub use username::{Username, MAX_USERNAME_CHARS};

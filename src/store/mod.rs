@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use model::{
-    Answer, Attempt, Completion, Group, Organization, Question, QuestionKind, Response,
+    Answer, ApiKey, Attempt, Completion, Group, Organization, Question, QuestionKind, Response,
     RevokedFamily, RevokedToken, Test, UsedRefreshToken, User, Variant,
 };
 
@@ -220,6 +220,7 @@ pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
 /// Every collection the server stores.
 pub const COLLECTIONS: &[&str] = &[
     User::COLLECTION,
+    ApiKey::COLLECTION,
     Organization::COLLECTION,
     Group::COLLECTION,
     RevokedToken::COLLECTION,
@@ -250,6 +251,8 @@ const fn lookup(collection: &'static str, field: &'static str) -> IndexSpec {
 pub const INDEXES: &[IndexSpec] = &[
     unique(User::COLLECTION, "email_lower"),
     unique(User::COLLECTION, "username_lower"),
+    unique(ApiKey::COLLECTION, "key_hash"),
+    lookup(ApiKey::COLLECTION, "user_id"),
     lookup(User::COLLECTION, "organization_id"),
     lookup(Organization::COLLECTION, "owner_id"),
     lookup(Group::COLLECTION, "organization_id"),

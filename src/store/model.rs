@@ -70,9 +70,11 @@ pub struct User {
     /// Holds every permission, and alone may grant them.
     #[serde(default)]
     pub is_superuser: bool,
-    /// Deleted: personal fields erased, no sign-in, shown to teachers as a deleted student.
+    /// Unix seconds of the account's deletion: personal fields erased, no sign-in, shown to
+    /// teachers as a deleted student. Stored as `null` while active, so "active" is a plain
+    /// equality with null (which also matches documents written before the field existed).
     #[serde(default)]
-    pub deactivated: bool,
+    pub deleted_at: Option<i64>,
     /// The email waits for its one-time code (accounts made through seed 002's door, or an
     /// email changed there): such an account cannot sign in through any door.
     #[serde(default)]
@@ -94,7 +96,7 @@ pub struct User {
 impl User {
     /// Whether the account may sign in (through any door) and use its tokens.
     pub fn can_sign_in(&self) -> bool {
-        !self.deactivated && !self.email_unverified && !self.password_hash.is_empty()
+        self.deleted_at.is_none() && !self.email_unverified && !self.password_hash.is_empty()
     }
 
     /// The email, or `""` when the account has none.
@@ -129,6 +131,22 @@ pub struct Group {
     pub members: Vec<i64>,
 }
 document!(Group, "groups");
+
+/// An opaque API key (`Authorization: Token <key>`), stored by its SHA-256 only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiKey {
+    pub id: i64,
+    /// Lowercase hex SHA-256 of the key.
+    pub key_hash: String,
+    pub user_id: i64,
+    /// The user's token generation at issue; a later one revokes the key.
+    pub generation: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+document!(ApiKey, "api_keys");
 
 /// A revoked token (by its `jti`), kept until it would have expired anyway.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -351,7 +351,11 @@ pub struct CompletionOut {
 #[serde(untagged)]
 pub enum Student {
     Member(MemberOut),
-    Gone { id: i64 },
+    /// The account was deleted: its personal fields are erased.
+    Gone {
+        id: i64,
+        deleted: bool,
+    },
 }
 
 // By hand: the derive documents an untagged enum as `oneOf`, which a member (who has an id
@@ -362,7 +366,9 @@ impl utoipa::PartialSchema for Student {
         use utoipa::openapi::Ref;
         let gone = ObjectBuilder::new()
             .property("id", ObjectBuilder::new().schema_type(Type::Integer))
-            .required("id");
+            .property("deleted", ObjectBuilder::new().schema_type(Type::Boolean))
+            .required("id")
+            .required("deleted");
         AnyOfBuilder::new()
             .item(Ref::from_schema_name(MemberOut::name()))
             .item(gone)
@@ -501,9 +507,12 @@ pub fn student_completion(c: &Completion, current_uuid: Option<&str>) -> Complet
 pub fn graded_completion(c: &Completion, user: Option<&User>) -> GradedCompletionOut {
     GradedCompletionOut {
         id: c.id,
-        user: match user {
+        user: match user.filter(|u| u.deleted_at.is_none()) {
             Some(user) => Student::Member(MemberOut::from(user)),
-            None => Student::Gone { id: c.user_id },
+            None => Student::Gone {
+                id: c.user_id,
+                deleted: true,
+            },
         },
         test: c.test_id,
         answers: c

@@ -1,0 +1,107 @@
+//! Seed 001's `/api/users/…` (sign-up and sign-in with a username and an API key, changing
+//! and deleting accounts, permissions) and `/api/permissions/`. The rules are in
+//! [`crate::accounts::directory`].
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::auth::{client_address, AuthUser};
+use super::body::Body;
+use crate::accounts::directory;
+use crate::accounts::permissions::{PermissionOut, CATALOG};
+use crate::accounts::views::{self, PermissionsOut, SignInOut};
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+fn key_ttl(state: &AppState) -> i64 {
+    i64::try_from(state.api_key_ttl.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// `POST /api/users/signup`.
+pub async fn sign_up(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    state.throttle.sign_up(client_address(&req, &state))?;
+    let user = directory::sign_up(&state.store, body.0).await?;
+    Ok(HttpResponse::Created().json(views::user(&state.store, &user).await?))
+}
+
+/// `POST /api/users/signin`.
+pub async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let address = client_address(&req, &state);
+    let login = body
+        .0
+        .raw("username")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_owned();
+    state.throttle.before_sign_in(&login, address)?;
+    match directory::sign_in(&state.store, body.0, key_ttl(&state)).await {
+        Ok(signed) => Ok(HttpResponse::Ok().json(SignInOut::from(signed))),
+        Err(err) if directory::is_bad_credentials(&err) => {
+            Err(state.throttle.failed(&login, address).unwrap_or(err))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// `PUT /api/users/{id}` (partial).
+pub async fn change(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let user = directory::change(&state.store, &auth.user, path.into_inner(), body.0).await?;
+    Ok(HttpResponse::Ok().json(views::user(&state.store, &user).await?))
+}
+
+/// `DELETE /api/users/{id}`.
+pub async fn destroy(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    directory::delete(&state.store, &auth.user, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/users/{id}/permissions`.
+pub async fn permissions(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let permissions =
+        directory::permissions_of(&state.store, &auth.user, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(PermissionsOut { permissions }))
+}
+
+/// `PUT` (`GRANT`) or `DELETE /api/users/{id}/permissions`, ids in the body or, on DELETE,
+/// in the `permissions` query parameter.
+pub async fn change_permissions<const GRANT: bool>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|err| ApiError::with_detail(ErrorCode::InvalidQuery, err.to_string()))?;
+    let ids = directory::requested_permissions(body.0, &query)?;
+    let permissions =
+        directory::change_permissions(&state.store, &auth.user, path.into_inner(), ids, GRANT)
+            .await?;
+    Ok(HttpResponse::Ok().json(PermissionsOut { permissions }))
+}
+
+/// `GET /api/permissions/`: the catalog.
+pub async fn catalog(_auth: AuthUser) -> HttpResponse {
+    let all: Vec<PermissionOut> = CATALOG.iter().map(|(_, out)| *out).collect();
+    HttpResponse::Ok().json(all)
+}
