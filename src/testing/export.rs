@@ -67,7 +67,10 @@ pub fn workbook(test: &Test, rows: &[(Completion, Option<User>)]) -> Result<Vec<
     for (i, (completion, user)) in rows.iter().enumerate() {
         let row = i as u32 + 1;
         let (email, name) = match user {
-            Some(u) => (u.email_str().to_owned(), format!("{} {}", u.first_name, u.last_name)),
+            Some(u) => (
+                u.email_str().to_owned(),
+                format!("{} {}", u.first_name, u.last_name),
+            ),
             None => (
                 format!("(deleted user {})", completion.user_id),
                 String::new(),
