@@ -44,6 +44,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The body's content type is neither JSON nor form data.
     UnsupportedMediaType,
+    /// Asked again too soon (a one-time code within a minute of the last); `Retry-After`
+    /// says when to try again.
+    Throttled,
     /// Something failed inside the server; the log has the cause.
     Internal,
     /// The store cannot be reached.
@@ -52,7 +55,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the README consistency test.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::Invalid,
         ErrorCode::ParseError,
         ErrorCode::InvalidQuery,
@@ -66,6 +69,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::Throttled,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
     ];
@@ -85,6 +89,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Throttled => "throttled",
             ErrorCode::Internal => "internal_error",
             ErrorCode::Unavailable => "service_unavailable",
         }
@@ -104,6 +109,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::Throttled => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
         }
@@ -125,6 +131,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "Method not allowed.",
             ErrorCode::PayloadTooLarge => "Request body is too large.",
             ErrorCode::UnsupportedMediaType => "Unsupported media type in request.",
+            ErrorCode::Throttled => "Request was throttled.",
             ErrorCode::Internal => "A server error occurred.",
             ErrorCode::Unavailable => "The service is temporarily unavailable.",
         }
@@ -144,6 +151,8 @@ pub enum ApiError {
         code: ErrorCode,
         detail: Option<String>,
     },
+    /// 429 `throttled`: the client may try again after this many seconds (`Retry-After`).
+    Throttled { retry_after: u64 },
     /// 500: the cause is logged, never sent.
     Internal(String),
 }
@@ -179,6 +188,13 @@ impl ApiError {
         ApiError::Validation(errors)
     }
 
+    /// 429: asked again too soon; `retry_after` seconds (at least 1) until it may.
+    pub fn throttled(retry_after: u64) -> Self {
+        ApiError::Throttled {
+            retry_after: retry_after.max(1),
+        }
+    }
+
     pub fn internal(cause: impl fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
     }
@@ -187,6 +203,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => ErrorCode::Invalid,
             ApiError::Coded { code, .. } => *code,
+            ApiError::Throttled { .. } => ErrorCode::Throttled,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -203,6 +220,9 @@ impl fmt::Display for ApiError {
                     code.as_str(),
                     detail.as_deref().unwrap_or(code.default_detail())
                 )
+            }
+            ApiError::Throttled { retry_after } => {
+                write!(f, "throttled: try again in {retry_after} s")
             }
             ApiError::Internal(cause) => write!(f, "internal error: {cause}"),
         }

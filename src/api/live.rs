@@ -623,6 +623,7 @@ fn detail(err: ApiError) -> String {
         } => detail,
         ApiError::Coded { code, .. } => code.default_detail().to_owned(),
         ApiError::Validation(fields) => format!("{fields:?}"),
+        ApiError::Throttled { .. } => ErrorCode::Throttled.default_detail().to_owned(),
         ApiError::Internal(_) => ErrorCode::Internal.default_detail().to_owned(),
     }
 }
