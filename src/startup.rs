@@ -77,6 +77,7 @@ impl Application {
             jwt::now(),
         )
         .await?;
+        let mailer = crate::mail::Mailer::start(&settings).map_err(std::io::Error::other)?;
         let (going_away, going_away_rx) = tokio::sync::watch::channel(false);
         let state = web::Data::new(AppState {
             store: store.clone(),
@@ -87,6 +88,8 @@ impl Application {
             ),
             revoked_families,
             rotate_refresh_tokens: settings.rotate_refresh_tokens,
+            mailer,
+            codes: settings.codes,
             grading,
             attempts,
             going_away: going_away_rx,
