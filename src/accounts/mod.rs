@@ -9,10 +9,16 @@
 //! - [`password`]: argon2id hashing, off the async workers.
 //! - [`permissions`]: the fixed permission catalog and who holds what.
 //! - [`views`]: the typed wire shape of a user.
+//! - [`profiles`]: seed 002's sign-up with a profile, email verification by emailed
+//!   one-time codes ([`codes`]), and profiles read and changed by id; their wire shapes are
+//!   in [`profile_views`].
 
+pub mod codes;
 pub mod jwt;
 pub mod password;
 pub mod permissions;
+pub mod profile_views;
+pub mod profiles;
 pub mod revoked;
 pub mod tokens;
 pub mod users;

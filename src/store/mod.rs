@@ -26,8 +26,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use model::{
-    Answer, Attempt, Completion, Group, Organization, Question, QuestionKind, Response,
-    RevokedFamily, RevokedToken, Test, UsedRefreshToken, User, Variant,
+    Answer, Attempt, CodeSend, Completion, Group, OneTimeCode, Organization, Question,
+    QuestionKind, Response, RevokedFamily, RevokedToken, Test, UsedRefreshToken, User, Variant,
 };
 
 /// Failures of the store, as the rest of the server needs to tell them apart.
@@ -228,6 +228,8 @@ pub const COLLECTIONS: &[&str] = &[
     Test::COLLECTION,
     Completion::COLLECTION,
     Attempt::COLLECTION,
+    OneTimeCode::COLLECTION,
+    CodeSend::COLLECTION,
 ];
 
 const fn unique(collection: &'static str, field: &'static str) -> IndexSpec {
@@ -266,6 +268,8 @@ pub const INDEXES: &[IndexSpec] = &[
     unique(Attempt::COLLECTION, "open_key"),
     lookup(Attempt::COLLECTION, "test_id"),
     lookup(Attempt::COLLECTION, "submitted"),
+    unique(OneTimeCode::COLLECTION, "user_id"),
+    unique(CodeSend::COLLECTION, "email_lower"),
 ];
 
 /// How long [`Repo::update`] keeps retrying a read-modify-write that loses races. Far past
