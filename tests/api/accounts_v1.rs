@@ -782,3 +782,51 @@ async fn with_smtp_configured_the_code_goes_through_a_real_smtp_server() {
     let (status, _) = verify(&app, "ann@example.org", &code).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn every_answer_of_the_family_matches_its_documented_schema() {
+    use crate::schema::{assert_documented, schema};
+    let app = spawn_app().await;
+    let doc = schema(&app).await;
+    let item = "/api/v1/accounts/users/{id}/";
+
+    let (status, body) =
+        status_json(app.post(USERS, None, &signup_body("ann@example.org")).await).await;
+    assert_documented(&doc, "post", USERS, status, &body);
+    let id = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = status_json(app.post(USERS, None, &json!({})).await).await;
+    assert_documented(&doc, "post", USERS, status, &body);
+
+    let (status, body) = verify(&app, "ann@example.org", "000000x").await;
+    assert_documented(&doc, "post", VERIFY, status, &body);
+    let code = nth_code(&app, "ann@example.org", 1).await;
+    let (status, body) = verify(&app, "ann@example.org", &code).await;
+    assert_documented(&doc, "post", VERIFY, status, &body);
+    let access = body["access"].as_str().unwrap().to_owned();
+
+    let (status, body) = status_json(
+        app.post(RESEND, None, &json!({"email": "x@example.org"}))
+            .await,
+    )
+    .await;
+    assert_documented(&doc, "post", RESEND, status, &body);
+    let (status, body) = status_json(
+        app.post(RESEND, None, &json!({"email": "x@example.org"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_documented(&doc, "post", RESEND, status, &body);
+
+    let (status, body) = status_json(app.get(&user_path(id), Some(&access)).await).await;
+    assert_documented(&doc, "get", item, status, &body);
+    let (status, body) = status_json(app.get(&user_path(id + 1), Some(&access)).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_documented(&doc, "get", item, status, &body);
+    let (status, body) = patch(&app, id, &access, &json!({"gender": "F"})).await;
+    assert_documented(&doc, "patch", item, status, &body);
+    let (status, body) = patch(&app, id, &access, &json!({"gender": "?"})).await;
+    assert_documented(&doc, "patch", item, status, &body);
+    let (status, body) = patch(&app, id + 1, &access, &json!({})).await;
+    assert_documented(&doc, "patch", item, status, &body);
+}
