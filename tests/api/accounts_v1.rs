@@ -699,15 +699,19 @@ async fn resend_answers_the_same_for_unknown_unverified_and_verified_addresses()
 /// each message it receives. One thread per connection, blocking I/O: it lives until the
 /// test process ends. (mailin-embedded, the crate for this, needs rustls with its default
 /// crypto provider, which would put a second provider and a C build into the test build.)
-fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+/// The first `refused` messages are refused at `MAIL` with a transient 451, as a server that
+/// is busy or greylisting does.
+fn smtp_server(refused: usize) -> (u16, Arc<Mutex<Vec<String>>>) {
     use std::io::{BufRead, BufReader, Write};
     let received = Arc::new(Mutex::new(Vec::new()));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let keep = received.clone();
+    let refusals = Arc::new(std::sync::atomic::AtomicUsize::new(refused));
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let keep = keep.clone();
+            let refusals = refusals.clone();
             std::thread::spawn(move || {
                 let mut out = stream.try_clone().unwrap();
                 let mut reader = BufReader::new(stream);
@@ -740,6 +744,16 @@ fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
                         }
                         keep.lock().unwrap().push(message);
                         reply("250 queued")?;
+                    } else if verb.starts_with("MAIL")
+                        && refusals
+                            .fetch_update(
+                                std::sync::atomic::Ordering::SeqCst,
+                                std::sync::atomic::Ordering::SeqCst,
+                                |n| n.checked_sub(1),
+                            )
+                            .is_ok()
+                    {
+                        reply("451 busy, try again later")?;
                     } else if verb.starts_with("QUIT") {
                         reply("221 bye")?;
                         return Ok(());
@@ -760,7 +774,7 @@ fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 #[tokio::test]
 async fn with_smtp_configured_the_code_goes_through_a_real_smtp_server() {
-    let (port, received) = smtp_server();
+    let (port, received) = smtp_server(0);
     let app = spawn_app_with(|s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
     signup(&app, "ann@example.org").await;
 
@@ -831,4 +845,56 @@ async fn every_answer_of_the_family_matches_its_documented_schema() {
     assert_documented(&doc, "patch", item, status, &body);
     let (status, body) = patch(&app, id + 1, &access, &json!({})).await;
     assert_documented(&doc, "patch", item, status, &body);
+}
+
+/// Waits (up to `seconds`) for the SMTP server to have received `count` messages.
+async fn received_messages(
+    received: &Arc<Mutex<Vec<String>>>,
+    count: usize,
+    seconds: u64,
+) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        let got = received.lock().unwrap().clone();
+        if got.len() >= count {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the SMTP server did not receive {count} message(s) in {seconds} s");
+}
+
+#[tokio::test]
+async fn a_send_the_smtp_server_refuses_for_now_is_retried_and_the_request_never_fails() {
+    let (port, received) = smtp_server(2);
+    let app = spawn_app_with(|s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+
+    // Answered at once, while delivery waits for the server.
+    signup(&app, "ann@example.org").await;
+
+    // Refused twice (retries after 0.5 s and 2 s), delivered on the third attempt.
+    let messages = received_messages(&received, 1, 10).await;
+    let code = code_in(&messages[0]);
+    let (status, _) = verify(&app, "ann@example.org", &code).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unreachable_smtp_server_does_not_fail_or_slow_the_sign_up() {
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_app_with(|s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let started = std::time::Instant::now();
+    signup(&app, "ann@example.org").await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The failed delivery is the server's business: the address's minute is still taken, so
+    // asking again at once is throttled as usual, not an error.
+    let resp = app
+        .post(RESEND, None, &json!({"email": "ann@example.org"}))
+        .await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
 }
