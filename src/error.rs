@@ -44,7 +44,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The body's content type is neither JSON nor form data.
     UnsupportedMediaType,
-    /// Too many requests (sign-in failures, sign-ups, codes): wait `Retry-After` seconds.
+    /// Too many requests (sign-in failures or attempts, sign-ups, a one-time code within a
+    /// minute of the last); `Retry-After` says when to try again.
     Throttled,
     /// Something failed inside the server; the log has the cause.
     Internal,
@@ -150,10 +151,10 @@ pub enum ApiError {
         code: ErrorCode,
         detail: Option<String>,
     },
+    /// 429 `throttled`: the client may try again after this many seconds (`Retry-After`).
+    Throttled { retry_after: u64 },
     /// 500: the cause is logged, never sent.
     Internal(String),
-    /// 429: try again after this many seconds (`Retry-After`).
-    Throttled { retry_after: u64 },
 }
 
 impl ApiError {
@@ -187,7 +188,7 @@ impl ApiError {
         ApiError::Validation(errors)
     }
 
-    /// 429, to be tried again after `retry_after` seconds (at least one).
+    /// 429: asked again too soon; `retry_after` seconds (at least 1) until it may.
     pub fn throttled(retry_after: u64) -> Self {
         ApiError::Throttled {
             retry_after: retry_after.max(1),
@@ -202,8 +203,8 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => ErrorCode::Invalid,
             ApiError::Coded { code, .. } => *code,
-            ApiError::Internal(_) => ErrorCode::Internal,
             ApiError::Throttled { .. } => ErrorCode::Throttled,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 }
@@ -220,8 +221,10 @@ impl fmt::Display for ApiError {
                     detail.as_deref().unwrap_or(code.default_detail())
                 )
             }
+            ApiError::Throttled { retry_after } => {
+                write!(f, "throttled: try again in {retry_after} s")
+            }
             ApiError::Internal(cause) => write!(f, "internal error: {cause}"),
-            ApiError::Throttled { retry_after } => write!(f, "throttled for {retry_after} s"),
         }
     }
 }

@@ -7,7 +7,8 @@
 //! Modules in dependency order (each uses only those above it):
 //!
 //! - [`error`]: the one error type and its table of codes; [`settings`]: `TESTIT_*`
-//!   configuration; [`telemetry`]: structured logging; [`metrics`]: Prometheus series.
+//!   configuration; [`telemetry`]: structured logging; [`metrics`]: Prometheus series;
+//!   [`mail`]: email delivery (SMTP, or an outbox folder) off the request path.
 //! - [`store`]: the document store interface and its embedded (SQLite) and MongoDB backends.
 //! - [`domain`]: types parsed once at the edge (`Email`, `Password`, `Name`), answer scoring,
 //!   and the field reader [`domain::input::Input`].
@@ -25,6 +26,7 @@ pub mod admin;
 pub mod api;
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod organizations;
 pub mod settings;

@@ -37,7 +37,37 @@ pub struct Settings {
     pub metrics_bind: Option<String>,
     /// What a WebSocket client may cost before it is disconnected.
     pub live: LiveLimits,
+    /// `smtp://…` or `smtps://…` (lettre's URL syntax) of the server that delivers email;
+    /// `None`: each message is written to `<data dir>/outbox/` instead.
+    pub smtp_url: Option<String>,
+    /// The sender of the server's email, `Name <address>` or a bare address.
+    pub mail_from: String,
+    /// How long an emailed one-time code lives and how often one may be sent.
+    pub codes: CodeRules,
 }
+
+/// The lifetimes of emailed one-time codes (`accounts::codes`). Settings, so that tests can
+/// shorten them instead of waiting minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeRules {
+    /// How long a code can be used after it is sent.
+    pub lifetime: Duration,
+    /// The least time between two codes sent to one address.
+    pub resend_interval: Duration,
+}
+
+impl Default for CodeRules {
+    fn default() -> Self {
+        CodeRules {
+            lifetime: Duration::from_secs(10 * 60),
+            resend_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The sender when `TESTIT_MAIL_FROM` is unset: `.localhost` is reserved, so it can never be
+/// somebody else's domain.
+pub const DEFAULT_MAIL_FROM: &str = "TestIT <no-reply@testit.localhost>";
 
 /// What a WebSocket client may cost before it is disconnected (`docs/websocket.md`,
 /// "Slow clients"). A client that stops reading must not hold the server's memory, nor its
@@ -120,6 +150,9 @@ impl Settings {
             grading_wait: Duration::from_secs(5),
             metrics_bind: None,
             live: LiveLimits::default(),
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            codes: CodeRules::default(),
             data_dir,
         }
     }
@@ -233,6 +266,27 @@ impl Settings {
                 }
             };
         }
+        if let Some(url) = get("TESTIT_SMTP_URL") {
+            // Checked here so that a typo stops the server at start, naming the variable.
+            crate::mail::check_smtp_url(&url).map_err(|problem| SettingsError {
+                name: "TESTIT_SMTP_URL",
+                problem,
+            })?;
+            settings.smtp_url = Some(url);
+        }
+        if let Some(from) = get("TESTIT_MAIL_FROM") {
+            crate::mail::check_mailbox(&from).map_err(|problem| SettingsError {
+                name: "TESTIT_MAIL_FROM",
+                problem,
+            })?;
+            settings.mail_from = from;
+        }
+        if let Some(secs) = get("TESTIT_CODE_TTL") {
+            settings.codes.lifetime = seconds("TESTIT_CODE_TTL", &secs)?;
+        }
+        if let Some(secs) = get("TESTIT_CODE_RESEND_INTERVAL") {
+            settings.codes.resend_interval = seconds("TESTIT_CODE_RESEND_INTERVAL", &secs)?;
+        }
         if let Some(flag) = get("TESTIT_ROTATE_REFRESH_TOKENS") {
             settings.rotate_refresh_tokens = match flag.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => true,
@@ -311,6 +365,30 @@ mod tests {
         let err = from(&[("TESTIT_WS_DRAIN_TIMEOUT_MS", "0")]).unwrap_err();
         assert!(err.to_string().starts_with("TESTIT_WS_DRAIN_TIMEOUT_MS"));
         assert!(from(&[("TESTIT_WS_OUTSTANDING_BYTES", "lots")]).is_err());
+    }
+
+    #[test]
+    fn mail_settings_default_to_the_outbox_and_are_checked_at_start() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.smtp_url, None);
+        assert_eq!(s.mail_from, DEFAULT_MAIL_FROM);
+        assert_eq!(s.codes, CodeRules::default());
+        let s = from(&[
+            ("TESTIT_SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("TESTIT_MAIL_FROM", "school@example.org"),
+            ("TESTIT_CODE_TTL", "30"),
+            ("TESTIT_CODE_RESEND_INTERVAL", "5"),
+        ])
+        .unwrap();
+        assert_eq!(s.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
+        assert_eq!(s.mail_from, "school@example.org");
+        assert_eq!(s.codes.lifetime, Duration::from_secs(30));
+        assert_eq!(s.codes.resend_interval, Duration::from_secs(5));
+        let err = from(&[("TESTIT_SMTP_URL", "http://mail")]).unwrap_err();
+        assert!(err.to_string().starts_with("TESTIT_SMTP_URL"), "{err}");
+        let err = from(&[("TESTIT_MAIL_FROM", "not an address")]).unwrap_err();
+        assert!(err.to_string().starts_with("TESTIT_MAIL_FROM"), "{err}");
+        assert!(from(&[("TESTIT_CODE_TTL", "0")]).is_err());
     }
 
     #[test]

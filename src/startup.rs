@@ -77,6 +77,7 @@ impl Application {
             jwt::now(),
         )
         .await?;
+        let mailer = crate::mail::Mailer::start(&settings).map_err(std::io::Error::other)?;
         let (going_away, going_away_rx) = tokio::sync::watch::channel(false);
         let state = web::Data::new(AppState {
             store: store.clone(),
@@ -90,6 +91,8 @@ impl Application {
             api_key_ttl: settings.api_key_ttl,
             throttle: crate::accounts::throttle::Throttle::new(settings.throttle),
             client_address_header: settings.client_address_header.clone(),
+            mailer,
+            codes: settings.codes,
             grading,
             attempts,
             going_away: going_away_rx,

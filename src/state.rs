@@ -5,6 +5,8 @@ use actix::Addr;
 use actors::attempt::Registry;
 
 use crate::accounts::{JwtKeys, RevokedFamilies};
+use crate::mail::Mailer;
+use crate::settings::CodeRules;
 use crate::store::Store;
 use crate::testing::grading::Grading;
 
@@ -21,6 +23,10 @@ pub struct AppState {
     pub throttle: crate::accounts::throttle::Throttle,
     /// The header a trusted proxy puts the client's address in, if any.
     pub client_address_header: Option<String>,
+    /// Sends email (one-time codes) in the background.
+    pub mailer: Mailer,
+    /// How long one-time codes live and how often one may be sent.
+    pub codes: CodeRules,
     /// The grader pool, the event hub, and how long a submission waits for its verdicts.
     pub grading: Grading,
     /// The attempt actors' registry (live test-taking).

@@ -13,12 +13,18 @@
 //! - [`throttle`]: rate limits on sign-in, sign-up and one-time codes.
 //! - [`permissions`]: the fixed permission catalog and who holds what.
 //! - [`views`]: the typed wire shape of a user.
+//! - [`profiles`]: seed 002's sign-up with a profile, email verification by emailed
+//!   one-time codes ([`codes`]), and profiles read and changed by id; their wire shapes are
+//!   in [`profile_views`].
 
+pub mod codes;
 pub mod directory;
 pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod permissions;
+pub mod profile_views;
+pub mod profiles;
 pub mod revoked;
 pub mod throttle;
 pub mod tokens;

@@ -9,7 +9,9 @@ use super::password;
 use super::revoked::RevokedFamilies;
 use crate::domain::input::Input;
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{Filter, RevokedFamily, RevokedToken, Store, StoreError, UsedRefreshToken};
+use crate::store::{
+    Filter, RevokedFamily, RevokedToken, Store, StoreError, UsedRefreshToken, User,
+};
 
 /// What the token rules work with (borrowed from the server's state).
 pub struct Sessions<'a> {
@@ -52,17 +54,23 @@ impl Sessions<'_> {
             (true, Some(user)) if user.can_sign_in() => user,
             _ => return Err(ApiError::code(ErrorCode::AuthenticationFailed)),
         };
+        Ok(self.issue(&user))
+    }
+
+    /// A new log-in for a user whose credentials were checked (password, or an emailed
+    /// one-time code): an access and a refresh token of a new family.
+    pub fn issue(&self, user: &User) -> TokenPair {
         let family = random_id();
-        let access = state
+        let access = self
             .jwt
             .access_token(user.id, user.token_generation, &family);
-        let refresh = state
+        let refresh = self
             .jwt
             .refresh_token(user.id, user.token_generation, family);
-        Ok(TokenPair {
+        TokenPair {
             access,
             refresh: Some(refresh),
-        })
+        }
     }
 
     async fn family_revoked(&self, family: &str) -> Result<bool, ApiError> {

@@ -160,7 +160,7 @@ const CURRENT_PASSWORD: &str = "current_password";
 
 /// Records an error under `current_password` unless it is sent and is the account's
 /// password (argon2 verification, on the blocking pool like the log-in's).
-pub(super) async fn check_current_password(input: &mut Input, me: &User) -> Result<(), ApiError> {
+pub(crate) async fn check_current_password(input: &mut Input, me: &User) -> Result<(), ApiError> {
     if !input.has(CURRENT_PASSWORD) {
         input.error(
             CURRENT_PASSWORD,

@@ -1,5 +1,5 @@
 //! [`ApiError`] as an HTTP response: the status from the code table, the JSON body, and
-//! `Retry-After` on 503. Only here does the error type meet actix.
+//! `Retry-After` on 503 and 429. Only here does the error type meet actix.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -36,12 +36,9 @@ impl ResponseError for ApiError {
         }
         match self {
             ApiError::Validation(errors) => response.json(ValidationErrorBody(errors)),
-            ApiError::Coded { code, detail } => response.json(ErrorBody {
-                detail: detail.as_deref().unwrap_or(code.default_detail()),
-                code: code.as_str(),
-            }),
             ApiError::Throttled { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, *retry_after));
+                // DRF's wording for its `Throttled` exception.
                 let detail =
                     format!("Request was throttled. Expected available in {retry_after} seconds.");
                 response.json(ErrorBody {
@@ -49,6 +46,10 @@ impl ResponseError for ApiError {
                     code: ErrorCode::Throttled.as_str(),
                 })
             }
+            ApiError::Coded { code, detail } => response.json(ErrorBody {
+                detail: detail.as_deref().unwrap_or(code.default_detail()),
+                code: code.as_str(),
+            }),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error answered with 500");
                 let code = ErrorCode::Internal;

@@ -5,6 +5,7 @@
 //! slash. A path that exists with another
 //! method answers 405, one that does not exist 404 `route_not_found`, both as JSON.
 
+pub mod accounts_v1;
 pub mod auth;
 pub mod body;
 pub mod completions;
@@ -63,6 +64,9 @@ pub struct OpDoc {
     pub checks_credentials: bool,
     pub status: u16,
     pub answer: Answer,
+    /// Answers documented beyond the usual ones (or instead of one): status, description,
+    /// component schema.
+    pub responses: Vec<(u16, &'static str, &'static str)>,
 }
 
 /// One operation: its documentation and its handler.
@@ -90,6 +94,7 @@ impl Endpoint {
             checks_credentials: false,
             status: 200,
             answer: Answer::Empty,
+            responses: Vec::new(),
         };
         Endpoint { doc, route }
     }
@@ -133,6 +138,12 @@ impl Endpoint {
     fn answers(mut self, status: u16, answer: Answer) -> Self {
         self.doc.status = status;
         self.doc.answer = answer;
+        self
+    }
+
+    /// Documents another answer (or replaces the usual one of this status).
+    fn or(mut self, status: u16, description: &'static str, schema: &'static str) -> Self {
+        self.doc.responses.push((status, description, schema));
         self
     }
 }
@@ -239,6 +250,31 @@ pub fn endpoints() -> Vec<Endpoint> {
             .summary("The permission catalog: id, codename, name.")
             .auth_token()
             .answers(200, List("Permission")),
+        // Seed 002's accounts. `verify/` and `resend/` come before `{id}`.
+        Endpoint::new(M::POST, "/api/v1/accounts/users/", "accounts", accounts_v1::register)
+            .summary("Sign up with a profile. The account cannot sign in until the 6-digit code emailed to it is entered at verify/.")
+            .body("AccountRequest")
+            .answers(201, Object("AccountCreated")),
+        Endpoint::new(M::POST, "/api/v1/accounts/users/verify/", "accounts", accounts_v1::verify)
+            .summary("Verify the email with its emailed code: answers a log-in (access and refresh tokens). Wrong, expired, used or dead codes, and unknown emails, all answer one 400 naming code; 5 tries per code.")
+            .body("VerifyEmailRequest")
+            .answers(200, Object("TokenObtainPair")),
+        Endpoint::new(M::POST, "/api/v1/accounts/users/resend/", "accounts", accounts_v1::resend)
+            .summary("Send a new code (the earlier one stops working) to an account waiting for verification. The same 202 whether or not such an account exists; at most once a minute per address.")
+            .body("ResendCodeRequest")
+            .answers(202, Object("CodeResent"))
+            .or(429, "A code went to this address less than a minute ago; Retry-After gives the seconds to wait", "Error"),
+        Endpoint::new(M::GET, "/api/v1/accounts/users/{id}/", "accounts", accounts_v1::retrieve)
+            .summary("Retrieve a user's profile: one's own, or anyone's with the view_user permission.")
+            .auth()
+            .answers(200, Object("Account"))
+            .or(404, "No such user, or not one the caller may see", "UserNotFound"),
+        Endpoint::new(M::PATCH, "/api/v1/accounts/users/{id}/", "accounts", accounts_v1::change)
+            .summary("Change some of a user's profile: one's own, or anyone's with the change_user permission. A new email must be verified again (a code is sent to it; until then the account cannot sign in and its tokens stop working); changing one's own email needs current_password.")
+            .auth()
+            .body("PatchedAccountRequest")
+            .answers(200, Object("AccountSummary"))
+            .or(404, "No such user, or not one the caller may see", "UserNotFound"),
         // Tests. `p/…` comes before `{id}`.
         Endpoint::new(M::GET, "/api/tests/", "tests", tests::list)
             .summary("List all tests created by current teacher (all of the organization's for its owner).")

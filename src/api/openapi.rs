@@ -144,6 +144,9 @@ fn operation(doc: &OpDoc) -> Value {
     if has_path_params {
         responses.insert("404".into(), error_response("Not found", "Error"));
     }
+    for (status, description, schema) in &doc.responses {
+        responses.insert(status.to_string(), error_response(description, schema));
+    }
 
     let mut op = json!({
         "operationId": operation_id(&doc.method, doc.path, list),
@@ -242,6 +245,12 @@ fn component_schemas() -> Map<String, Value> {
     add::<crate::accounts::views::SignInOut>(&mut schemas);
     add::<crate::accounts::views::PermissionsOut>(&mut schemas);
     add::<crate::accounts::permissions::PermissionOut>(&mut schemas);
+    add::<crate::accounts::profile_views::AccountOut>(&mut schemas);
+    add::<crate::accounts::profile_views::AccountSummaryOut>(&mut schemas);
+    add::<crate::accounts::profile_views::AccountCreatedOut>(&mut schemas);
+    add::<crate::accounts::profile_views::UserNotFoundOut>(&mut schemas);
+    add::<crate::accounts::profile_views::CodeResentOut>(&mut schemas);
+    add::<crate::accounts::profile_views::GenderChoice>(&mut schemas);
     add::<crate::organizations::views::OrganizationOut>(&mut schemas);
     add::<crate::organizations::views::GroupOut>(&mut schemas);
     add::<crate::testing::views::TestOut>(&mut schemas);
@@ -265,6 +274,10 @@ fn component_schemas() -> Map<String, Value> {
     add::<TokenObtainPairRequest>(&mut schemas);
     add::<TokenRefreshRequest>(&mut schemas);
     add::<TokenRevokeRequest>(&mut schemas);
+    add::<AccountRequest>(&mut schemas);
+    add::<PatchedAccountRequest>(&mut schemas);
+    add::<VerifyEmailRequest>(&mut schemas);
+    add::<ResendCodeRequest>(&mut schemas);
     add::<TestRequest>(&mut schemas);
     add::<PatchedTestRequest>(&mut schemas);
     add::<CompletionRequest>(&mut schemas);

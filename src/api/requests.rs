@@ -125,6 +125,75 @@ pub struct PermissionsRequest {
     permissions: Vec<i64>,
 }
 
+/// Seed 002's sign-up: `confirm_password` must equal `password`.
+#[derive(ToSchema)]
+pub struct AccountRequest {
+    #[schema(format = Email)]
+    email: String,
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    password: String,
+    #[schema(write_only)]
+    confirm_password: String,
+    #[schema(max_length = 150)]
+    first_name: String,
+    #[schema(max_length = 150)]
+    last_name: String,
+    /// E.164: `+` and 8 to 15 digits, the first not 0.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+1234567890")]
+    phone: String,
+    gender: crate::accounts::profile_views::GenderChoice,
+    /// ISO 3166-1 alpha-2 (an assigned code; any case, answered upper-case).
+    #[schema(example = "US", min_length = 2, max_length = 2)]
+    country: String,
+    /// `YYYY-MM-DD`, not in the future, not before 1900.
+    #[schema(format = Date)]
+    birthday: Option<String>,
+    #[schema(max_length = 255)]
+    address: Option<String>,
+}
+
+/// Seed 002's profile change: any of the fields. A new email is unverified until its code is
+/// entered; changing one's own email needs `current_password`.
+#[derive(ToSchema)]
+pub struct PatchedAccountRequest {
+    #[schema(format = Email)]
+    email: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+1234567890")]
+    phone: Option<String>,
+    gender: Option<crate::accounts::profile_views::GenderChoice>,
+    #[schema(example = "US", min_length = 2, max_length = 2)]
+    country: Option<String>,
+    /// `YYYY-MM-DD`; null or blank clears it.
+    #[schema(format = Date)]
+    birthday: Option<String>,
+    /// Null or blank clears it.
+    #[schema(max_length = 255)]
+    address: Option<String>,
+    /// The account's password: required to change one's own email.
+    #[schema(write_only)]
+    current_password: Option<String>,
+}
+
+/// The emailed code, with the address it was sent to.
+#[derive(ToSchema)]
+pub struct VerifyEmailRequest {
+    #[schema(format = Email)]
+    email: String,
+    /// 6 digits.
+    #[schema(pattern = "^[0-9]{6}$", example = "123456")]
+    code: String,
+}
+
+#[derive(ToSchema)]
+pub struct ResendCodeRequest {
+    #[schema(format = Email)]
+    email: String,
+}
+
 #[derive(ToSchema)]
 pub struct UserRefRequest {
     user: i64,

@@ -26,8 +26,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use model::{
-    Answer, ApiKey, Attempt, Completion, Group, Organization, Question, QuestionKind, Response,
-    RevokedFamily, RevokedToken, Test, UsedRefreshToken, User, Variant,
+    Answer, ApiKey, Attempt, CodeSend, Completion, Group, OneTimeCode, Organization, Question,
+    QuestionKind, Response, RevokedFamily, RevokedToken, Test, UsedRefreshToken, User, Variant,
 };
 
 /// Failures of the store, as the rest of the server needs to tell them apart.
@@ -229,6 +229,8 @@ pub const COLLECTIONS: &[&str] = &[
     Test::COLLECTION,
     Completion::COLLECTION,
     Attempt::COLLECTION,
+    OneTimeCode::COLLECTION,
+    CodeSend::COLLECTION,
 ];
 
 const fn unique(collection: &'static str, field: &'static str) -> IndexSpec {
@@ -269,6 +271,8 @@ pub const INDEXES: &[IndexSpec] = &[
     unique(Attempt::COLLECTION, "open_key"),
     lookup(Attempt::COLLECTION, "test_id"),
     lookup(Attempt::COLLECTION, "submitted"),
+    unique(OneTimeCode::COLLECTION, "user_id"),
+    unique(CodeSend::COLLECTION, "email_lower"),
 ];
 
 /// How long [`Repo::update`] keeps retrying a read-modify-write that loses races. Far past

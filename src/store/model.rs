@@ -179,6 +179,41 @@ pub struct UsedRefreshToken {
 }
 document!(UsedRefreshToken, "used_refresh_tokens");
 
+/// An emailed one-time code that verifies a user's email (`accounts::codes`): one per user,
+/// replaced when another is sent. The code itself is never stored, only SHA-256 of a random
+/// salt and the code.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OneTimeCode {
+    pub id: i64,
+    /// Unique: a new code replaces the user's previous one.
+    pub user_id: i64,
+    /// The address the code was sent to (lower-cased): it verifies that address only, so a
+    /// code sent before an email change cannot verify the new one.
+    pub email_lower: String,
+    /// Hex of 16 random bytes.
+    pub salt: String,
+    /// Hex of SHA-256(salt ‖ code).
+    pub hash: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Tries spent (right or wrong); at the limit the code is dead.
+    pub tries: i64,
+}
+document!(OneTimeCode, "one_time_codes");
+
+/// When a one-time code was last sent to an address (lower-cased), whether or not an
+/// account has it: the once-a-minute limit is kept per address string, so its answers say
+/// nothing about which accounts exist.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CodeSend {
+    pub id: i64,
+    /// Unique.
+    pub email_lower: String,
+    /// Unix seconds.
+    pub sent_at: i64,
+}
+document!(CodeSend, "code_sends");
+
 /// The kinds of question the seed documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -18,6 +18,8 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     /// The attempt actors' registry, to evict an actor as a crash would.
     pub attempts: actix::Addr<actors::attempt::Registry>,
+    /// The server's store, for what no endpoint does (e.g. granting a permission).
+    pub store: testit::store::Store,
     // Kept alive for the test's duration; deleted on drop.
     _data_dir: TempDir,
 }
@@ -98,9 +100,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         settings.database_url = with_database(&uri, &fresh_database_name("testit"));
     }
     configure(&mut settings);
-    let (address, metrics_address, handle, attempts) = start(&settings).await;
+    let (address, metrics_address, handle, attempts, store) = start(&settings).await;
     TestApp {
         attempts,
+        store,
         address,
         metrics_address,
         client: reqwest::Client::builder().build().unwrap(),
@@ -117,6 +120,7 @@ async fn start(
     Option<String>,
     actix_web::dev::ServerHandle,
     actix::Addr<actors::attempt::Registry>,
+    testit::store::Store,
 ) {
     let app = Application::build(settings.clone())
         .await
@@ -125,16 +129,17 @@ async fn start(
     let metrics = app
         .metrics_port()
         .map(|port| format!("http://127.0.0.1:{port}"));
-    let (handle, attempts) = (app.handle(), app.attempts().clone());
+    let (handle, attempts, store) = (app.handle(), app.attempts().clone(), app.store().clone());
     tokio::spawn(app.run_until_stopped());
-    (address, metrics, handle, attempts)
+    (address, metrics, handle, attempts, store)
 }
 
 impl TestApp {
     /// Stops the server and starts a new one on the same data dir (a new port).
     pub async fn restart(&mut self) {
         self.handle.stop(true).await;
-        let (address, metrics_address, handle, attempts) = start(&self.settings).await;
+        let (address, metrics_address, handle, attempts, store) = start(&self.settings).await;
+        self.store = store;
         self.address = address;
         self.metrics_address = metrics_address;
         self.handle = handle;

@@ -1,5 +1,6 @@
 //! Black-box tests of the API: a real server on a free port, a fresh store each, real HTTP.
 
+mod accounts_v1;
 mod attempts;
 mod auth;
 mod authoring;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, status_json};
 
-async fn schema(app: &crate::helpers::TestApp) -> Value {
+pub(crate) async fn schema(app: &crate::helpers::TestApp) -> Value {
     let (status, doc) = status_json(app.get("/api/schema/json/", None).await).await;
     assert_eq!(status, StatusCode::OK);
     doc
@@ -160,7 +160,13 @@ fn as_json_schema(value: &mut Value) {
 
 /// Checks a response body against the schema the document gives for that operation and
 /// status; the panic names the operation and every violation.
-fn assert_documented(doc: &Value, method: &str, path: &str, status: StatusCode, body: &Value) {
+pub(crate) fn assert_documented(
+    doc: &Value,
+    method: &str,
+    path: &str,
+    status: StatusCode,
+    body: &Value,
+) {
     let response = &doc["paths"][path][method]["responses"][status.as_str()];
     let schema = &response["content"]["application/json"]["schema"];
     assert!(

@@ -1,0 +1,335 @@
+//! Seed 002's accounts (`/api/v1/accounts/users/…`): sign-up with a profile and an emailed
+//! one-time code, verification of the email, resending the code, and reading and changing
+//! a profile.
+//!
+//! - An account made here, or whose email is changed here, has `email_unverified` set: it
+//!   cannot sign in through any door, and its existing tokens stop working at once
+//!   (`User::can_sign_in`), until a code sent to the address is entered at `verify/`, which
+//!   answers a new token pair.
+//! - `verify/` and `resend/` answer the same whether or not an account has the email.
+//! - A profile is read or changed by its owner, or by a holder of `view_user` /
+//!   `change_user`; anyone else gets the same 404 as for a missing id.
+
+use super::codes::{self, CodeMail};
+use super::jwt::now;
+use super::password;
+use super::permissions::{holds, Permission};
+use super::users::check_current_password;
+use crate::domain::input::Input;
+use crate::domain::{Address, Birthday, Country, Email, Gender, Name, Password, Phone};
+use crate::error::{ApiError, ErrorCode};
+use crate::store::{Store, StoreError, User};
+
+const EMAIL_TAKEN: &str = "user with this email already exists.";
+const PASSWORDS_DIFFER: &str = "The two password fields didn't match.";
+/// One answer for every failed verification: wrong, expired, used or dead code, unknown or
+/// already verified email.
+pub const BAD_CODE: &str =
+    "The code is wrong, expired or already used. Check it, or ask for a new one.";
+
+fn email_taken(err: StoreError) -> ApiError {
+    match err {
+        StoreError::Duplicate => ApiError::field("email", EMAIL_TAKEN),
+        other => other.into(),
+    }
+}
+
+/// Reads a string field (required or optional; `None` when absent or in error) and parses
+/// it, recording the parse's error under the field.
+fn field<T, E: std::fmt::Display>(
+    input: &mut Input,
+    name: &str,
+    required: bool,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Option<T> {
+    let raw = if required {
+        input.required_str(name)
+    } else {
+        input.optional_str(name)
+    }?;
+    input.check(name, parse(&raw))
+}
+
+/// A field that may be absent (`None`), null or blank (`Some(None)`: clear it), or a value.
+fn clearable<T, E: std::fmt::Display>(
+    input: &mut Input,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<Option<T>, E>,
+) -> Option<Option<T>> {
+    match input.nullable_str(name)? {
+        None => Some(None),
+        Some(raw) => input.check(name, parse(&raw)),
+    }
+}
+
+fn birthday(raw: &str) -> Result<Option<String>, &'static str> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    Birthday::parse(raw, Birthday::today()).map(|b| Some(b.to_string()))
+}
+
+fn address(raw: &str) -> Result<Option<String>, String> {
+    Address::parse(raw).map(|a| a.map(Address::into_string))
+}
+
+/// Records an error when another account has this email (the unique index is the real
+/// guard; this names the problem together with any others).
+async fn check_email_free(
+    store: &Store,
+    input: &mut Input,
+    email: &Email,
+    me: Option<i64>,
+) -> Result<(), ApiError> {
+    if let Some(other) = store.user_by_email(email.as_str()).await? {
+        if Some(other.id) != me {
+            input.error("email", EMAIL_TAKEN);
+        }
+    }
+    Ok(())
+}
+
+/// Signs a user up with a profile; the account waits for the emailed code. Nothing is
+/// written unless every field is valid.
+pub async fn register(
+    store: &Store,
+    mail: &CodeMail<'_>,
+    mut input: Input,
+) -> Result<User, ApiError> {
+    let email = field(&mut input, "email", true, Email::parse);
+    let raw_password = input.required_str("password");
+    let confirm = input.required_str("confirm_password");
+    let first_name = field(&mut input, "first_name", true, Name::parse);
+    let last_name = field(&mut input, "last_name", true, Name::parse);
+    let phone = field(&mut input, "phone", true, Phone::parse);
+    let gender = field(&mut input, "gender", true, Gender::parse);
+    let country = field(&mut input, "country", true, Country::parse);
+    let birthday = clearable(&mut input, "birthday", birthday).flatten();
+    let address = clearable(&mut input, "address", address).flatten();
+    let password = raw_password.as_deref().and_then(|raw| {
+        let parsed = Password::parse(raw, email.as_ref().map(Email::as_str));
+        input.check("password", parsed)
+    });
+    if let (Some(password), Some(confirm)) = (&raw_password, &confirm) {
+        if password != confirm {
+            input.error("confirm_password", PASSWORDS_DIFFER);
+        }
+    }
+    if let Some(email) = &email {
+        check_email_free(store, &mut input, email, None).await?;
+    }
+    input.finish()?;
+    // Every field that failed to parse recorded an error, so finish() returned it above.
+    let (
+        Some(email),
+        Some(password),
+        Some(first),
+        Some(last),
+        Some(phone),
+        Some(gender),
+        Some(country),
+    ) = (
+        email, password, first_name, last_name, phone, gender, country,
+    )
+    else {
+        return Err(ApiError::internal(
+            "a required field was missing without an error",
+        ));
+    };
+    let joined = now();
+    let user = User {
+        id: 0,
+        email_lower: Some(email.normalized()),
+        email: Some(email.as_str().to_owned()),
+        password_hash: password::hash(password).await?,
+        first_name: first.into_string(),
+        last_name: last.into_string(),
+        phone: Some(phone.into_string()),
+        gender: Some(gender.as_str().to_owned()),
+        country: Some(country.into_string()),
+        birthday,
+        address,
+        email_unverified: true,
+        date_joined: joined,
+        updated_at: joined,
+        ..User::default()
+    };
+    let user = store.users().insert(user).await.map_err(email_taken)?;
+    tracing::info!(
+        user_id = user.id,
+        "user signed up (seed 002), email to verify"
+    );
+    // An address signs up once, so this send is not subject to the once-a-minute limit.
+    codes::send(store, mail, &user, false).await?;
+    Ok(user)
+}
+
+/// The account with this id, if the caller may act on it with `permission` (their own
+/// account, or any with the permission); otherwise 404, as for a missing id.
+pub async fn visible(
+    store: &Store,
+    me: &User,
+    id: i64,
+    permission: Permission,
+) -> Result<User, ApiError> {
+    let user = store.users().get(id).await?;
+    user.filter(|u| u.deleted_at.is_none() && (u.id == me.id || holds(me, permission)))
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Changes some of a profile. A new email is unverified until its code is entered (a code
+/// is sent to it, within the once-a-minute limit of the address), and an owner changing
+/// their own email must send `current_password`, as through `/api/users/me`.
+pub async fn change(
+    store: &Store,
+    mail: &CodeMail<'_>,
+    me: &User,
+    id: i64,
+    mut input: Input,
+) -> Result<User, ApiError> {
+    let target = visible(store, me, id, Permission::ChangeUsers).await?;
+    let email = field(&mut input, "email", false, Email::parse);
+    let first_name = field(&mut input, "first_name", false, Name::parse);
+    let last_name = field(&mut input, "last_name", false, Name::parse);
+    let phone = field(&mut input, "phone", false, Phone::parse);
+    let gender = field(&mut input, "gender", false, Gender::parse);
+    let country = field(&mut input, "country", false, Country::parse);
+    let birthday = clearable(&mut input, "birthday", birthday);
+    let address = clearable(&mut input, "address", address);
+    // Re-sending one's own email, in another case too, changes no verification.
+    let moves_email = email
+        .as_ref()
+        .is_some_and(|email| Some(email.normalized()) != target.email_lower);
+    if moves_email {
+        if let Some(email) = &email {
+            check_email_free(store, &mut input, email, Some(target.id)).await?;
+        }
+        // A stolen access token must not be enough to move the account to another address.
+        if target.id == me.id {
+            check_current_password(&mut input, me).await?;
+        }
+    }
+    input.finish()?;
+
+    let changed = now();
+    let updated = store
+        .users()
+        .update(target.id, |user| {
+            if let Some(email) = &email {
+                user.email = Some(email.as_str().to_owned());
+                user.email_lower = Some(email.normalized());
+                if moves_email {
+                    user.email_unverified = true;
+                }
+            }
+            if let Some(first) = &first_name {
+                user.first_name = first.clone().into_string();
+            }
+            if let Some(last) = &last_name {
+                user.last_name = last.clone().into_string();
+            }
+            if let Some(phone) = &phone {
+                user.phone = Some(phone.clone().into_string());
+            }
+            if let Some(gender) = gender {
+                user.gender = Some(gender.as_str().to_owned());
+            }
+            if let Some(country) = &country {
+                user.country = Some(country.clone().into_string());
+            }
+            if let Some(birthday) = &birthday {
+                user.birthday = birthday.clone();
+            }
+            if let Some(address) = &address {
+                user.address = address.clone();
+            }
+            user.updated_at = changed;
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .map_err(email_taken)?
+        .ok_or_else(ApiError::not_found)?;
+    if moves_email {
+        tracing::info!(user_id = updated.id, "email changed (seed 002): to verify");
+        // The change is made: a code that cannot go now (the address had one within the
+        // minute, or the store failed) is asked for again through `resend/`.
+        match codes::send(store, mail, &updated, true).await {
+            Ok(()) => {}
+            Err(ApiError::Throttled { retry_after }) => {
+                tracing::info!(
+                    user_id = updated.id,
+                    retry_after,
+                    "code for the new email throttled"
+                );
+            }
+            Err(err) => {
+                tracing::error!(user_id = updated.id, %err, "code for the new email not sent")
+            }
+        }
+    }
+    Ok(updated)
+}
+
+/// Checks an emailed code: the account's email is then verified, and the caller gets a log-in
+/// (the handler issues the token pair). One 400 naming `code` for every failure, whether or
+/// not the email has an account.
+pub async fn verify(store: &Store, mut input: Input) -> Result<User, ApiError> {
+    let email = field(&mut input, "email", true, Email::parse);
+    let code = input.required_str("code");
+    input.finish()?;
+    let (Some(email), Some(code)) = (email, code) else {
+        return Err(ApiError::internal(
+            "required fields missing after validation",
+        ));
+    };
+    let bad_code = || ApiError::field("code", BAD_CODE);
+    let code = code.trim();
+    let user = match store.user_by_email(email.as_str()).await? {
+        Some(user) if user.email_unverified && user.deleted_at.is_none() => user,
+        _ => return Err(bad_code()),
+    };
+    if !codes::redeem(store, &user, code, codes::now_ms()).await? {
+        return Err(bad_code());
+    }
+    let verified_email = user.email_lower.clone();
+    store
+        .users()
+        .update(user.id, |u| {
+            // The email changed between the code's check and now: the code was for the old.
+            if u.email_lower != verified_email {
+                return Err(bad_code());
+            }
+            u.email_unverified = false;
+            Ok(())
+        })
+        .await?
+        .ok_or_else(bad_code)
+        .inspect(|u| tracing::info!(user_id = u.id, "email verified"))
+}
+
+/// Sends a new code (replacing the earlier one) to an account that waits for verification.
+/// The answer is the same whether or not the address has such an account; only the
+/// once-a-minute limit per address answers otherwise (429).
+pub async fn resend(store: &Store, mail: &CodeMail<'_>, mut input: Input) -> Result<(), ApiError> {
+    let email = field(&mut input, "email", true, Email::parse);
+    input.finish()?;
+    let Some(email) = email else {
+        return Err(ApiError::internal(
+            "required field missing after validation",
+        ));
+    };
+    let now = codes::now_ms();
+    codes::take_send_slot(store, &email.normalized(), mail.rules, now).await?;
+    match store.user_by_email(email.as_str()).await? {
+        Some(user) if user.email_unverified && user.deleted_at.is_none() => {
+            // The slot is taken above; this send only records it again.
+            codes::send(store, mail, &user, false).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether an error is the 404 of a missing or hidden account.
+pub fn is_not_found(err: &ApiError) -> bool {
+    err.error_code() == ErrorCode::NotFound
+}

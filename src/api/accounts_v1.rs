@@ -1,0 +1,118 @@
+//! `/api/v1/accounts/users/…` (seed 002): sign-up with a profile, email verification by
+//! emailed one-time codes, and profiles by id. The rules are in
+//! [`crate::accounts::profiles`].
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::auth::{client_address, AuthUser};
+use super::body::Body;
+use super::export::cookie as export_cookie;
+use crate::accounts::codes::CodeMail;
+use crate::accounts::permissions::Permission;
+use crate::accounts::profile_views::{self as views, CODE_RESENT, USER_NOT_FOUND};
+use crate::accounts::profiles;
+use crate::accounts::tokens::Sessions;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn mail(state: &AppState) -> CodeMail<'_> {
+    CodeMail {
+        mailer: &state.mailer,
+        rules: state.codes,
+    }
+}
+
+/// The seed's 404 body, for a missing id and for an account the caller may not see alike.
+fn user_not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(USER_NOT_FOUND)
+}
+
+/// The id of the path; one that is not a number names no user.
+fn user_id(path: &str) -> Option<i64> {
+    path.parse().ok()
+}
+
+/// `POST /api/v1/accounts/users/`.
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    state.throttle.sign_up(client_address(&req, &state))?;
+    let user = profiles::register(&state.store, &mail(&state), body.0).await?;
+    Ok(HttpResponse::Created().json(views::created(&user)))
+}
+
+/// `GET /api/v1/accounts/users/{id}/`.
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(id) = user_id(&path) else {
+        return Ok(user_not_found());
+    };
+    match profiles::visible(&state.store, &auth.user, id, Permission::ViewUsers).await {
+        Ok(user) => Ok(HttpResponse::Ok().json(views::account(&user))),
+        Err(err) if profiles::is_not_found(&err) => Ok(user_not_found()),
+        Err(err) => Err(err),
+    }
+}
+
+/// `PATCH /api/v1/accounts/users/{id}/`.
+pub async fn change(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let Some(id) = user_id(&path) else {
+        return Ok(user_not_found());
+    };
+    match profiles::change(&state.store, &mail(&state), &auth.user, id, body.0).await {
+        Ok(user) => Ok(HttpResponse::Ok().json(views::summary(&user))),
+        Err(err) if profiles::is_not_found(&err) => Ok(user_not_found()),
+        Err(err) => Err(err),
+    }
+}
+
+/// `POST /api/v1/accounts/users/verify/`: a log-in, as `POST /api/users/token/obtain/`
+/// answers it (and, like it, the export cookie).
+pub async fn verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    // A wrong code counts as a failed sign-in of its address and client: each code has 5
+    // tries, and these limits stop a client cycling through codes and accounts.
+    let address = client_address(&req, &state);
+    let login = body
+        .0
+        .raw("email")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_owned();
+    state.throttle.before_sign_in(&login, address)?;
+    let user = match profiles::verify(&state.store, body.0).await {
+        Ok(user) => user,
+        Err(err @ ApiError::Validation(_)) => {
+            return Err(state.throttle.failed(&login, address).unwrap_or(err))
+        }
+        Err(err) => return Err(err),
+    };
+    let sessions = Sessions {
+        store: &state.store,
+        jwt: &state.jwt,
+        revoked_families: &state.revoked_families,
+        rotate: state.rotate_refresh_tokens,
+    };
+    let pair = sessions.issue(&user);
+    let cookie = export_cookie::issue(&req, &pair.access, state.jwt.access_ttl());
+    Ok(HttpResponse::Ok().cookie(cookie).json(pair))
+}
+
+/// `POST /api/v1/accounts/users/resend/`.
+pub async fn resend(state: web::Data<AppState>, body: Body) -> Result<HttpResponse, ApiError> {
+    profiles::resend(&state.store, &mail(&state), body.0).await?;
+    Ok(HttpResponse::Accepted().json(CODE_RESENT))
+}
