@@ -21,3 +21,4 @@ mod shutdown;
 mod store_contract;
 mod text_fields;
 mod users;
+mod webapp;
