@@ -50,7 +50,7 @@ export function registerView(main) {
   };
   const roles = h("fieldset", {}, h("legend", {}, "I am"), role("student", "a student", true), role("teacher", "a teacher"));
 
-  const orgSelect = field("Organization", { tag: "select", name: "organization", options: [h("option", { value: "" }, "Loading…")] });
+  const orgSelect = field("Organization to join", { tag: "select", name: "organization", options: [h("option", { value: "" }, "Loading…")] });
   const orgMode = (value, label, checked) => {
     const id = `org-${value}`;
     return h("div", { class: "choice" },
