@@ -130,6 +130,8 @@ test("a teacher and a student: registration, groups, a test taken live and watch
   await test.step("the student opens the link and answers; each answer is saved", async () => {
     await sp.goto(link);
     await expect(sp.getByRole("heading", { name: TEST })).toBeVisible();
+    await expect(sp.getByText("3 questions")).toBeVisible();
+    await sp.getByRole("button", { name: "Start the test" }).click();
     await expect(sp.getByText("Online: answers are saved as you go")).toBeVisible();
     await expect(sp.getByRole("timer")).toContainText(/Time left: (30:00|29:\d\d)/);
     const q1 = sp.locator("fieldset.question").nth(0);
@@ -176,6 +178,17 @@ test("a teacher and a student: registration, groups, a test taken live and watch
     await expect(tp.locator("tfoot")).toContainText("1/1 right");
     await row.getByRole("button", { name: `Details of ${student.first} ${student.last}` }).click();
     await expect(tp.locator("tr.details")).toContainText("Capital of France?");
+    await expectNoHorizontalScroll(tp);
+    await tp.setViewportSize({ width: 360, height: 740 });
+    await expect(tp.locator("td.status").first()).toBeVisible();
+    await expectNoHorizontalScroll(tp);
+    await tp.setViewportSize({ width: 1280, height: 720 });
+  });
+
+  await test.step("the teacher downloads the results as xlsx", async () => {
+    const download = tp.waitForEvent("download");
+    await tp.getByRole("link", { name: "Download results (.xlsx)" }).click();
+    expect((await download).suggestedFilename()).toMatch(/\.xlsx$/);
   });
 
   await test.step("the student's home lists the result", async () => {

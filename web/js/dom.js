@@ -54,7 +54,7 @@ export function field(label, attrs = {}, hint) {
     ? h("textarea", { ...attrs, tag: undefined, id, "aria-describedby": hintId })
     : attrs.tag === "select"
       ? h("select", { ...attrs, tag: undefined, options: undefined, id, "aria-describedby": hintId }, attrs.options || [])
-      : h("input", { ...attrs, id, "aria-describedby": hintId });
+      : h("input", { type: "text", ...attrs, id, "aria-describedby": hintId });
   const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
   return {
     el: h("div", { class: "field" }, h("label", { for: id }, label), hint ? h("p", { class: "hint", id: hintId }, hint) : null, control, error),

@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { alertBox, announce, errorText, h, heading, replace, uid } from "./dom.js";
 import { go } from "./app.js";
-import { linkBox } from "./teacher.js";
+import { exportLink, linkBox } from "./teacher.js";
 
 const KINDS = {
   text: "Text answer",
@@ -172,7 +172,7 @@ export function editorView(main, id) {
     replace(body,
       test ? h("div", { class: "card" }, linkBox(test, (next) => { test = next; }),
         h("p", { class: "row" }, h("a", { class: "button primary", href: `#/tests/${test.id}/watch` }, "Watch live"),
-          h("a", { class: "button", href: `/api/tests/${test.id}/completions/export/`, download: "" }, "Download results (.xlsx)"),
+          exportLink(test.id),
           h("button", {
             type: "button",
             class: "danger",

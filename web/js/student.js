@@ -133,6 +133,8 @@ export function takeView(main, uuid) {
     unsent: new Map(), // question id → body, kept while offline
     deadline: null, // performance.now() ms at the server's deadline
     done: false,
+    // The student asked to start, or this tab has an attempt going (a reload resumes it).
+    wanted: sessionStorage.getItem(`testit.attempt.${uuid}`) !== null,
   };
   let debounce = new Map();
   let tick = null;
@@ -252,6 +254,41 @@ export function takeView(main, uuid) {
     if (attempt.resumed) announce("Your saved answers are back.");
   };
 
+  const begin = () => {
+    state.wanted = true;
+    replace(body, h("p", {}, "Starting…"));
+    if (!send({ type: "start", test: uuid }, { kind: "start" })) {
+      replace(body, h("p", {}, "Waiting for the connection…"));
+    }
+  };
+
+  if (!state.wanted) {
+    Promise.all([
+      api("GET", `/api/tests/p/${uuid}/`),
+      api("GET", `/api/tests/p/${uuid}/completions/`).catch(() => []),
+    ]).then(([test, done]) => {
+      if (state.wanted) return;
+      title.textContent = test.name;
+      document.title = `${test.name} · TestIT`;
+      remember(uuid, test.name);
+      const n = test.questions.length;
+      const left = test.max_attempts === null ? null : Math.max(0, test.max_attempts - done.length);
+      const facts = [
+        `${n} ${n === 1 ? "question" : "questions"}`,
+        test.time_limit_seconds ? `${clock(test.time_limit_seconds)} to answer: the clock starts when you start, and the test is submitted when it runs out` : "no time limit",
+        left === null ? null : `${left} of ${test.max_attempts} attempt(s) left`,
+      ].filter(Boolean);
+      replace(body, h("div", { class: "card intro" },
+        h("ul", {}, facts.map((f) => h("li", {}, f))),
+        done.length ? h("p", {}, `You have submitted this test ${done.length} time(s): `, h("a", { href: `#/result/${done[done.length - 1].id}` }, "see your last result"), ".") : null,
+        h("p", {}, "Every answer is saved as you give it, so you can reload or come back on another device."),
+        left === 0 ? h("p", { class: "alert" }, "You have no attempts left.")
+          : h("button", { type: "button", class: "primary", onclick: begin }, "Start the test")));
+    }).catch((err) => {
+      replace(body, h("p", { class: "alert", role: "alert" }, errorText(err)), h("p", {}, h("a", { href: "#/" }, "Back to my tests")));
+    });
+  }
+
   const socket = new LiveSocket({
     state(s) {
       connection.dataset.state = s;
@@ -268,7 +305,7 @@ export function takeView(main, uuid) {
       }
     },
     open() {
-      send({ type: "start", test: uuid }, { kind: "start" });
+      if (state.wanted) send({ type: "start", test: uuid }, { kind: "start" });
     },
     signedOut() {
       go("/signin");
@@ -304,6 +341,7 @@ export function takeView(main, uuid) {
               setStatus(entry, `Not saved: ${message.detail}`, "error");
             }
           } else if (reply?.kind === "start" && !state.started) {
+            sessionStorage.removeItem(`testit.attempt.${uuid}`);
             replace(body, h("p", { class: "alert", role: "alert" }, message.detail), h("p", {}, h("a", { href: "#/" }, "Back to my tests")));
             socket.close();
           } else {

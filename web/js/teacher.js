@@ -1,7 +1,27 @@
 // Teachers: their tests (links, live view, export) and their organization's groups.
 
-import { api, currentUser, reloadUser } from "./api.js";
+import { api, currentUser, freshAccess, reloadUser } from "./api.js";
 import { alertBox, announce, errorText, field, h, heading, personName, replace } from "./dom.js";
+
+/**
+ * The xlsx download: a plain link, authenticated by the HttpOnly cookie that log-in and
+ * refresh set. The cookie lives as long as the access token, so a token about to expire is
+ * refreshed (renewing the cookie) before the browser follows the link.
+ */
+export function exportLink(testId) {
+  const a = h("a", { class: "button", href: `/api/tests/${testId}/completions/export/`, download: "" }, "Download results (.xlsx)");
+  a.addEventListener("click", async (event) => {
+    if (a.dataset.ready) {
+      delete a.dataset.ready;
+      return;
+    }
+    event.preventDefault();
+    await freshAccess().catch(() => {});
+    a.dataset.ready = "1";
+    a.click();
+  });
+  return a;
+}
 
 export function testLink(test) {
   return `${location.origin}/app/#/take/${test.public_uuid}`;
@@ -57,7 +77,7 @@ export function testsView(main) {
       h("p", { class: "row" },
         h("a", { class: "button", href: `#/tests/${test.id}` }, "Edit", h("span", { class: "visually-hidden" }, ` ${test.name}`)),
         h("a", { class: "button primary", href: `#/tests/${test.id}/watch` }, "Watch live", h("span", { class: "visually-hidden" }, `: ${test.name}`)),
-        h("a", { class: "button", href: `/api/tests/${test.id}/completions/export/`, download: "" }, "Download results (.xlsx)")),
+        exportLink(test.id)),
       linkBox(test)))));
   }).catch((err) => replace(list, h("p", { class: "alert", role: "alert" }, errorText(err))));
 }

@@ -7,6 +7,7 @@ import { api, apiWithClock } from "./api.js";
 import { clock, errorText, h, heading, num, personName, replace } from "./dom.js";
 import { LiveSocket } from "./live.js";
 import { go } from "./app.js";
+import { exportLink } from "./teacher.js";
 
 const STATUS = {
   not_started: "not started",
@@ -25,7 +26,7 @@ export function watchView(main, id) {
   const wrap = h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Students and their answers" }, table);
   const body = h("div", {}, h("p", {}, "Loading…"));
   main.append(title, h("div", { class: "take-bar" }, connection,
-    h("a", { class: "button", href: `/api/tests/${testId}/completions/export/`, download: "" }, "Download results (.xlsx)")), counts, body);
+    exportLink(testId)), counts, body);
 
   let test = null;
   let questions = [];
