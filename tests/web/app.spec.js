@@ -250,3 +250,39 @@ test("pages fit 360 px without horizontal scrolling, and refuse inline code", as
   expect(problems.filter((p) => !/Content Security Policy/.test(p))).toEqual([]);
   await context.close();
 });
+
+test("the server submits at the deadline and the student lands on the result", async ({ page, request }) => {
+  // Seeded through the API: an owner, a student in a group, a test with a 4 s limit.
+  const post = async (path, data, token) => {
+    const response = await request.post(path, { data, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    expect(response.ok(), `${path}: ${await response.text()}`).toBeTruthy();
+    return response.json();
+  };
+  const login = async (email) => (await post("/api/users/token/obtain/", { email, password: PASSWORD })).access;
+  const owner = `owner-${run}@deadline.test`;
+  await post("/api/users/", { email: owner, password: PASSWORD, first_name: "Olga", last_name: "Owner", is_teacher: true });
+  let token = await login(owner);
+  const org = await post("/api/organizations/", { name: `Deadline school ${run}` }, token);
+  token = await login(owner);
+  const pupil = `pupil-${run}@deadline.test`;
+  const student = await post("/api/users/", { email: pupil, password: PASSWORD, first_name: "Pia", last_name: "Pupil", is_teacher: false, organization_id: org.id });
+  const group = await post("/api/groups/", { name: "Quick", description: "", members: [student.id] }, token);
+  const quick = await post("/api/tests/", {
+    name: "Quick quiz", time_limit_seconds: 4, available_for: [group.id],
+    questions: [{ text: "Capital of Italy?", type: "text", number_in_test: 1, points: 1, body: { variants: [{ text: "Rome", is_correct: true }] } }],
+  }, token);
+
+  await page.goto(`/app/#/take/${quick.public_uuid}`);
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await page.getByLabel("Email").fill(pupil);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  // Back to the link after signing in.
+  await page.getByRole("button", { name: "Start the test" }).click();
+  await expect(page.getByRole("timer")).toContainText("Time left: 0:0");
+  await page.getByLabel("Answer to question 1").fill("rome");
+  await expect(page.locator(".save-state")).toHaveText("Saved");
+  // Nobody presses Submit: the server does, at the deadline.
+  await expect(page.getByText("Score: 1 / 1")).toBeVisible({ timeout: 15_000 });
+  await expect(page).toHaveURL(/#\/result\/\d+$/);
+});

@@ -42,7 +42,10 @@ export function studentHome(main) {
   });
   const recent = h("section", { "aria-labelledby": "recent-h" }, h("h2", { id: "recent-h" }, "Tests you opened"));
   const results = h("section", { "aria-labelledby": "results-h" }, h("h2", { id: "results-h" }, "Your results"), h("p", {}, "Loading…"));
-  main.append(heading("My tests"), user && !user.organization ? h("p", { class: "note" }, "You have not joined an organization.") : null, alert.el, open, recent, results);
+  main.append(heading("My tests"),
+    user && !user.organization ? h("p", { class: "note" }, "You have not joined an organization.") : null,
+    user?.is_teacher_pending ? h("p", { class: "note" }, "You asked for teacher rights: the owner of your organization has not confirmed them yet. Sign in again once they have.") : null,
+    alert.el, open, recent, results);
 
   const list = recentTests();
   recent.append(list.length
