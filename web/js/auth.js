@@ -112,7 +112,7 @@ export function registerView(main) {
     };
     for (const [name, f] of Object.entries(fields)) if (!body[name]) missing(f, "Required.");
     if (creating && !orgName.control.value.trim()) missing(orgName, "Name your organization.");
-    if (!teacher && !body.organization_id) missing(orgSelect, "Choose your school's organization.");
+    if (!creating && !body.organization_id) missing(orgSelect, "Choose your school's organization.");
     if (problems.length) {
       problems[0].control.focus();
       return;

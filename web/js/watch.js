@@ -34,7 +34,8 @@ export function watchView(main, id) {
   let expected = []; // members of the test's groups
   const rows = new Map(); // user id → row
   let snapshot = null; // pages being gathered
-  const dirty = new Set();
+  const dirty = new Set(); // rows to render again
+  const ticking = new Set(); // rows whose time left alone changed
   let frame = 0;
   let tick = null;
   let socket = null;
@@ -114,6 +115,7 @@ export function watchView(main, id) {
       h("td", {}, r.completion ? h("button", {
         type: "button",
         class: "link",
+        dataset: { focusKey: `details-${r.id}` },
         "aria-expanded": String(shown),
         "aria-label": `Details of ${name}`,
         onclick: () => { if (open.has(r.id)) open.delete(r.id); else open.add(r.id); mark(r); },
@@ -141,11 +143,21 @@ export function watchView(main, id) {
     replace(tfoot, h("tr", {}, h("th", { scope: "row" }, "Per question"), h("td"), h("td"), h("td"), h("td"), cells, h("td")));
     const by = {};
     for (const r of rows.values()) by[r.status] = (by[r.status] || 0) + 1;
-    counts.textContent = Object.entries(STATUS).filter(([k]) => by[k]).map(([k, label]) => `${by[k]} ${label}`).join(" · ") || "No students yet.";
+    const summary = Object.entries(STATUS).filter(([k]) => by[k]).map(([k, label]) => `${by[k]} ${label}`).join(" · ") || "No students yet.";
+    // Set only when it changes: the region is announced politely.
+    if (counts.textContent !== summary) counts.textContent = summary;
   };
 
   function flush() {
     frame = 0;
+    // A row rendered again keeps the keyboard focus on its button.
+    const focused = document.activeElement?.dataset?.focusKey;
+    for (const key of ticking) {
+      const r = rows.get(key);
+      const cell = r?.tr?.querySelector("td.time");
+      if (cell && !dirty.has(key)) cell.textContent = timeLeft(r);
+    }
+    ticking.clear();
     for (const key of dirty) {
       const r = rows.get(key);
       if (!r) continue;
@@ -156,6 +168,9 @@ export function watchView(main, id) {
     }
     dirty.clear();
     renderFoot();
+    if (focused && document.activeElement?.dataset?.focusKey !== focused) {
+      tbody.querySelector(`[data-focus-key="${focused}"]`)?.focus();
+    }
   }
 
   const renderTable = () => {
@@ -289,7 +304,11 @@ export function watchView(main, id) {
       signedOut() { go("/signin"); },
     });
     tick = setInterval(() => {
-      for (const r of rows.values()) if (r.status === "in_progress" && r.deadline !== null) mark(r);
+      for (const r of rows.values()) {
+        if (r.status !== "in_progress" || r.deadline === null) continue;
+        ticking.add(r.id);
+        if (!frame) frame = requestAnimationFrame(flush);
+      }
     }, 1000);
   }).catch((err) => replace(body, h("p", { class: "alert", role: "alert" }, errorText(err))));
 
