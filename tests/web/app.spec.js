@@ -286,3 +286,60 @@ test("the server submits at the deadline and the student lands on the result", a
   await expect(page.getByText("Score: 1 / 1")).toBeVisible({ timeout: 15_000 });
   await expect(page).toHaveURL(/#\/result\/\d+$/);
 });
+
+test("the live view reconnects by itself and catches up from a fresh snapshot", async ({ page, request }) => {
+  const post = async (path, data, token) => {
+    const response = await request.post(path, { data, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    expect(response.ok(), `${path}: ${await response.text()}`).toBeTruthy();
+    return response.json();
+  };
+  const login = async (email) => (await post("/api/users/token/obtain/", { email, password: PASSWORD })).access;
+  const owner = `owner-${run}@reconnect.test`;
+  await post("/api/users/", { email: owner, password: PASSWORD, first_name: "Rita", last_name: "Owner", is_teacher: true });
+  let token = await login(owner);
+  const org = await post("/api/organizations/", { name: `Reconnect school ${run}` }, token);
+  token = await login(owner);
+  const pupil = `rex-${run}@reconnect.test`;
+  const student = await post("/api/users/", { email: pupil, password: PASSWORD, first_name: "Rex", last_name: "Pupil", is_teacher: false, organization_id: org.id });
+  const group = await post("/api/groups/", { name: "Reconnect", description: "", members: [student.id] }, token);
+  const quiz = await post("/api/tests/", {
+    name: "Reconnect quiz", available_for: [group.id],
+    questions: [{ text: "Capital of Spain?", type: "text", number_in_test: 1, points: 1, body: { variants: [{ text: "Madrid", is_correct: true }] } }],
+  }, token);
+
+  // Every WebSocket of the page goes through this route, which can cut it and hold the
+  // next connection back.
+  const sockets = [];
+  let hold = null;
+  await page.routeWebSocket(/\/ws$/, async (ws) => {
+    sockets.push(ws);
+    if (hold) await hold;
+    ws.connectToServer();
+  });
+  await page.goto("/app/#/signin");
+  await page.getByLabel("Email").fill(owner);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Tests" })).toBeVisible();
+  await page.goto(`/app/#/tests/${quiz.id}/watch`);
+  const connection = page.locator(".connection");
+  await expect(connection).toHaveText("Live");
+  const row = page.getByRole("row", { name: /Rex/ });
+  await expect(row.locator("td.status")).toHaveText("not started");
+
+  // The connection drops; the student submits while the view is away.
+  let release;
+  hold = new Promise((resolve) => { release = resolve; });
+  await sockets[0].close();
+  await expect(connection).not.toHaveText("Live");
+  await expect.poll(() => sockets.length).toBe(2);
+  const studentToken = await login(pupil);
+  await post("/api/completions/", { test: quiz.public_uuid, answers: [{ question: quiz.questions[0].id, body: { picked_variant: { text: "madrid" } } }] }, studentToken);
+  await expect(row.locator("td.status")).toHaveText("not started");
+
+  // Back online: the fresh snapshot has the completion the events were missed for.
+  release();
+  await expect(connection).toHaveText("Live");
+  await expect(row.locator("td.status")).toHaveText("graded");
+  await expect(row.locator("td.score")).toHaveText("1 / 1");
+});

@@ -9,8 +9,10 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   retries: 0,
-  timeout: 60_000,
-  expect: { timeout: 10_000 },
+  // Generous bounds for a busy two-core machine (a run takes about half a minute); every
+  // wait ends as soon as the state it waits for is visible.
+  timeout: 120_000,
+  expect: { timeout: 15_000 },
   reporter: [["list"]],
   use: {
     baseURL: process.env.TESTIT_URL || "http://127.0.0.1:8000",
