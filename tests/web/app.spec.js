@@ -343,3 +343,63 @@ test("the live view reconnects by itself and catches up from a fresh snapshot", 
   await expect(row.locator("td.status")).toHaveText("graded");
   await expect(row.locator("td.score")).toHaveText("1 / 1");
 });
+
+test("code questions: bad testing code is refused inline, and a code answer is graded live", async ({ browser, request }) => {
+  // The sandbox's Python runtime must be ready (cached in target/tmp/testit-runtimes, or
+  // built on a machine's first run).
+  await expect.poll(async () => (await (await request.get("/api/languages/")).json())[0].status, { timeout: 110_000 }).toBe("ready");
+  const post = async (path, data, token) => {
+    const response = await request.post(path, { data, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    expect(response.ok(), `${path}: ${await response.text()}`).toBeTruthy();
+    return response.json();
+  };
+  const login = async (email) => (await post("/api/users/token/obtain/", { email, password: PASSWORD })).access;
+  const owner = `owner-${run}@code.test`;
+  await post("/api/users/", { email: owner, password: PASSWORD, first_name: "Cora", last_name: "Owner", is_teacher: true });
+  const token = await login(owner);
+  const org = await post("/api/organizations/", { name: `Code school ${run}` }, token);
+  const pupil = `cody-${run}@code.test`;
+  const student = await post("/api/users/", { email: pupil, password: PASSWORD, first_name: "Cody", last_name: "Pupil", is_teacher: false, organization_id: org.id });
+  await post("/api/groups/", { name: "Coders", description: "", members: [student.id] }, await login(owner));
+
+  const signIn = async (page, email) => {
+    await page.goto("/app/#/signin");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  };
+  const teacherContext = await browser.newContext();
+  const tp = await teacherContext.newPage();
+  await signIn(tp, owner);
+  await tp.getByRole("link", { name: "New test" }).click();
+  await tp.getByLabel("Name", { exact: true }).fill("Code quiz");
+  await tp.getByLabel("Coders").check();
+  await tp.getByRole("button", { name: "Code (Python)" }).click();
+  const q = tp.locator(".question-editor").nth(0);
+  await q.getByLabel("Question", { exact: true }).fill("Write add(a, b)");
+  const testing = q.getByLabel("Testing code (asserts, or test_* functions)");
+  await testing.fill("assert abs(add(1, 2) - 3) < 1");
+  await tp.getByRole("button", { name: "Save test" }).click();
+  await expect(tp.getByRole("alert")).toContainText("The test was not saved");
+  await expect(q.locator(".field-error").filter({ hasText: "cannot grade" })).toBeVisible();
+  await expect(testing).toHaveAttribute("aria-invalid", "true");
+  await testing.fill("assert add(1, 2) == 3");
+  await tp.getByRole("button", { name: "Save test" }).click();
+  await expect(tp.getByRole("heading", { name: "Edit: Code quiz" })).toBeVisible();
+  const link = await tp.getByLabel("Link for students").inputValue();
+
+  const studentContext = await browser.newContext();
+  const sp = await studentContext.newPage();
+  await signIn(sp, pupil);
+  await expect(sp.getByRole("heading", { name: "My tests" })).toBeVisible();
+  await sp.goto(link);
+  await sp.getByRole("button", { name: "Start the test" }).click();
+  await sp.getByLabel("Code for question 1").fill("def add(a, b):\n    return a + b\n");
+  await expect(sp.locator(".save-state")).toHaveText("Saved");
+  await sp.getByRole("button", { name: "Submit", exact: true }).click();
+  await sp.getByRole("button", { name: "Yes, submit" }).click();
+  // "Grading…" first (perhaps too briefly to see), then the score, without a reload.
+  await expect(sp.getByText("Score: 1 / 1")).toBeVisible({ timeout: 30_000 });
+  await teacherContext.close();
+  await studentContext.close();
+});
