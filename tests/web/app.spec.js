@@ -1,6 +1,7 @@
 // The web app in a real browser: a teacher and a student, each in a browser context of
 // their own, from registration to a live test watched as it is taken. Every wait is on
 // visible state (Playwright's auto-waiting expectations), never on time.
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 
 const PASSWORD = "correct horse battery";
@@ -18,6 +19,15 @@ async function expectNoHorizontalScroll(page) {
     width: document.documentElement.clientWidth,
   }));
   expect(scroll, "page is wider than the viewport").toBeLessThanOrEqual(width);
+}
+
+/** No WCAG 2.1 A or AA violation that axe can find on the page as it is. */
+async function expectAccessible(page, where) {
+  const { violations } = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  const found = violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(found, `accessibility of ${where}`).toEqual([]);
 }
 
 /** Fails the test on any error the page logs, CSP violations included. */
@@ -61,6 +71,7 @@ test("a teacher and a student: registration, groups, a test taken live and watch
     await register(tp, teacher, { teacherOf: ORG });
     await expect(tp.getByRole("heading", { name: "Tests" })).toBeVisible();
     await expect(tp.getByRole("navigation", { name: "Main" })).toContainText("Groups");
+    await expectAccessible(tp, "the tests page");
   });
 
   await test.step("the teacher creates a group", async () => {
@@ -68,6 +79,7 @@ test("a teacher and a student: registration, groups, a test taken live and watch
     await tp.getByLabel("Group name").fill(GROUP);
     await tp.getByRole("button", { name: "Create group" }).click();
     await expect(tp.getByRole("region", { name: GROUP })).toContainText("No members yet.");
+    await expectAccessible(tp, "the groups page");
   });
 
   await test.step("the student registers into the organization (at 360 px)", async () => {
@@ -112,6 +124,7 @@ test("a teacher and a student: registration, groups, a test taken live and watch
     await q3.getByRole("button", { name: "Add a choice" }).click();
     await q3.getByLabel("Choice 3", { exact: true }).fill("3");
     await q3.getByLabel("correct").nth(2).check();
+    await expectAccessible(tp, "the test editor");
 
     await tp.getByRole("button", { name: "Save test" }).click();
     await expect(tp.getByRole("heading", { name: `Edit: ${TEST}` })).toBeVisible();
@@ -141,6 +154,7 @@ test("a teacher and a student: registration, groups, a test taken live and watch
     await q2.getByLabel("4", { exact: true }).check();
     await expect(q2.locator(".save-state")).toHaveText("Saved");
     await expectNoHorizontalScroll(sp);
+    await expectAccessible(sp, "the test being taken");
   });
 
   await test.step("the teacher sees the student in progress", async () => {
@@ -169,6 +183,7 @@ test("a teacher and a student: registration, groups, a test taken live and watch
     await sp.getByRole("button", { name: "Yes, submit" }).click();
     await expect(sp.getByText("Score: 3 / 3")).toBeVisible();
     await expect(sp.getByRole("heading", { name: `Result: ${TEST}` })).toBeVisible();
+    await expectAccessible(sp, "the result page");
     await expectNoHorizontalScroll(sp);
   });
 
@@ -178,6 +193,7 @@ test("a teacher and a student: registration, groups, a test taken live and watch
     await expect(tp.locator("tfoot")).toContainText("1/1 right");
     await row.getByRole("button", { name: `Details of ${student.first} ${student.last}` }).click();
     await expect(tp.locator("tr.details")).toContainText("Capital of France?");
+    await expectAccessible(tp, "the live view");
     await expectNoHorizontalScroll(tp);
     await tp.setViewportSize({ width: 360, height: 740 });
     await expect(tp.locator("td.status").first()).toBeVisible();
@@ -235,6 +251,7 @@ test("pages fit 360 px without horizontal scrolling, and refuse inline code", as
     await page.goto(path);
     await expect(page.locator("main h1")).toBeVisible();
     await expectNoHorizontalScroll(page);
+    await expectAccessible(page, path);
   }
   await page.getByLabel("a teacher", { exact: true }).check();
   await expect(page.getByLabel("Organization name")).toBeVisible();

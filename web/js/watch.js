@@ -117,9 +117,8 @@ export function watchView(main, id) {
         class: "link",
         dataset: { focusKey: `details-${r.id}` },
         "aria-expanded": String(shown),
-        "aria-label": `Details of ${name}`,
         onclick: () => { if (open.has(r.id)) open.delete(r.id); else open.add(r.id); mark(r); },
-      }, shown ? "Hide" : "Details") : ""));
+      }, "Details", h("span", { class: "visually-hidden" }, ` of ${name}`)) : ""));
     const next = shown ? details(r) : null;
     if (r.details) r.details.remove();
     r.details = next;
