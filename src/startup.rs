@@ -138,6 +138,8 @@ impl Application {
                     ApiError::with_detail(ErrorCode::InvalidQuery, err.to_string()).into()
                 }))
                 .configure(|cfg| api::configure(cfg, api::endpoints))
+                // The web app: `/` and `/app/…`, beside the API's table.
+                .configure(api::webapp::configure)
                 .default_service(web::to(api::route_not_found))
         })
         // Replies and live events are small writes in quick succession: without NODELAY,

@@ -630,8 +630,9 @@ fn detail(err: ApiError) -> String {
     }
 }
 
-/// `GET /ws`, authenticated like REST, or with `?token=` (browsers cannot set headers on a
-/// WebSocket): a bad or missing token is refused before the upgrade.
+/// `GET /ws`, authenticated like REST, by the `bearer.<token>` subprotocol (browsers cannot
+/// set headers on a WebSocket), or with `?token=`: a bad or missing token is refused before
+/// the upgrade.
 pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
@@ -645,11 +646,21 @@ pub async fn connect(
             .into_iter()
             .find_map(|(k, v)| (k == "token").then_some(v))
     };
-    let token = bearer_token(&req).map(str::to_owned).or_else(query_token);
+    // Browsers: the `bearer.<token>` subprotocol (`ws_auth.rs`), which keeps it out of URLs.
+    let offered = super::ws_auth::Offered::of(&req)?;
+    let token = bearer_token(&req)
+        .map(str::to_owned)
+        .or(offered.token.clone())
+        .or_else(query_token);
     let token = token.ok_or_else(|| ApiError::code(ErrorCode::NotAuthenticated))?;
     let auth = AuthUser::authenticate(&state, &token).await?;
-    let (response, session, messages) = actix_ws::handle(&req, body)
+    let (mut response, session, messages) = actix_ws::handle(&req, body)
         .map_err(|err| ApiError::bad_request(format!("Expected a WebSocket upgrade: {err}")))?;
+    if let Some(protocol) = offered.answer() {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
     // Frames go out through the outbox, not actix-ws's session: its channel holds 32
     // messages of any size, beyond any count, and its body hands the HTTP layer whatever
     // it holds at once.

@@ -23,6 +23,8 @@ pub mod pagination;
 pub mod requests;
 pub mod tests;
 pub mod users;
+pub mod webapp;
+pub mod ws_auth;
 
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder, Route};
@@ -163,7 +165,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .summary("This OpenAPI 3 document as JSON.")
             .answers(200, Json("application/json")),
         Endpoint::new(M::GET, "/ws", "live", live::connect)
-            .summary("WebSocket for live test-taking and live results (protocol: docs/websocket.md). Token in Authorization or ?token=.")
+            .summary("WebSocket for live test-taking and live results (protocol: docs/websocket.md). Token in Authorization, a bearer.<token> subprotocol next to testit, or ?token=.")
             .auth()
             .answers(101, Empty),
         Endpoint::new(M::GET, "/api/languages/", "languages", languages::list)

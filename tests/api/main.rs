@@ -24,3 +24,4 @@ mod store_contract;
 mod text_fields;
 mod throttle;
 mod users;
+mod webapp;

@@ -1,0 +1,422 @@
+// The web app in a real browser: a teacher and a student, each in a browser context of
+// their own, from registration to a live test watched as it is taken. Every wait is on
+// visible state (Playwright's auto-waiting expectations), never on time.
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test } from "@playwright/test";
+
+const PASSWORD = "correct horse battery";
+const run = Date.now().toString(36);
+const teacher = { first: "Tess", last: "Teacher", email: `tess-${run}@school.test` };
+const student = { first: "Sam", last: "Student", email: `sam-${run}@school.test` };
+const ORG = `Springfield High ${run}`;
+const GROUP = "Class 7A";
+const TEST = "Capitals and numbers";
+
+/** No horizontal scrolling at the page's current width. */
+async function expectNoHorizontalScroll(page) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: document.documentElement.clientWidth,
+  }));
+  expect(scroll, "page is wider than the viewport").toBeLessThanOrEqual(width);
+}
+
+/** No WCAG 2.1 A or AA violation that axe can find on the page as it is. */
+async function expectAccessible(page, where) {
+  const { violations } = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  const found = violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(found, `accessibility of ${where}`).toEqual([]);
+}
+
+/** Fails the test on any error the page logs, CSP violations included. */
+function watchConsole(page, name) {
+  const problems = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && !/WebSocket|Failed to load resource/.test(message.text())) {
+      problems.push(`${name}: ${message.text()}`);
+    }
+  });
+  page.on("pageerror", (error) => problems.push(`${name}: ${error.message}`));
+  return problems;
+}
+
+async function register(page, who, { teacherOf, joinOrg } = {}) {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/app\/#\/signin$/);
+  await page.getByRole("link", { name: "Register" }).first().click();
+  await expect(page.getByRole("heading", { name: "Register" })).toBeVisible();
+  await page.getByLabel("First name").fill(who.first);
+  await page.getByLabel("Last name").fill(who.last);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  if (teacherOf) {
+    await page.getByLabel("a teacher", { exact: true }).check();
+    await page.getByLabel("Organization name").fill(teacherOf);
+  } else {
+    await page.getByLabel("Organization to join").selectOption({ label: joinOrg });
+  }
+  await page.getByRole("button", { name: "Register" }).click();
+}
+
+test("a teacher and a student: registration, groups, a test taken live and watched live", async ({ browser }) => {
+  const teacherContext = await browser.newContext();
+  const studentContext = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const tp = await teacherContext.newPage();
+  const sp = await studentContext.newPage();
+  const problems = [...watchConsole(tp, "teacher"), ...watchConsole(sp, "student")];
+
+  await test.step("the teacher registers, creating an organization", async () => {
+    await register(tp, teacher, { teacherOf: ORG });
+    await expect(tp.getByRole("heading", { name: "Tests" })).toBeVisible();
+    await expect(tp.getByRole("navigation", { name: "Main" })).toContainText("Groups");
+    await expectAccessible(tp, "the tests page");
+  });
+
+  await test.step("the teacher creates a group", async () => {
+    await tp.getByRole("link", { name: "Groups" }).click();
+    await tp.getByLabel("Group name").fill(GROUP);
+    await tp.getByRole("button", { name: "Create group" }).click();
+    await expect(tp.getByRole("region", { name: GROUP })).toContainText("No members yet.");
+    await expectAccessible(tp, "the groups page");
+  });
+
+  await test.step("the student registers into the organization (at 360 px)", async () => {
+    await register(sp, student, { joinOrg: ORG });
+    await expect(sp.getByRole("heading", { name: "My tests" })).toBeVisible();
+    await expectNoHorizontalScroll(sp);
+  });
+
+  await test.step("the teacher adds the student to the group", async () => {
+    await tp.reload();
+    const group = tp.getByRole("region", { name: GROUP });
+    await group.getByLabel(`Add to ${GROUP}`).selectOption({ label: `${student.first} ${student.last} (${student.email})` });
+    await group.getByRole("button", { name: "Add", exact: true }).click();
+    await expect(group.getByRole("listitem")).toContainText(student.email);
+  });
+
+  let link;
+  await test.step("the teacher writes a test for the group", async () => {
+    await tp.getByRole("link", { name: "Tests" }).click();
+    await tp.getByRole("link", { name: "New test" }).click();
+    await tp.getByLabel("Name", { exact: true }).fill(TEST);
+    await tp.getByLabel("Time limit in minutes (empty: none)").fill("30");
+    await tp.getByLabel(GROUP).check();
+
+    await tp.getByRole("button", { name: "Text answer" }).click();
+    const q1 = tp.locator(".question-editor").nth(0);
+    await q1.getByLabel("Question", { exact: true }).fill("Capital of France?");
+    await q1.getByLabel("Accepted answer 1").fill("Paris");
+
+    await tp.getByRole("button", { name: "One choice" }).click();
+    const q2 = tp.locator(".question-editor").nth(1);
+    await q2.getByLabel("Question", { exact: true }).fill("2 + 2?");
+    await q2.getByLabel("Choice 1", { exact: true }).fill("3");
+    await q2.getByLabel("Choice 2", { exact: true }).fill("4");
+    await q2.getByLabel("correct").nth(1).check();
+
+    await tp.getByRole("button", { name: "Several choices" }).click();
+    const q3 = tp.locator(".question-editor").nth(2);
+    await q3.getByLabel("Question", { exact: true }).fill("Primes?");
+    await q3.getByLabel("Choice 1", { exact: true }).fill("2");
+    await q3.getByLabel("Choice 2", { exact: true }).fill("4");
+    await q3.getByRole("button", { name: "Add a choice" }).click();
+    await q3.getByLabel("Choice 3", { exact: true }).fill("3");
+    await q3.getByLabel("correct").nth(2).check();
+    await expectAccessible(tp, "the test editor");
+
+    await tp.getByRole("button", { name: "Save test" }).click();
+    await expect(tp.getByRole("heading", { name: `Edit: ${TEST}` })).toBeVisible();
+    link = await tp.getByLabel("Link for students").inputValue();
+    expect(link).toMatch(/\/app\/#\/take\/[0-9a-f-]{36}$/);
+  });
+
+  await test.step("the teacher watches the test live: the student has not started", async () => {
+    await tp.getByRole("link", { name: "Watch live" }).click();
+    await expect(tp.getByText("Live", { exact: true })).toBeVisible();
+    const row = tp.getByRole("row", { name: new RegExp(student.first) });
+    await expect(row.locator("td.status")).toHaveText("not started");
+  });
+
+  const row = tp.getByRole("row", { name: new RegExp(student.first) });
+  await test.step("the student opens the link and answers; each answer is saved", async () => {
+    await sp.goto(link);
+    await expect(sp.getByRole("heading", { name: TEST })).toBeVisible();
+    await expect(sp.getByText("3 questions")).toBeVisible();
+    await sp.getByRole("button", { name: "Start the test" }).click();
+    await expect(sp.getByText("Online: answers are saved as you go")).toBeVisible();
+    await expect(sp.getByRole("timer")).toContainText(/Time left: (30:00|29:\d\d)/);
+    const q1 = sp.locator("fieldset.question").nth(0);
+    await q1.getByLabel("Answer to question 1").fill("  paris ");
+    await expect(q1.locator(".save-state")).toHaveText("Saved");
+    const q2 = sp.locator("fieldset.question").nth(1);
+    await q2.getByLabel("4", { exact: true }).check();
+    await expect(q2.locator(".save-state")).toHaveText("Saved");
+    await expectNoHorizontalScroll(sp);
+    await expectAccessible(sp, "the test being taken");
+  });
+
+  await test.step("the teacher sees the student in progress", async () => {
+    await expect(row.locator("td.status")).toHaveText("in progress");
+    await expect(row.locator("td.answered")).toHaveText("2/3");
+    await expect(row.locator("td.time")).toHaveText(/^(30:00|29:\d\d)$/);
+  });
+
+  await test.step("a reload gives the student every saved answer back", async () => {
+    await sp.reload();
+    const q1 = sp.locator("fieldset.question").nth(0);
+    await expect(q1.getByLabel("Answer to question 1")).toHaveValue("  paris ");
+    await expect(q1.locator(".save-state")).toHaveText("Saved");
+    const q2 = sp.locator("fieldset.question").nth(1);
+    await expect(q2.getByLabel("4", { exact: true })).toBeChecked();
+    const q3 = sp.locator("fieldset.question").nth(2);
+    await q3.getByLabel("2", { exact: true }).check();
+    await expect(q3.locator(".save-state")).toHaveText("Saved");
+    await q3.getByLabel("3", { exact: true }).check();
+    await expect(q3.locator(".save-state")).toHaveText("Saved");
+    await expect(row.locator("td.answered")).toHaveText("3/3");
+  });
+
+  await test.step("the student submits and sees the result", async () => {
+    await sp.getByRole("button", { name: "Submit", exact: true }).click();
+    await sp.getByRole("button", { name: "Yes, submit" }).click();
+    await expect(sp.getByText("Score: 3 / 3")).toBeVisible();
+    await expect(sp.getByRole("heading", { name: `Result: ${TEST}` })).toBeVisible();
+    await expectAccessible(sp, "the result page");
+    await expectNoHorizontalScroll(sp);
+  });
+
+  await test.step("the teacher's row turns graded, with the score and the details", async () => {
+    await expect(row.locator("td.status")).toHaveText("graded");
+    await expect(row.locator("td.score")).toHaveText("3 / 3");
+    await expect(tp.locator("tfoot")).toContainText("1/1 right");
+    await row.getByRole("button", { name: `Details of ${student.first} ${student.last}` }).click();
+    await expect(tp.locator("tr.details")).toContainText("Capital of France?");
+    await expectAccessible(tp, "the live view");
+    await expectNoHorizontalScroll(tp);
+    await tp.setViewportSize({ width: 360, height: 740 });
+    await expect(tp.locator("td.status").first()).toBeVisible();
+    await expectNoHorizontalScroll(tp);
+    await tp.setViewportSize({ width: 1280, height: 720 });
+  });
+
+  await test.step("the teacher downloads the results as xlsx", async () => {
+    const download = tp.waitForEvent("download");
+    await tp.getByRole("link", { name: "Download results (.xlsx)" }).click();
+    expect((await download).suggestedFilename()).toMatch(/\.xlsx$/);
+  });
+
+  await test.step("the student's home lists the result", async () => {
+    await sp.getByRole("link", { name: "My tests", exact: true }).click();
+    await expect(sp.getByRole("region", { name: "Your results" })).toContainText("3 / 3");
+  });
+
+  expect(problems).toEqual([]);
+  await teacherContext.close();
+  await studentContext.close();
+});
+
+test("signing in works with the keyboard alone", async ({ page, request }) => {
+  const who = { email: `kim-${run}@school.test` };
+  const created = await request.post("/api/users/", {
+    data: { email: who.email, password: PASSWORD, first_name: "Kim", last_name: "Keys", is_teacher: false },
+  });
+  expect(created.status()).toBe(201);
+  await page.goto("/app/#/signin");
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeFocused();
+  const email = page.getByLabel("Email");
+  for (let i = 0; i < 10 && !(await email.evaluate((el) => el === document.activeElement)); i += 1) {
+    await page.keyboard.press("Tab");
+  }
+  await expect(email).toBeFocused();
+  await page.keyboard.type(who.email);
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Password")).toBeFocused();
+  await page.keyboard.type("wrong password");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+  await expect(page.getByLabel("Password")).toBeFocused();
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "My tests" })).toBeVisible();
+});
+
+test("pages fit 360 px without horizontal scrolling, and refuse inline code", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const page = await context.newPage();
+  const problems = watchConsole(page, "narrow");
+  for (const path of ["/app/#/signin", "/app/#/register"]) {
+    await page.goto(path);
+    await expect(page.locator("main h1")).toBeVisible();
+    await expectNoHorizontalScroll(page);
+    await expectAccessible(page, path);
+  }
+  await page.getByLabel("a teacher", { exact: true }).check();
+  await expect(page.getByLabel("Organization name")).toBeVisible();
+  await expectNoHorizontalScroll(page);
+  // The policy is in force: an inline script does not run.
+  const ran = await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "window.__inline = true";
+    document.body.append(script);
+    return window.__inline === true;
+  });
+  expect(ran).toBe(false);
+  expect(problems.filter((p) => !/Content Security Policy/.test(p))).toEqual([]);
+  await context.close();
+});
+
+test("the server submits at the deadline and the student lands on the result", async ({ page, request }) => {
+  // Seeded through the API: an owner, a student in a group, a test with a 4 s limit.
+  const post = async (path, data, token) => {
+    const response = await request.post(path, { data, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    expect(response.ok(), `${path}: ${await response.text()}`).toBeTruthy();
+    return response.json();
+  };
+  const login = async (email) => (await post("/api/users/token/obtain/", { email, password: PASSWORD })).access;
+  const owner = `owner-${run}@deadline.test`;
+  await post("/api/users/", { email: owner, password: PASSWORD, first_name: "Olga", last_name: "Owner", is_teacher: true });
+  let token = await login(owner);
+  const org = await post("/api/organizations/", { name: `Deadline school ${run}` }, token);
+  token = await login(owner);
+  const pupil = `pupil-${run}@deadline.test`;
+  const student = await post("/api/users/", { email: pupil, password: PASSWORD, first_name: "Pia", last_name: "Pupil", is_teacher: false, organization_id: org.id });
+  const group = await post("/api/groups/", { name: "Quick", description: "", members: [student.id] }, token);
+  const quick = await post("/api/tests/", {
+    name: "Quick quiz", time_limit_seconds: 4, available_for: [group.id],
+    questions: [{ text: "Capital of Italy?", type: "text", number_in_test: 1, points: 1, body: { variants: [{ text: "Rome", is_correct: true }] } }],
+  }, token);
+
+  await page.goto(`/app/#/take/${quick.public_uuid}`);
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await page.getByLabel("Email").fill(pupil);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  // Back to the link after signing in.
+  await page.getByRole("button", { name: "Start the test" }).click();
+  await expect(page.getByRole("timer")).toContainText("Time left: 0:0");
+  await page.getByLabel("Answer to question 1").fill("rome");
+  await expect(page.locator(".save-state")).toHaveText("Saved");
+  // Nobody presses Submit: the server does, at the deadline.
+  await expect(page.getByText("Score: 1 / 1")).toBeVisible({ timeout: 15_000 });
+  await expect(page).toHaveURL(/#\/result\/\d+$/);
+});
+
+test("the live view reconnects by itself and catches up from a fresh snapshot", async ({ page, request }) => {
+  const post = async (path, data, token) => {
+    const response = await request.post(path, { data, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    expect(response.ok(), `${path}: ${await response.text()}`).toBeTruthy();
+    return response.json();
+  };
+  const login = async (email) => (await post("/api/users/token/obtain/", { email, password: PASSWORD })).access;
+  const owner = `owner-${run}@reconnect.test`;
+  await post("/api/users/", { email: owner, password: PASSWORD, first_name: "Rita", last_name: "Owner", is_teacher: true });
+  let token = await login(owner);
+  const org = await post("/api/organizations/", { name: `Reconnect school ${run}` }, token);
+  token = await login(owner);
+  const pupil = `rex-${run}@reconnect.test`;
+  const student = await post("/api/users/", { email: pupil, password: PASSWORD, first_name: "Rex", last_name: "Pupil", is_teacher: false, organization_id: org.id });
+  const group = await post("/api/groups/", { name: "Reconnect", description: "", members: [student.id] }, token);
+  const quiz = await post("/api/tests/", {
+    name: "Reconnect quiz", available_for: [group.id],
+    questions: [{ text: "Capital of Spain?", type: "text", number_in_test: 1, points: 1, body: { variants: [{ text: "Madrid", is_correct: true }] } }],
+  }, token);
+
+  // Every WebSocket of the page goes through this route, which can cut it and hold the
+  // next connection back.
+  const sockets = [];
+  let hold = null;
+  await page.routeWebSocket(/\/ws$/, async (ws) => {
+    sockets.push(ws);
+    if (hold) await hold;
+    ws.connectToServer();
+  });
+  await page.goto("/app/#/signin");
+  await page.getByLabel("Email").fill(owner);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Tests" })).toBeVisible();
+  await page.goto(`/app/#/tests/${quiz.id}/watch`);
+  const connection = page.locator(".connection");
+  await expect(connection).toHaveText("Live");
+  const row = page.getByRole("row", { name: /Rex/ });
+  await expect(row.locator("td.status")).toHaveText("not started");
+
+  // The connection drops; the student submits while the view is away.
+  let release;
+  hold = new Promise((resolve) => { release = resolve; });
+  await sockets[0].close();
+  await expect(connection).not.toHaveText("Live");
+  await expect.poll(() => sockets.length).toBe(2);
+  const studentToken = await login(pupil);
+  await post("/api/completions/", { test: quiz.public_uuid, answers: [{ question: quiz.questions[0].id, body: { picked_variant: { text: "madrid" } } }] }, studentToken);
+  await expect(row.locator("td.status")).toHaveText("not started");
+
+  // Back online: the fresh snapshot has the completion the events were missed for.
+  release();
+  await expect(connection).toHaveText("Live");
+  await expect(row.locator("td.status")).toHaveText("graded");
+  await expect(row.locator("td.score")).toHaveText("1 / 1");
+});
+
+test("code questions: bad testing code is refused inline, and a code answer is graded live", async ({ browser, request }) => {
+  // The sandbox's Python runtime must be ready (cached in target/tmp/testit-runtimes, or
+  // built on a machine's first run).
+  await expect.poll(async () => (await (await request.get("/api/languages/")).json())[0].status, { timeout: 110_000 }).toBe("ready");
+  const post = async (path, data, token) => {
+    const response = await request.post(path, { data, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    expect(response.ok(), `${path}: ${await response.text()}`).toBeTruthy();
+    return response.json();
+  };
+  const login = async (email) => (await post("/api/users/token/obtain/", { email, password: PASSWORD })).access;
+  const owner = `owner-${run}@code.test`;
+  await post("/api/users/", { email: owner, password: PASSWORD, first_name: "Cora", last_name: "Owner", is_teacher: true });
+  const token = await login(owner);
+  const org = await post("/api/organizations/", { name: `Code school ${run}` }, token);
+  const pupil = `cody-${run}@code.test`;
+  const student = await post("/api/users/", { email: pupil, password: PASSWORD, first_name: "Cody", last_name: "Pupil", is_teacher: false, organization_id: org.id });
+  await post("/api/groups/", { name: "Coders", description: "", members: [student.id] }, await login(owner));
+
+  const signIn = async (page, email) => {
+    await page.goto("/app/#/signin");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  };
+  const teacherContext = await browser.newContext();
+  const tp = await teacherContext.newPage();
+  await signIn(tp, owner);
+  await tp.getByRole("link", { name: "New test" }).click();
+  await tp.getByLabel("Name", { exact: true }).fill("Code quiz");
+  await tp.getByLabel("Coders").check();
+  await tp.getByRole("button", { name: "Code (Python)" }).click();
+  const q = tp.locator(".question-editor").nth(0);
+  await q.getByLabel("Question", { exact: true }).fill("Write add(a, b)");
+  const testing = q.getByLabel("Testing code (asserts, or test_* functions)");
+  await testing.fill("assert abs(add(1, 2) - 3) < 1");
+  await tp.getByRole("button", { name: "Save test" }).click();
+  await expect(tp.getByRole("alert")).toContainText("The test was not saved");
+  await expect(q.locator(".field-error").filter({ hasText: "cannot grade" })).toBeVisible();
+  await expect(testing).toHaveAttribute("aria-invalid", "true");
+  await testing.fill("assert add(1, 2) == 3");
+  await tp.getByRole("button", { name: "Save test" }).click();
+  await expect(tp.getByRole("heading", { name: "Edit: Code quiz" })).toBeVisible();
+  const link = await tp.getByLabel("Link for students").inputValue();
+
+  const studentContext = await browser.newContext();
+  const sp = await studentContext.newPage();
+  await signIn(sp, pupil);
+  await expect(sp.getByRole("heading", { name: "My tests" })).toBeVisible();
+  await sp.goto(link);
+  await sp.getByRole("button", { name: "Start the test" }).click();
+  await sp.getByLabel("Code for question 1").fill("def add(a, b):\n    return a + b\n");
+  await expect(sp.locator(".save-state")).toHaveText("Saved");
+  await sp.getByRole("button", { name: "Submit", exact: true }).click();
+  await sp.getByRole("button", { name: "Yes, submit" }).click();
+  // "Grading…" first (perhaps too briefly to see), then the score, without a reload.
+  await expect(sp.getByText("Score: 1 / 1")).toBeVisible({ timeout: 30_000 });
+  await teacherContext.close();
+  await studentContext.close();
+});

@@ -1,0 +1,144 @@
+// Sign-in and registration (teachers create an organization or ask to join one; students
+// join one).
+
+import { api, reloadUser, signIn } from "./api.js";
+import { alertBox, errorText, field, h, heading } from "./dom.js";
+import { afterSignIn } from "./app.js";
+
+export function signInView(main) {
+  const email = field("Email", { type: "email", name: "email", autocomplete: "username", required: true });
+  const password = field("Password", { type: "password", name: "password", autocomplete: "current-password", required: true });
+  const alert = alertBox();
+  const button = h("button", { type: "submit" }, "Sign in");
+  const form = h("form", { class: "card narrow", novalidate: true }, alert.el, email.el, password.el, button,
+    h("p", {}, "No account yet? ", h("a", { href: "#/register" }, "Register")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    alert.clear();
+    if (!email.control.value || !password.control.value) {
+      alert.show("Enter your email and password.");
+      (email.control.value ? password : email).control.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      const user = await signIn(email.control.value.trim(), password.control.value);
+      afterSignIn(user);
+    } catch (err) {
+      alert.show(err.status === 401 ? "Wrong email or password." : errorText(err));
+      password.control.focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  main.append(heading("Sign in"), form);
+}
+
+export function registerView(main) {
+  const alert = alertBox();
+  const first = field("First name", { name: "first_name", autocomplete: "given-name", required: true });
+  const last = field("Last name", { name: "last_name", autocomplete: "family-name", required: true });
+  const email = field("Email", { type: "email", name: "email", autocomplete: "email", required: true });
+  const password = field("Password", { type: "password", name: "password", autocomplete: "new-password", required: true }, "At least 8 characters.");
+  const fields = { first_name: first, last_name: last, email, password };
+
+  const role = (value, label, checked) => {
+    const id = `role-${value}`;
+    return h("div", { class: "choice" },
+      h("input", { type: "radio", name: "role", id, value, checked }),
+      h("label", { for: id }, label));
+  };
+  const roles = h("fieldset", {}, h("legend", {}, "I am"), role("student", "a student", true), role("teacher", "a teacher"));
+
+  const orgSelect = field("Organization to join", { tag: "select", name: "organization", options: [h("option", { value: "" }, "Loading…")] });
+  const orgMode = (value, label, checked) => {
+    const id = `org-${value}`;
+    return h("div", { class: "choice" },
+      h("input", { type: "radio", name: "org-mode", id, value, checked }),
+      h("label", { for: id }, label));
+  };
+  const orgModes = h("fieldset", { hidden: true }, h("legend", {}, "Organization"),
+    orgMode("create", "Create a new organization (you will own it)", true),
+    orgMode("join", "Join an existing one (its owner confirms you as a teacher)"));
+  const orgName = field("Organization name", { name: "organization_name", autocomplete: "organization" });
+
+  const button = h("button", { type: "submit" }, "Register");
+  const form = h("form", { class: "card narrow", novalidate: true }, alert.el, first.el, last.el, email.el, password.el,
+    roles, orgModes, orgName.el, orgSelect.el, button,
+    h("p", {}, "Already registered? ", h("a", { href: "#/signin" }, "Sign in")));
+
+  const value = (name) => form.querySelector(`input[name="${name}"]:checked`)?.value;
+  const update = () => {
+    const teacher = value("role") === "teacher";
+    orgModes.hidden = !teacher;
+    const creating = teacher && value("org-mode") === "create";
+    orgName.el.hidden = !creating;
+    orgSelect.el.hidden = creating;
+  };
+  form.addEventListener("change", update);
+  update();
+
+  api("GET", "/api/organizations/").then((orgs) => {
+    orgSelect.control.replaceChildren(
+      h("option", { value: "" }, orgs.length ? "Choose…" : "No organization yet"),
+      ...orgs.map((org) => h("option", { value: org.id }, org.name)),
+    );
+  }).catch(() => orgSelect.control.replaceChildren(h("option", { value: "" }, "Could not load organizations")));
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    alert.clear();
+    for (const f of [...Object.values(fields), orgName, orgSelect]) {
+      f.error.hidden = true;
+      f.control.removeAttribute("aria-invalid");
+    }
+    const teacher = value("role") === "teacher";
+    const creating = teacher && value("org-mode") === "create";
+    const body = {
+      first_name: first.control.value.trim(),
+      last_name: last.control.value.trim(),
+      email: email.control.value.trim(),
+      password: password.control.value,
+      is_teacher: teacher,
+    };
+    if (!creating && orgSelect.control.value) body.organization_id = Number(orgSelect.control.value);
+    const problems = [];
+    const missing = (f, message) => {
+      f.error.textContent = message;
+      f.error.hidden = false;
+      f.control.setAttribute("aria-invalid", "true");
+      f.control.setAttribute("aria-describedby", f.error.id);
+      problems.push(f);
+    };
+    for (const [name, f] of Object.entries(fields)) if (!body[name]) missing(f, "Required.");
+    if (creating && !orgName.control.value.trim()) missing(orgName, "Name your organization.");
+    if (!creating && !body.organization_id) missing(orgSelect, "Choose your school's organization.");
+    if (problems.length) {
+      problems[0].control.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      await api("POST", "/api/users/", body);
+      await signIn(body.email, body.password);
+      if (creating) {
+        await api("POST", "/api/organizations/", { name: orgName.control.value.trim() });
+      }
+      afterSignIn(await reloadUser());
+    } catch (err) {
+      const body = err.body || {};
+      let shown = false;
+      for (const [name, f] of Object.entries({ ...fields, organization_id: orgSelect, name: orgName })) {
+        if (Array.isArray(body[name])) {
+          missing(f, body[name].join(" "));
+          shown = true;
+        }
+      }
+      if (!shown) alert.show(errorText(err));
+      else problems[0]?.control.focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  main.append(heading("Register"), form);
+}

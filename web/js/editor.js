@@ -1,0 +1,231 @@
+// Writing and editing a test: its questions (text, radio, check, code), time limit, attempts
+// and groups. The server's 400 (e.g. testing code that cannot grade) is shown next to the
+// field it names (`questions[2].body.testing_code`).
+
+import { api } from "./api.js";
+import { alertBox, announce, errorText, h, heading, replace, uid } from "./dom.js";
+import { go } from "./app.js";
+import { exportLink, linkBox } from "./teacher.js";
+
+const KINDS = {
+  text: "Text answer",
+  radio: "One choice",
+  check: "Several choices",
+  code: "Code (Python)",
+};
+
+function blank(type) {
+  const body = { variants: [], strict_score: true };
+  if (type === "text") body.variants = [{ text: "", is_correct: true }];
+  if (type === "radio" || type === "check") body.variants = [{ text: "", is_correct: true }, { text: "", is_correct: false }];
+  if (type === "code") body.testing_code = "";
+  return { type, text: "", points: 1, body };
+}
+
+/** A labelled control with an error slot named by the server's field path. */
+function labelled(label, control, path, errors) {
+  const id = control.id || uid();
+  control.id = id;
+  const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
+  errors.set(path, { error, control });
+  return h("div", { class: "field" }, h("label", { for: id }, label), control, error);
+}
+
+export function editorView(main, id) {
+  const alert = alertBox();
+  const title = heading(id ? "Edit test" : "New test");
+  const body = h("div", {}, h("p", {}, "Loading…"));
+  main.append(title, alert.el, body);
+
+  let test = null;
+  let questions = [];
+  let groups = [];
+  let errors = new Map();
+
+  const render = () => {
+    errors = new Map();
+    const name = h("input", { type: "text", name: "name", required: true, value: test?.name || "" });
+    const minutes = h("input", { type: "number", name: "time_limit", min: "1", step: "1", inputmode: "numeric", value: test?.time_limit_seconds ? String(Math.round(test.time_limit_seconds / 60)) : "" });
+    const attempts = h("input", { type: "number", name: "max_attempts", min: "1", step: "1", inputmode: "numeric", value: test?.max_attempts ?? "" });
+    const available = new Set((test?.available_for || []).map((g) => g.id));
+    const groupBoxes = groups.map((g) => {
+      const gid = uid("g");
+      return h("div", { class: "choice" }, h("input", { type: "checkbox", id: gid, value: g.id, checked: available.has(g.id), name: "group" }), h("label", { for: gid }, g.name));
+    });
+    const list = h("ol", { class: "questions" });
+    const renderQuestions = () => {
+      for (const key of [...errors.keys()]) if (key.startsWith("questions")) errors.delete(key);
+      replace(list, questions.map((q, i) => questionEditor(q, i)));
+    };
+
+    const questionEditor = (q, i) => {
+      const path = `questions[${i}]`;
+      const text = h("textarea", { rows: 2, value: q.text, oninput: (e) => { q.text = e.target.value; } });
+      const points = h("input", { type: "number", min: "0", max: "32767", step: "1", inputmode: "numeric", value: String(q.points), oninput: (e) => { q.points = e.target.value; } });
+      const parts = [
+        h("div", { class: "q-head" }, h("h3", {}, `Question ${i + 1}: ${KINDS[q.type]}`),
+          h("div", { class: "row" },
+            h("button", { type: "button", disabled: i === 0, "aria-label": `Move question ${i + 1} up`, onclick: () => { [questions[i - 1], questions[i]] = [questions[i], questions[i - 1]]; renderQuestions(); } }, "↑"),
+            h("button", { type: "button", disabled: i === questions.length - 1, "aria-label": `Move question ${i + 1} down`, onclick: () => { [questions[i + 1], questions[i]] = [questions[i], questions[i + 1]]; renderQuestions(); } }, "↓"),
+            h("button", { type: "button", class: "danger", "aria-label": `Remove question ${i + 1}`, onclick: () => { questions.splice(i, 1); renderQuestions(); } }, "Remove"))),
+        labelled("Question", text, `${path}.text`, errors),
+        labelled("Points", points, `${path}.points`, errors),
+      ];
+      if (q.type === "code") {
+        const code = h("textarea", { class: "code", rows: 8, spellcheck: "false", value: q.body.testing_code || "", oninput: (e) => { q.body.testing_code = e.target.value; } });
+        parts.push(labelled("Testing code (asserts, or test_* functions)", code, `${path}.body.testing_code`, errors));
+      } else {
+        const variantList = h("ul", { class: "variants" }, q.body.variants.map((v, j) => {
+          const vt = h("input", { type: "text", value: v.text, "aria-label": `${q.type === "text" ? "Accepted answer" : "Choice"} ${j + 1}`, oninput: (e) => { v.text = e.target.value; } });
+          const cid = uid("c");
+          const correct = h("input", {
+            type: q.type === "radio" ? "radio" : "checkbox",
+            name: `correct-${i}`,
+            id: cid,
+            checked: v.is_correct,
+            onchange: (e) => {
+              if (q.type === "radio") for (const other of q.body.variants) other.is_correct = false;
+              v.is_correct = e.target.checked;
+            },
+          });
+          return h("li", {}, vt,
+            q.type === "text" ? null : h("span", { class: "choice" }, correct, h("label", { for: cid }, "correct")),
+            h("button", { type: "button", class: "link", "aria-label": `Remove ${q.type === "text" ? "answer" : "choice"} ${j + 1}`, onclick: () => { q.body.variants.splice(j, 1); renderQuestions(); } }, "Remove"));
+        }));
+        const error = h("p", { class: "field-error", hidden: true });
+        errors.set(`${path}.body.variants`, { error, control: variantList });
+        parts.push(h("div", { class: "field" },
+          h("p", { class: "label" }, q.type === "text" ? "Accepted answers (case and spacing do not matter)" : "Choices"),
+          variantList, error,
+          h("button", { type: "button", onclick: () => { q.body.variants.push({ text: "", is_correct: q.type === "text" }); renderQuestions(); } }, q.type === "text" ? "Add an accepted answer" : "Add a choice")));
+      }
+      if (q.type === "check" || q.type === "code") {
+        const sid = uid("s");
+        parts.push(h("div", { class: "choice" },
+          h("input", { type: "checkbox", id: sid, checked: q.body.strict_score !== false, onchange: (e) => { q.body.strict_score = e.target.checked; } }),
+          h("label", { for: sid }, q.type === "code" ? "Full points only when every check passes" : "Full points only for exactly the right choices")));
+      }
+      const error = h("p", { class: "field-error", hidden: true });
+      errors.set(path, { error, control: null });
+      parts.push(error);
+      return h("li", { class: "card question-editor", dataset: { index: i } }, parts);
+    };
+    renderQuestions();
+
+    const adders = h("div", { class: "row add-question" }, h("span", {}, "Add a question:"),
+      Object.entries(KINDS).map(([type, label]) => h("button", { type: "button", onclick: () => { questions.push(blank(type)); renderQuestions(); list.lastElementChild?.querySelector("textarea")?.focus(); } }, label)));
+
+    const save = h("button", { type: "submit", class: "primary" }, "Save test");
+    const form = h("form", { class: "editor", novalidate: true },
+      labelled("Name", name, "name", errors),
+      h("div", { class: "row wrap" },
+        labelled("Time limit in minutes (empty: none)", minutes, "time_limit_seconds", errors),
+        labelled("Attempts per student (empty: any)", attempts, "max_attempts", errors)),
+      h("fieldset", {}, h("legend", {}, "Available for groups"), groupBoxes.length ? groupBoxes : h("p", {}, "No groups yet: ", h("a", { href: "#/groups" }, "create one"), ".")),
+      h("h2", {}, "Questions"), list, adders,
+      h("div", { class: "actions" }, save));
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      alert.clear();
+      for (const { error, control } of errors.values()) {
+        error.hidden = true;
+        control?.removeAttribute?.("aria-invalid");
+      }
+      const payload = {
+        name: name.value.trim(),
+        time_limit_seconds: minutes.value ? Math.round(Number(minutes.value) * 60) : null,
+        max_attempts: attempts.value ? Number(attempts.value) : null,
+        available_for: [...form.querySelectorAll('input[name="group"]:checked')].map((c) => Number(c.value)),
+        questions: questions.map((q, i) => ({
+          ...(q.id ? { id: q.id } : {}),
+          text: q.text,
+          type: q.type,
+          points: Number(q.points),
+          number_in_test: i + 1,
+          body: q.type === "code"
+            ? { testing_code: q.body.testing_code, strict_score: q.body.strict_score !== false }
+            : { variants: q.body.variants.map((v) => ({ ...(v.id ? { id: v.id } : {}), text: v.text, is_correct: !!v.is_correct })), strict_score: q.body.strict_score !== false },
+        })),
+      };
+      save.disabled = true;
+      try {
+        const saved = id
+          ? await api("PUT", `/api/tests/${id}/`, payload)
+          : await api("POST", "/api/tests/", payload);
+        announce("Test saved.");
+        if (!id) {
+          go(`/tests/${saved.id}`);
+          return;
+        }
+        load(saved);
+        alert.clear();
+        main.querySelector(".saved-note")?.remove();
+        title.after(h("p", { class: "saved-note", role: "status" }, "Saved."));
+      } catch (err) {
+        showErrors(err);
+      } finally {
+        save.disabled = false;
+      }
+    });
+
+    replace(body,
+      test ? h("div", { class: "card" }, linkBox(test, (next) => { test = next; }),
+        h("p", { class: "row" }, h("a", { class: "button primary", href: `#/tests/${test.id}/watch` }, "Watch live"),
+          exportLink(test.id),
+          h("button", {
+            type: "button",
+            class: "danger",
+            onclick: async () => {
+              if (!window.confirm(`Delete the test ${test.name}? Its results stay with the students.`)) return;
+              await api("DELETE", `/api/tests/${test.id}/`);
+              go("/tests");
+            },
+          }, "Delete test"))) : null,
+      form);
+  };
+
+  const showErrors = (err) => {
+    const fields = err.body && typeof err.body === "object" && !err.body.detail ? err.body : null;
+    if (!fields) {
+      alert.show(errorText(err));
+      return;
+    }
+    const unplaced = [];
+    let first = null;
+    for (const [key, messages] of Object.entries(fields)) {
+      const text = Array.isArray(messages) ? messages.join(" ") : String(messages);
+      const slot = errors.get(key) || errors.get(key.replace(/\.body\..*$|\.[^.[\]]+$/, ""));
+      if (slot) {
+        slot.error.textContent = text;
+        slot.error.hidden = false;
+        if (slot.control?.setAttribute) {
+          slot.control.setAttribute("aria-invalid", "true");
+          slot.control.setAttribute("aria-describedby", slot.error.id || "");
+        }
+        first ||= slot.control || slot.error;
+      } else {
+        unplaced.push(key === "non_field_errors" ? text : `${key}: ${text}`);
+      }
+    }
+    alert.show(["The test was not saved. Please fix the marked fields.", ...unplaced].join("\n"));
+    if (first?.focus) first.focus();
+  };
+
+  const load = (t) => {
+    test = t;
+    title.textContent = t ? `Edit: ${t.name}` : "New test";
+    questions = t ? t.questions.slice().sort((a, b) => a.number_in_test - b.number_in_test).map((q) => ({
+      id: q.id,
+      type: q.type,
+      text: q.text,
+      points: q.points,
+      body: { variants: q.body.variants.map((v) => ({ ...v })), strict_score: q.body.strict_score, testing_code: q.body.testing_code },
+    })) : [];
+    render();
+  };
+
+  Promise.all([id ? api("GET", `/api/tests/${id}/`) : null, api("GET", "/api/groups/")])
+    .then(([t, g]) => { groups = g; load(t); })
+    .catch((err) => replace(body, h("p", { class: "alert", role: "alert" }, errorText(err))));
+}

@@ -1,0 +1,418 @@
+// Students: their tests and results, and taking a test live over the WebSocket (every
+// answer saved as it is given, resumed after a reload with the server's clock).
+
+import { api, currentUser } from "./api.js";
+import { alertBox, announce, clock, errorText, h, heading, num, replace, uid } from "./dom.js";
+import { LiveSocket } from "./live.js";
+import { go } from "./app.js";
+
+const RECENT = "testit.recent";
+
+function recentTests() {
+  try {
+    return JSON.parse(localStorage.getItem(RECENT)) || [];
+  } catch {
+    return [];
+  }
+}
+
+function remember(uuid, name) {
+  const list = recentTests().filter((t) => t.uuid !== uuid);
+  list.unshift({ uuid, name });
+  localStorage.setItem(RECENT, JSON.stringify(list.slice(0, 20)));
+}
+
+/** The public uuid in a pasted link (`…/app/#/take/<uuid>`) or the uuid itself. */
+function uuidOf(text) {
+  const match = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i.exec(text);
+  return match ? match[1] : null;
+}
+
+export function studentHome(main) {
+  const user = currentUser();
+  const alert = alertBox();
+  const input = h("input", { id: "open-link", type: "text", inputmode: "url", autocomplete: "off", placeholder: "https://…/app/#/take/…" });
+  const open = h("form", { class: "card inline-form", novalidate: true },
+    h("label", { for: "open-link" }, "Open a test by its link"), input, h("button", { type: "submit" }, "Open"));
+  open.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const uuid = uuidOf(input.value);
+    if (uuid) go(`/take/${uuid}`);
+    else alert.show("That is not a test link.");
+  });
+  const recent = h("section", { "aria-labelledby": "recent-h" }, h("h2", { id: "recent-h" }, "Tests you opened"));
+  const results = h("section", { "aria-labelledby": "results-h" }, h("h2", { id: "results-h" }, "Your results"), h("p", {}, "Loading…"));
+  main.append(heading("My tests"),
+    user && !user.organization ? h("p", { class: "note" }, "You have not joined an organization.") : null,
+    user?.is_teacher_pending ? h("p", { class: "note" }, "You asked for teacher rights: the owner of your organization has not confirmed them yet. Sign in again once they have.") : null,
+    alert.el, open, recent, results);
+
+  const list = recentTests();
+  recent.append(list.length
+    ? h("ul", { class: "plain" }, list.map((t) => h("li", {}, h("a", { href: `#/take/${t.uuid}` }, t.name || t.uuid))))
+    : h("p", {}, "Tests you open by their link are listed here."));
+
+  api("GET", "/api/users/me/completions/").then((completions) => {
+    const names = new Map(list.map((t) => [t.uuid, t.name]));
+    replace(results, h("h2", { id: "results-h" }, "Your results"), completions.length
+      ? h("ul", { class: "plain" }, completions.slice().reverse().map((c) => h("li", {},
+        h("a", { href: `#/result/${c.id}` }, `${names.get(c.test) || "Test"} — ${new Date(c.submitted_at).toLocaleString()}`),
+        " ", c.status === "grading" ? h("span", { class: "badge grading" }, "grading") : h("span", { class: "badge graded" }, `${num(c.score)} / ${num(c.max_score)}`))))
+      : h("p", {}, "No results yet."));
+  }).catch((err) => replace(results, h("h2", { id: "results-h" }, "Your results"), h("p", {}, errorText(err))));
+}
+
+/** The answer body a question's inputs hold. */
+function bodyOf(question, root) {
+  switch (question.type) {
+    case "text":
+      return { picked_variant: { text: root.querySelector("input").value } };
+    case "radio": {
+      const picked = root.querySelector("input:checked");
+      return { picked_variant: picked ? { id: Number(picked.value) } : { text: "" } };
+    }
+    case "check":
+      return { picked_variants: [...root.querySelectorAll("input:checked")].map((i) => ({ id: Number(i.value) })) };
+    default:
+      return { code: root.querySelector("textarea").value };
+  }
+}
+
+/** Puts a saved answer body back into a question's inputs. */
+function fill(question, root, body) {
+  if (!body) return;
+  switch (question.type) {
+    case "text":
+      root.querySelector("input").value = body.picked_variant?.text ?? "";
+      break;
+    case "radio":
+      for (const input of root.querySelectorAll("input")) input.checked = Number(input.value) === body.picked_variant?.id;
+      break;
+    case "check": {
+      const ids = new Set((body.picked_variants || []).map((v) => v.id));
+      for (const input of root.querySelectorAll("input")) input.checked = ids.has(Number(input.value));
+      break;
+    }
+    default:
+      root.querySelector("textarea").value = body.code ?? "";
+  }
+}
+
+function questionInputs(question, onEdit) {
+  const name = `q-${question.id}`;
+  const choice = (type, variant) => {
+    const id = uid("v");
+    return h("div", { class: "choice" },
+      h("input", { type, name, id, value: variant.id, onchange: () => onEdit(false) }),
+      h("label", { for: id }, variant.text));
+  };
+  const label = `Answer to question ${question.number_in_test}`;
+  switch (question.type) {
+    case "text":
+      return h("input", { type: "text", "aria-label": label, autocomplete: "off", oninput: () => onEdit(true), onchange: () => onEdit(false) });
+    case "radio":
+      return question.body.variants.map((v) => choice("radio", v));
+    case "check":
+      return question.body.variants.map((v) => choice("checkbox", v));
+    default:
+      return h("textarea", { class: "code", rows: 10, spellcheck: "false", autocapitalize: "off", "aria-label": `Code for question ${question.number_in_test}`, oninput: () => onEdit(true), onchange: () => onEdit(false) });
+  }
+}
+
+export function takeView(main, uuid) {
+  const alert = alertBox();
+  const title = heading("Test");
+  const connection = h("p", { class: "connection", "data-state": "connecting" }, "Connecting…");
+  const timer = h("p", { class: "timer", hidden: true, role: "timer", "aria-live": "off" });
+  const body = h("div", {}, h("p", {}, "Loading…"));
+  main.append(title, h("div", { class: "take-bar" }, connection, timer), alert.el, body);
+
+  const state = {
+    started: false,
+    attempt: null,
+    test: null,
+    questions: new Map(), // id → {question, root, status, pending}
+    replies: [], // what each reply in order answers: {kind, question}
+    unsent: new Map(), // question id → body, kept while offline
+    deadline: null, // performance.now() ms at the server's deadline
+    done: false,
+    // The student asked to start, or this tab has an attempt going (a reload resumes it).
+    wanted: sessionStorage.getItem(`testit.attempt.${uuid}`) !== null,
+  };
+  let debounce = new Map();
+  let tick = null;
+
+  const setStatus = (entry, text, kind) => {
+    entry.status.textContent = text;
+    entry.status.dataset.state = kind;
+  };
+
+  const send = (message, reply) => {
+    if (!socket.send(message)) return false;
+    state.replies.push(reply);
+    return true;
+  };
+
+  const save = (id) => {
+    const entry = state.questions.get(id);
+    if (!entry || state.done) return;
+    clearTimeout(debounce.get(id));
+    debounce.delete(id);
+    const answer = bodyOf(entry.question, entry.root);
+    if (send({ type: "save", question: id, body: answer }, { kind: "save", question: id })) {
+      entry.pending += 1;
+      state.unsent.delete(id);
+      setStatus(entry, "Saving…", "saving");
+    } else {
+      state.unsent.set(id, answer);
+      setStatus(entry, "Not saved yet: offline", "offline");
+    }
+  };
+
+  const edited = (id, typing) => {
+    if (state.done) return;
+    const entry = state.questions.get(id);
+    setStatus(entry, "Editing…", "saving");
+    clearTimeout(debounce.get(id));
+    if (typing) debounce.set(id, setTimeout(() => save(id), 500));
+    else save(id);
+  };
+
+  const flushAll = () => {
+    for (const id of [...debounce.keys()]) save(id);
+  };
+
+  const renderTest = (test) => {
+    title.textContent = test.name;
+    document.title = `${test.name} · TestIT`;
+    remember(uuid, test.name);
+    const form = h("form", { class: "take", novalidate: true });
+    const questions = test.questions.slice().sort((a, b) => a.number_in_test - b.number_in_test);
+    for (const question of questions) {
+      const status = h("span", { class: "save-state", "data-state": "idle", "aria-live": "polite" });
+      const legend = h("legend", {}, `${question.number_in_test}. ${question.text}`, " ", h("span", { class: "points" }, `(${question.points} ${question.points === 1 ? "point" : "points"})`));
+      const root = h("fieldset", { class: `question q-${question.type}`, dataset: { question: question.id } }, legend);
+      root.append(...[questionInputs(question, (typing) => edited(question.id, typing))].flat(), status);
+      state.questions.set(question.id, { question, root, status, pending: 0 });
+      form.append(root);
+    }
+    const confirm = h("div", { class: "confirm", hidden: true },
+      h("p", {}, "Submit your answers? You cannot change them afterwards."),
+      h("button", { type: "button", class: "primary", onclick: submit }, "Yes, submit"),
+      h("button", { type: "button", onclick: () => { confirm.hidden = true; ask.focus(); } }, "Keep working"));
+    const ask = h("button", { type: "button", class: "primary", onclick: () => { confirm.hidden = false; confirm.querySelector("button").focus(); } }, "Submit");
+    form.append(h("div", { class: "actions" }, ask), confirm);
+    form.addEventListener("submit", (event) => event.preventDefault());
+    replace(body, form);
+  };
+
+  const submit = () => {
+    flushAll();
+    if (!send({ type: "submit" }, { kind: "submit" })) {
+      alert.show("You are offline: the test will be submitted once you are back online.");
+      return;
+    }
+    announce("Submitting…");
+  };
+
+  const showClock = () => {
+    if (state.deadline === null) return;
+    const left = (state.deadline - performance.now()) / 1000;
+    timer.hidden = false;
+    timer.textContent = left > 0 ? `Time left: ${clock(left)}` : "Time is up: submitting…";
+    timer.dataset.state = left <= 60 ? "low" : "ok";
+  };
+
+  const finished = (completion) => {
+    if (state.done) return;
+    state.done = true;
+    sessionStorage.removeItem(`testit.attempt.${uuid}`);
+    go(`/result/${completion.id}`);
+  };
+
+  const onAttempt = (message) => {
+    const { attempt, test } = message;
+    state.attempt = attempt;
+    state.test = test;
+    sessionStorage.setItem(`testit.attempt.${uuid}`, String(attempt.id));
+    if (!state.started) {
+      state.started = true;
+      renderTest(test);
+    }
+    // The server's answers, except where this page has edits not yet saved.
+    for (const [id, entry] of state.questions) {
+      if (state.unsent.has(id) || debounce.has(id) || entry.pending) continue;
+      const saved = attempt.answers?.[id];
+      fill(entry.question, entry.root, saved);
+      setStatus(entry, saved ? "Saved" : "", saved ? "saved" : "idle");
+    }
+    for (const [id] of [...state.unsent]) save(id);
+    state.deadline = attempt.seconds_left === null || attempt.seconds_left === undefined
+      ? null : performance.now() + attempt.seconds_left * 1000;
+    clearInterval(tick);
+    if (state.deadline !== null) {
+      showClock();
+      tick = setInterval(showClock, 250);
+    }
+    if (attempt.resumed) announce("Your saved answers are back.");
+  };
+
+  const begin = () => {
+    state.wanted = true;
+    replace(body, h("p", {}, "Starting…"));
+    if (!send({ type: "start", test: uuid }, { kind: "start" })) {
+      replace(body, h("p", {}, "Waiting for the connection…"));
+    }
+  };
+
+  if (!state.wanted) {
+    Promise.all([
+      api("GET", `/api/tests/p/${uuid}/`),
+      api("GET", `/api/tests/p/${uuid}/completions/`).catch(() => []),
+    ]).then(([test, done]) => {
+      if (state.wanted) return;
+      title.textContent = test.name;
+      document.title = `${test.name} · TestIT`;
+      remember(uuid, test.name);
+      const n = test.questions.length;
+      const left = test.max_attempts === null ? null : Math.max(0, test.max_attempts - done.length);
+      const facts = [
+        `${n} ${n === 1 ? "question" : "questions"}`,
+        test.time_limit_seconds ? `${clock(test.time_limit_seconds)} to answer: the clock starts when you start, and the test is submitted when it runs out` : "no time limit",
+        left === null ? null : `${left} of ${test.max_attempts} attempt(s) left`,
+      ].filter(Boolean);
+      replace(body, h("div", { class: "card intro" },
+        h("ul", {}, facts.map((f) => h("li", {}, f))),
+        done.length ? h("p", {}, `You have submitted this test ${done.length} time(s): `, h("a", { href: `#/result/${done[done.length - 1].id}` }, "see your last result"), ".") : null,
+        h("p", {}, "Every answer is saved as you give it, so you can reload or come back on another device."),
+        left === 0 ? h("p", { class: "alert" }, "You have no attempts left.")
+          : h("button", { type: "button", class: "primary", onclick: begin }, "Start the test")));
+    }).catch((err) => {
+      replace(body, h("p", { class: "alert", role: "alert" }, errorText(err)), h("p", {}, h("a", { href: "#/" }, "Back to my tests")));
+    });
+  }
+
+  const socket = new LiveSocket({
+    state(s) {
+      connection.dataset.state = s;
+      connection.textContent = { connecting: "Connecting…", online: "Online: answers are saved as you go", offline: "Offline: reconnecting…" }[s];
+      if (s !== "online") {
+        state.replies = [];
+        for (const entry of state.questions.values()) {
+          if (entry.pending) {
+            entry.pending = 0;
+            state.unsent.set(entry.question.id, bodyOf(entry.question, entry.root));
+            setStatus(entry, "Not saved yet: offline", "offline");
+          }
+        }
+      }
+    },
+    open() {
+      if (state.wanted) send({ type: "start", test: uuid }, { kind: "start" });
+    },
+    signedOut() {
+      go("/signin");
+    },
+    message(message) {
+      const replyTypes = ["attempt", "saved", "submitted", "error"];
+      const reply = replyTypes.includes(message.type) ? state.replies.shift() : null;
+      switch (message.type) {
+        case "attempt":
+          alert.clear();
+          onAttempt(message);
+          break;
+        case "saved": {
+          const entry = state.questions.get(message.question);
+          if (entry) {
+            entry.pending = Math.max(0, entry.pending - 1);
+            if (!entry.pending && !debounce.has(message.question)) setStatus(entry, "Saved", "saved");
+          }
+          break;
+        }
+        case "submitted":
+          finished(message.completion);
+          break;
+        case "attempt_submitted":
+        case "attempt_timed_out":
+          if (message.attempt === state.attempt?.id) finished(message.completion);
+          break;
+        case "error":
+          if (reply?.kind === "save") {
+            const entry = state.questions.get(reply.question);
+            if (entry) {
+              entry.pending = Math.max(0, entry.pending - 1);
+              setStatus(entry, `Not saved: ${message.detail}`, "error");
+            }
+          } else if (reply?.kind === "start" && !state.started) {
+            sessionStorage.removeItem(`testit.attempt.${uuid}`);
+            replace(body, h("p", { class: "alert", role: "alert" }, message.detail), h("p", {}, h("a", { href: "#/" }, "Back to my tests")));
+            socket.close();
+          } else {
+            alert.show(message.detail);
+          }
+          break;
+        default:
+      }
+    },
+  });
+
+  return () => {
+    clearInterval(tick);
+    flushAll();
+    socket.close();
+  };
+}
+
+function answerText(question, body) {
+  if (!body) return "(no answer)";
+  if (body.code !== undefined) return body.code || "(no answer)";
+  if (body.picked_variants) return body.picked_variants.map((v) => v.text).join(", ") || "(no answer)";
+  return body.picked_variant?.text || "(no answer)";
+}
+
+export function resultView(main, id) {
+  const title = heading("Result");
+  const body = h("div", {}, h("p", {}, "Loading…"));
+  main.append(title, body);
+  let test = null;
+  let socket = null;
+
+  const show = (completion) => {
+    const grading = completion.status === "grading";
+    const questions = new Map((test?.questions || []).map((q) => [q.id, q]));
+    replace(body,
+      h("p", { class: "score", "data-status": completion.status },
+        grading ? "Grading your code answers…" : `Score: ${num(completion.score)} / ${num(completion.max_score)}`),
+      grading ? h("p", { class: "note" }, `Answers graded at once so far: ${num(completion.score)} of ${num(completion.max_score)} points.`) : null,
+      h("p", {}, `Submitted ${new Date(completion.submitted_at).toLocaleString()}`),
+      h("ol", { class: "answers" }, completion.answers.map((answer) => {
+        const q = questions.get(answer.question);
+        const code = answer.body?.code !== undefined;
+        return h("li", {},
+          h("p", { class: "q" }, q ? q.text : `Question ${answer.question}`),
+          code ? h("pre", { class: "code" }, answerText(q, answer.body)) : h("p", {}, answerText(q, answer.body)));
+      })),
+      h("p", {}, h("a", { href: "#/" }, "Back to my tests")));
+    if (grading) announce("Your code answers are being graded.");
+    else announce(`Score: ${num(completion.score)} of ${num(completion.max_score)}`);
+  };
+
+  const load = async () => {
+    const completion = await api("GET", `/api/completions/${id}/`);
+    if (!test) {
+      test = await api("GET", `/api/tests/p/${completion.test}/`).catch(() => null);
+      if (test) title.textContent = `Result: ${test.name}`;
+    }
+    show(completion);
+    if (completion.status === "grading" && !socket) {
+      socket = new LiveSocket({
+        open: () => load().catch(() => {}),
+        message(message) {
+          if (message.type === "completion_graded" && message.completion?.id === Number(id)) show(message.completion);
+        },
+      });
+    }
+  };
+  load().catch((err) => replace(body, h("p", { class: "alert", role: "alert" }, errorText(err))));
+  return () => socket?.close();
+}
