@@ -64,7 +64,8 @@ pub async fn create_superuser(settings: &Settings, args: &[String]) -> Result<St
             Ok::<_, StoreError>(())
         })
         .await
-        .map_err(|e| format!("created, but not made a superuser: {e}"))?;
+        .map_err(|e| format!("created, but not made a superuser: {e}"))?
+        .ok_or("created, but gone before it was made a superuser")?;
     Ok(format!(
         "Superuser {:?} created (id {}).",
         user.username.unwrap_or_default(),

@@ -22,7 +22,14 @@ fn username(input: &mut Input, required: bool) -> Option<Username> {
     } else {
         input.optional_str("username")
     }?;
-    input.check("username", Username::parse(&raw))
+    let username = input.check("username", Username::parse(&raw))?;
+    // `signin` takes an email where an account has no username: a username that is an
+    // email address could shadow someone's email.
+    if Email::parse(username.as_str()).is_ok() {
+        input.error("username", "A username may not be an email address.");
+        return None;
+    }
+    Some(username)
 }
 
 /// A name that seed 001 lets one leave out (stored empty).
@@ -180,6 +187,21 @@ pub async fn sign_in(store: &Store, mut input: Input, key_ttl: i64) -> Result<Si
     })
 }
 
+/// The account `id` as the target of an action under `permission`: one the caller may see,
+/// or, for a holder of the permission, any active account (else 404).
+async fn target_of(
+    store: &Store,
+    me: &User,
+    id: i64,
+    permission: Permission,
+) -> Result<User, ApiError> {
+    let user = store.users().get(id).await?;
+    user.filter(|u| {
+        users::can_see(me, u) || (u.deleted_at.is_none() && permissions::holds(me, permission))
+    })
+    .ok_or_else(ApiError::not_found)
+}
+
 /// Why a read-modify-write of an account did not happen.
 enum Refused {
     /// Deleted meanwhile.
@@ -198,9 +220,9 @@ impl From<StoreError> for Refused {
 /// superusers; a password only by the account's owner, with `current_password` (as a new
 /// email of one's own needs). A new password revokes every token and key of the account.
 pub async fn change(store: &Store, me: &User, id: i64, mut input: Input) -> Result<User, ApiError> {
-    let target = users::visible(store, me, id).await?;
+    let target = target_of(store, me, id, Permission::ChangeUsers).await?;
     let own = target.id == me.id;
-    if !own && !permissions::holds(me, Permission::ChangeUsers) {
+    if !permissions::may_manage(me, &target, Permission::ChangeUsers) {
         return Err(ApiError::forbidden("You may change only your own account."));
     }
     let first_name = optional_name(&mut input, "first_name");
@@ -239,6 +261,22 @@ pub async fn change(store: &Store, me: &User, id: i64, mut input: Input) -> Resu
     let keeps_username = new_username
         .as_ref()
         .map_or(target.username_lower.is_some(), Option::is_some);
+    let moves_username = new_username
+        .as_ref()
+        .is_some_and(|u| u.as_ref().map(Username::normalized) != target.username_lower);
+    let moves_email_address = new_email
+        .as_ref()
+        .is_some_and(|e| e.as_ref().map(Email::normalized) != target.email_lower);
+    if !permissions::may_change_identity(me, &target) {
+        for (field, moves) in [("email", moves_email_address), ("username", moves_username)] {
+            if moves {
+                input.error(
+                    field,
+                    "Only the account's owner or an administrator changes how it signs in.",
+                );
+            }
+        }
+    }
     if !keeps_email && !keeps_username {
         let field = if new_email.is_some() {
             "email"
@@ -320,8 +358,8 @@ pub async fn change(store: &Store, me: &User, id: i64, mut input: Input) -> Resu
 /// their teachers' records with the student shown as deleted. An organization's owner
 /// cannot be deleted while the organization needs them.
 pub async fn delete(store: &Store, me: &User, id: i64) -> Result<(), ApiError> {
-    let target = users::visible(store, me, id).await?;
-    if target.id != me.id && !permissions::holds(me, Permission::DeleteUsers) {
+    let target = target_of(store, me, id, Permission::DeleteUsers).await?;
+    if !permissions::may_manage(me, &target, Permission::DeleteUsers) {
         return Err(ApiError::forbidden("You may delete only your own account."));
     }
     let owns = store
@@ -332,6 +370,19 @@ pub async fn delete(store: &Store, me: &User, id: i64) -> Result<(), ApiError> {
         return Err(ApiError::bad_request(
             "The owner of an organization cannot be deleted: the organization needs its owner.",
         ));
+    }
+    // Out of its groups first: should that fail, the account is still whole and a retry
+    // does the rest.
+    let members = FieldPath::parse(["members"])?;
+    let groups = store
+        .repo::<Group>()
+        .find(&Filter::Contains("members", target.id.into()), None)
+        .await?;
+    for group in groups {
+        store
+            .groups()
+            .set_membership(group.id, &members, target.id.into(), false)
+            .await?;
     }
     let stamp = now();
     store
@@ -350,17 +401,6 @@ pub async fn delete(store: &Store, me: &User, id: i64) -> Result<(), ApiError> {
         })
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let members = FieldPath::parse(["members"])?;
-    let groups = store
-        .repo::<Group>()
-        .find(&Filter::Contains("members", target.id.into()), None)
-        .await?;
-    for group in groups {
-        store
-            .groups()
-            .set_membership(group.id, &members, target.id.into(), false)
-            .await?;
-    }
     tracing::info!(user_id = target.id, by = me.id, "account deleted");
     Ok(())
 }

@@ -93,6 +93,19 @@ pub fn holds(user: &User, permission: Permission) -> bool {
     user.is_superuser || user.permissions.contains(&permission.id())
 }
 
+/// Whether `me` may change `target`'s sign-in identity (email, username): their own, or, as
+/// a superuser, anyone's. A holder of "change users" may not: a new email would receive the
+/// verification code (or a password reset) and so hand them the account, superusers' too.
+pub fn may_change_identity(me: &User, target: &User) -> bool {
+    me.id == target.id || me.is_superuser
+}
+
+/// Whether `me` may change or delete `target` at all with `permission`: superusers' accounts
+/// only by superusers (no one takes what they lack).
+pub fn may_manage(me: &User, target: &User, permission: Permission) -> bool {
+    me.id == target.id || (holds(me, permission) && (me.is_superuser || !target.is_superuser))
+}
+
 /// The permission ids `user` holds, in id order.
 pub fn held(user: &User) -> Vec<i64> {
     if user.is_superuser {

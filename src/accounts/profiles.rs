@@ -188,6 +188,9 @@ pub async fn change(
     mut input: Input,
 ) -> Result<User, ApiError> {
     let target = visible(store, me, id, Permission::ChangeUsers).await?;
+    if !crate::accounts::permissions::may_manage(me, &target, Permission::ChangeUsers) {
+        return Err(ApiError::not_found());
+    }
     let email = field(&mut input, "email", false, Email::parse);
     let first_name = field(&mut input, "first_name", false, Name::parse);
     let last_name = field(&mut input, "last_name", false, Name::parse);
@@ -201,6 +204,12 @@ pub async fn change(
         .as_ref()
         .is_some_and(|email| Some(email.normalized()) != target.email_lower);
     if moves_email {
+        if !crate::accounts::permissions::may_change_identity(me, &target) {
+            input.error(
+                "email",
+                "Only the account's owner or an administrator changes its email.",
+            );
+        }
         if let Some(email) = &email {
             check_email_free(store, &mut input, email, Some(target.id)).await?;
         }

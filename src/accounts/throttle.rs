@@ -96,6 +96,29 @@ pub struct Throttle {
     signups_per_address: Limit<IpAddr>,
 }
 
+/// The longest login kept as a key: longer than any email; a longer one is cut (it matches
+/// no account anyway), so a client cannot fill memory with megabyte-long keys.
+const MAX_LOGIN_CHARS: usize = 320;
+
+/// The key a login is counted under: as sign-in compares it (trimmed, any case), bounded.
+fn account_key(login: &str) -> String {
+    login
+        .trim()
+        .chars()
+        .take(MAX_LOGIN_CHARS)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The login a sign-in body names in `field`, read as the sign-in reads it (numbers too).
+pub fn login_of(input: &crate::domain::input::Input, field: &str) -> String {
+    match input.raw(field) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
 fn throttled(wait: Duration) -> ApiError {
     ApiError::throttled(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
 }
@@ -114,7 +137,7 @@ impl Throttle {
     /// Before a sign-in with `login` (an email or a username, any case) from `address`:
     /// refuses (429) while either has run out, and counts the attempt for the address.
     pub fn before_sign_in(&self, login: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
-        let account = login.trim().to_lowercase();
+        let account = account_key(login);
         if let Some(wait) = self.failures_per_account.refused_for(&account) {
             return Err(throttled(wait));
         }
@@ -134,7 +157,7 @@ impl Throttle {
     /// After a failed sign-in (or a wrong one-time code) for `login` from `address`: counts
     /// it, and answers the 429 to send instead of the failure when it was one too many.
     pub fn failed(&self, login: &str, address: Option<IpAddr>) -> Option<ApiError> {
-        let account = login.trim().to_lowercase();
+        let account = account_key(login);
         let mut refused = self.failures_per_account.count(&account);
         if refused.is_some() {
             tracing::warn!("sign-in failures for one login over the limit: refused for now");

@@ -11,6 +11,7 @@ use crate::accounts::codes::CodeMail;
 use crate::accounts::permissions::Permission;
 use crate::accounts::profile_views::{self as views, CODE_RESENT, USER_NOT_FOUND};
 use crate::accounts::profiles;
+use crate::accounts::throttle;
 use crate::accounts::tokens::Sessions;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -86,12 +87,7 @@ pub async fn verify(
     // A wrong code counts as a failed sign-in of its address and client: each code has 5
     // tries, and these limits stop a client cycling through codes and accounts.
     let address = client_address(&req, &state);
-    let login = body
-        .0
-        .raw("email")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_owned();
+    let login = throttle::login_of(&body.0, "email");
     state.throttle.before_sign_in(&login, address)?;
     let user = match profiles::verify(&state.store, body.0).await {
         Ok(user) => user,

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::{IpAddr, Ipv6Addr};
 use std::pin::Pin;
 
 use actix_web::body::MessageBody;
@@ -40,12 +41,34 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 /// The client's address: the peer's, or, behind a trusted proxy that the settings name
 /// (`TESTIT_CLIENT_ADDRESS_HEADER`), the one that proxy put in its header (for
 /// `X-Forwarded-For`, the last entry: the one the proxy itself appended).
-pub fn client_address(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
-    if let Some(name) = &state.client_address_header {
-        let value = req.headers().get(name.as_str())?.to_str().ok()?;
-        return value.rsplit(',').next()?.trim().parse().ok();
+///
+/// Without the header (or with a value that is no address) the peer's address stands, so
+/// leaving the header out never escapes the per-address limits. IPv6 addresses are taken
+/// by their /64, the block one subscriber gets: otherwise one client would have 2^64 of them.
+pub fn client_address(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
+    let forwarded = state.client_address_header.as_ref().and_then(|name| {
+        // The last line and its last entry: what our proxy added, not what the client sent.
+        let value = req.headers().get_all(name.as_str()).last()?.to_str().ok()?;
+        value.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+    });
+    forwarded
+        .or_else(|| req.peer_addr().map(|peer| peer.ip()))
+        .map(subscriber)
+}
+
+/// An IPv4 address as it is; an IPv6 one as its /64 (an IPv4-mapped one as the IPv4).
+fn subscriber(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(Ipv6Addr::from(segments))
+            }
+        },
     }
-    req.peer_addr().map(|peer| peer.ip())
 }
 
 impl AuthUser {
@@ -108,6 +131,22 @@ impl FromRequest for AuthUser {
             let token = token.ok_or_else(|| ApiError::code(ErrorCode::NotAuthenticated))?;
             AuthUser::authenticate(&state, &token).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_block() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(subscriber(a), subscriber(b));
+        assert_ne!(subscriber(a), subscriber(other));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(subscriber(mapped), IpAddr::from([10, 0, 0, 1]));
     }
 }
 

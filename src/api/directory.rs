@@ -8,6 +8,7 @@ use super::auth::{client_address, AuthUser};
 use super::body::Body;
 use crate::accounts::directory;
 use crate::accounts::permissions::{PermissionOut, CATALOG};
+use crate::accounts::throttle;
 use crate::accounts::views::{self, PermissionsOut, SignInOut};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -34,12 +35,7 @@ pub async fn sign_in(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let address = client_address(&req, &state);
-    let login = body
-        .0
-        .raw("username")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_owned();
+    let login = throttle::login_of(&body.0, "username");
     state.throttle.before_sign_in(&login, address)?;
     match directory::sign_in(&state.store, body.0, key_ttl(&state)).await {
         Ok(signed) => Ok(HttpResponse::Ok().json(SignInOut::from(signed))),

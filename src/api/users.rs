@@ -7,7 +7,8 @@ use super::auth::{bearer_token, client_address, AuthUser};
 use super::body::Body;
 use super::export::cookie as export_cookie;
 use super::pagination::{self, ListParams};
-use crate::accounts::{tokens::Sessions, users, views};
+use crate::accounts::throttle;
+use crate::accounts::{keys, tokens::Sessions, users, views};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -82,12 +83,7 @@ pub async fn token_obtain(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let address = client_address(&req, &state);
-    let login = body
-        .0
-        .raw("email")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_owned();
+    let login = throttle::login_of(&body.0, "email");
     state.throttle.before_sign_in(&login, address)?;
     let pair = match sessions(&state).obtain(body.0).await {
         Ok(pair) => pair,
@@ -122,7 +118,20 @@ pub async fn token_revoke(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let access = bearer_token(&req).map(str::to_owned);
-    sessions(&state).revoke(body.0, access).await?;
+    // An API key (`Token <key>`) is revoked by itself: the sign-out of one device.
+    let (key, access) = match access {
+        Some(credential) if keys::looks_like_key(&credential) => (Some(credential), None),
+        other => (None, other),
+    };
+    match key {
+        Some(key) => {
+            keys::revoke(&state.store, &key).await?;
+            if body.0.has("refresh") {
+                sessions(&state).revoke(body.0, None).await?;
+            }
+        }
+        None => sessions(&state).revoke(body.0, access).await?,
+    }
     Ok(HttpResponse::NoContent()
         .cookie(export_cookie::removal(&req))
         .finish())

@@ -681,3 +681,107 @@ async fn a_deleted_username_can_be_signed_up_again() {
     let again = app.member("ada").await;
     assert_ne!(again.id, member.id);
 }
+
+#[tokio::test]
+async fn changing_users_is_not_taking_them_over_email_and_superusers_stay_out_of_reach() {
+    let app = spawn_app().await;
+    let admin = app.superuser("root").await;
+    let changer = app.member("changer").await;
+    app.grant(&admin, &changer, &[CHANGE]).await;
+    let target = app.member("target").await;
+    let path = format!("/api/users/{}", target.id);
+    // Names, yes, even without view_user; the email or username (how one signs in), no.
+    let (status, user) = status_json(
+        app.with_key(
+            Method::PUT,
+            &path,
+            Some(&changer.key),
+            Some(&json!({"last_name": "Renamed"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &user["last_name"]),
+        (StatusCode::OK, &json!("Renamed"))
+    );
+    for (body, field) in [
+        (json!({"email": "mine@evil.example"}), "email"),
+        (json!({"username": "taken-over"}), "username"),
+    ] {
+        let (status, answer) = status_json(
+            app.with_key(Method::PUT, &path, Some(&changer.key), Some(&body))
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(answer[field].is_array(), "{answer}");
+    }
+    let v1 = format!("/api/v1/accounts/users/{}/", target.id);
+    let (status, answer) = status_json(
+        app.with_key(
+            Method::PATCH,
+            &v1,
+            Some(&changer.key),
+            Some(&json!({"email": "mine@evil.example"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["email"].is_array(), "{answer}");
+    // A superuser's account is not a change_user holder's to change.
+    let root = format!("/api/users/{}", admin.id);
+    let resp = app
+        .with_key(
+            Method::PUT,
+            &root,
+            Some(&changer.key),
+            Some(&json!({"first_name": "Mallory"})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // The superuser may change anyone's email.
+    let resp = app
+        .with_key(
+            Method::PUT,
+            &path,
+            Some(&admin.key),
+            Some(&json!({"email": "new@example.org"})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_out_with_a_key_revokes_that_key_only() {
+    let app = spawn_app().await;
+    let member = app.member("ada").await;
+    let (_, other) = status_json(app.sign_in("ada", PASSWORD).await).await;
+    let resp = app
+        .with_key(
+            Method::POST,
+            "/api/users/token/revoke/",
+            Some(&member.key),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let me = app
+        .with_key(Method::GET, "/api/users/me", Some(&member.key), None)
+        .await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    let me = app
+        .with_key(Method::GET, "/api/users/me", other["token"].as_str(), None)
+        .await;
+    assert_eq!(me.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_username_may_not_be_an_email_address() {
+    let app = spawn_app().await;
+    let body = json!({"username": "victim@school.example", "password": PASSWORD});
+    let (status, answer) = status_json(app.sign_up(&body).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["username"].is_array(), "{answer}");
+}
