@@ -179,7 +179,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::POST, "/api/users/", "users", users::register)
             .summary("Create new user. (register)")
             .body("UserRequest")
-            .answers(201, Object("User")),
+            .answers(201, Object("User"))
+            .or(429, "Too many accounts created from this address; Retry-After gives the seconds to wait", "Error"),
         Endpoint::new(M::GET, "/api/users/me", "users", users::me)
             .summary("Get info about current user.")
             .auth()
@@ -198,7 +199,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             .summary("Takes a set of user credentials and returns an access and refresh JSON web token pair.")
             .body("TokenObtainPairRequest")
             .checks_credentials()
-            .answers(200, Object("TokenObtainPair")),
+            .answers(200, Object("TokenObtainPair"))
+            .or(429, "Too many failed sign-ins for this login or address; Retry-After gives the seconds to wait", "Error"),
         Endpoint::new(M::POST, "/api/users/token/refresh/", "users", users::token_refresh)
             .summary("Takes a refresh type JSON web token and returns an access type JSON web token if the refresh token is valid.")
             .body("TokenRefreshRequest")
@@ -212,11 +214,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::POST, "/api/users/signup", "users", directory::sign_up)
             .summary("Sign up with a username (seed 001); email and names optional.")
             .body("SignUpRequest")
-            .answers(201, Object("User")),
+            .answers(201, Object("User"))
+            .or(429, "Too many accounts created from this address; Retry-After gives the seconds to wait", "Error"),
         Endpoint::new(M::POST, "/api/users/signin", "users", directory::sign_in)
             .summary("Sign in with a username (or, lacking one, an email) and a password: the user, their groups and permissions, and a new API key for `Authorization: Token <key>`. A wrong pair is 400 non_field_errors.")
             .body("SignInRequest")
-            .answers(200, Object("SignIn")),
+            .answers(200, Object("SignIn"))
+            .or(429, "Too many failed sign-ins for this login or address; Retry-After gives the seconds to wait", "Error"),
         Endpoint::new(M::GET, "/api/users/me/completions/", "users", completions::mine)
             .summary("Get all completions of current user.")
             .auth()
@@ -233,7 +237,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::DELETE, "/api/users/{id}/", "users", directory::destroy)
             .summary("Delete a user: one's own account, or anyone's with delete_user. Personal fields are erased and every token revoked; completions stay with the student shown as deleted.")
             .auth_both()
-            .answers(204, Empty),
+            .answers(204, Empty)
+            .or(400, "The owner of an organization cannot be deleted", "Error"),
         Endpoint::new(M::GET, "/api/users/{id}/permissions", "permissions", directory::permissions)
             .summary("The user's permission ids: one's own, or anyone's with view_permission.")
             .auth_token()
@@ -256,11 +261,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::POST, "/api/v1/accounts/users/", "accounts", accounts_v1::register)
             .summary("Sign up with a profile. The account cannot sign in until the 6-digit code emailed to it is entered at verify/.")
             .body("AccountRequest")
-            .answers(201, Object("AccountCreated")),
+            .answers(201, Object("AccountCreated"))
+            .or(429, "Too many accounts created from this address; Retry-After gives the seconds to wait", "Error"),
         Endpoint::new(M::POST, "/api/v1/accounts/users/verify/", "accounts", accounts_v1::verify)
             .summary("Verify the email with its emailed code: answers a log-in (access and refresh tokens). Wrong, expired, used or dead codes, and unknown emails, all answer one 400 naming code; 5 tries per code.")
             .body("VerifyEmailRequest")
-            .answers(200, Object("TokenObtainPair")),
+            .answers(200, Object("TokenObtainPair"))
+            .or(429, "Too many failed sign-ins for this login or address; Retry-After gives the seconds to wait", "Error"),
         Endpoint::new(M::POST, "/api/v1/accounts/users/resend/", "accounts", accounts_v1::resend)
             .summary("Send a new code (the earlier one stops working) to an account waiting for verification. The same 202 whether or not such an account exists; at most once a minute per address.")
             .body("ResendCodeRequest")
