@@ -14,25 +14,17 @@ use super::codes::{self, CodeMail};
 use super::jwt::now;
 use super::password;
 use super::permissions::{holds, Permission};
-use super::users::check_current_password;
+use super::users::{check_current_password, check_email_free, email_taken};
 use crate::domain::input::Input;
 use crate::domain::{Address, Birthday, Country, Email, Gender, Name, Password, Phone};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::{Store, StoreError, User};
 
-const EMAIL_TAKEN: &str = "user with this email already exists.";
 const PASSWORDS_DIFFER: &str = "The two password fields didn't match.";
 /// One answer for every failed verification: wrong, expired, used or dead code, unknown or
 /// already verified email.
 pub const BAD_CODE: &str =
     "The code is wrong, expired or already used. Check it, or ask for a new one.";
-
-fn email_taken(err: StoreError) -> ApiError {
-    match err {
-        StoreError::Duplicate => ApiError::field("email", EMAIL_TAKEN),
-        other => other.into(),
-    }
-}
 
 /// Reads a string field (required or optional; `None` when absent or in error) and parses
 /// it, recording the parse's error under the field.
@@ -71,22 +63,6 @@ fn birthday(raw: &str) -> Result<Option<String>, &'static str> {
 
 fn address(raw: &str) -> Result<Option<String>, String> {
     Address::parse(raw).map(|a| a.map(Address::into_string))
-}
-
-/// Records an error when another account has this email (the unique index is the real
-/// guard; this names the problem together with any others).
-async fn check_email_free(
-    store: &Store,
-    input: &mut Input,
-    email: &Email,
-    me: Option<i64>,
-) -> Result<(), ApiError> {
-    if let Some(other) = store.user_by_email(email.as_str()).await? {
-        if Some(other.id) != me {
-            input.error("email", EMAIL_TAKEN);
-        }
-    }
-    Ok(())
 }
 
 /// Signs a user up with a profile; the account waits for the emailed code. Nothing is

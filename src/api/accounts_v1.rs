@@ -4,15 +4,13 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::{client_address, AuthUser};
+use super::auth::{client_address, guarded_sign_in, AuthUser};
 use super::body::Body;
 use super::export::cookie as export_cookie;
 use crate::accounts::codes::CodeMail;
 use crate::accounts::permissions::Permission;
 use crate::accounts::profile_views::{self as views, CODE_RESENT, USER_NOT_FOUND};
 use crate::accounts::profiles;
-use crate::accounts::throttle;
-use crate::accounts::tokens::Sessions;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -86,22 +84,12 @@ pub async fn verify(
 ) -> Result<HttpResponse, ApiError> {
     // A wrong code counts as a failed sign-in of its address and client: each code has 5
     // tries, and these limits stop a client cycling through codes and accounts.
-    let address = client_address(&req, &state);
-    let login = throttle::login_of(&body.0, "email");
-    state.throttle.before_sign_in(&login, address)?;
-    let user = match profiles::verify(&state.store, body.0).await {
-        Ok(user) => user,
-        Err(err @ ApiError::Validation(_)) => {
-            return Err(state.throttle.failed(&login, address).unwrap_or(err))
-        }
-        Err(err) => return Err(err),
-    };
-    let sessions = Sessions {
-        store: &state.store,
-        jwt: &state.jwt,
-        revoked_families: &state.revoked_families,
-        rotate: state.rotate_refresh_tokens,
-    };
+    let wrong_code = |err: &ApiError| matches!(err, ApiError::Validation(_));
+    let user = guarded_sign_in(&req, &state, body.0, "email", wrong_code, |input| {
+        profiles::verify(&state.store, input)
+    })
+    .await?;
+    let sessions = super::users::sessions(&state);
     let pair = sessions.issue(&user);
     let cookie = export_cookie::issue(&req, &pair.access, state.jwt.access_ttl());
     Ok(HttpResponse::Ok().cookie(cookie).json(pair))

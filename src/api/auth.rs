@@ -12,7 +12,8 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
-use crate::accounts::{keys, Claims, TokenType};
+use crate::accounts::{keys, throttle, Claims, TokenType};
+use crate::domain::input::Input;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::{Filter, RevokedToken, User};
@@ -54,6 +55,30 @@ pub fn client_address(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
     forwarded
         .or_else(|| req.peer_addr().map(|peer| peer.ip()))
         .map(subscriber)
+}
+
+/// Runs a sign-in (`attempt`, with the body) through the rate limits: refused with 429
+/// while the login (read from the body's `field`) or the client's address has run out, and
+/// a failure (`is_failure`: wrong credentials, not a malformed body) counted, answered with
+/// 429 instead when it is one too many.
+pub async fn guarded_sign_in<T, Fut>(
+    req: &HttpRequest,
+    state: &AppState,
+    input: Input,
+    field: &str,
+    is_failure: fn(&ApiError) -> bool,
+    attempt: impl FnOnce(Input) -> Fut,
+) -> Result<T, ApiError>
+where
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let address = client_address(req, state);
+    let login = throttle::login_of(&input, field);
+    state.throttle.before_sign_in(&login, address)?;
+    match attempt(input).await {
+        Err(err) if is_failure(&err) => Err(state.throttle.failed(&login, address).unwrap_or(err)),
+        other => other,
+    }
 }
 
 /// An IPv4 address as it is; an IPv6 one as its /64 (an IPv4-mapped one as the IPv4).

@@ -4,11 +4,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::{client_address, AuthUser};
+use super::auth::{client_address, guarded_sign_in, AuthUser};
 use super::body::Body;
 use crate::accounts::directory;
 use crate::accounts::permissions::{PermissionOut, CATALOG};
-use crate::accounts::throttle;
 use crate::accounts::views::{self, PermissionsOut, SignInOut};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -34,16 +33,17 @@ pub async fn sign_in(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let address = client_address(&req, &state);
-    let login = throttle::login_of(&body.0, "username");
-    state.throttle.before_sign_in(&login, address)?;
-    match directory::sign_in(&state.store, body.0, key_ttl(&state)).await {
-        Ok(signed) => Ok(HttpResponse::Ok().json(SignInOut::from(signed))),
-        Err(err) if directory::is_bad_credentials(&err) => {
-            Err(state.throttle.failed(&login, address).unwrap_or(err))
-        }
-        Err(err) => Err(err),
-    }
+    let ttl = key_ttl(&state);
+    let signed = guarded_sign_in(
+        &req,
+        &state,
+        body.0,
+        "username",
+        directory::is_bad_credentials,
+        |input| directory::sign_in(&state.store, input, ttl),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(SignInOut::from(signed)))
 }
 
 /// `PUT /api/users/{id}` (partial).

@@ -3,11 +3,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::{bearer_token, client_address, AuthUser};
+use super::auth::{bearer_token, client_address, guarded_sign_in, AuthUser};
 use super::body::Body;
 use super::export::cookie as export_cookie;
 use super::pagination::{self, ListParams};
-use crate::accounts::throttle;
 use crate::accounts::{keys, tokens::Sessions, users, views};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -67,7 +66,8 @@ pub async fn change_me<const PARTIAL: bool>(
     Ok(HttpResponse::Ok().json(views::user(&state.store, &updated).await?))
 }
 
-fn sessions(state: &AppState) -> Sessions<'_> {
+/// The token rules over the server's state.
+pub(super) fn sessions(state: &AppState) -> Sessions<'_> {
     Sessions {
         store: &state.store,
         jwt: &state.jwt,
@@ -82,20 +82,12 @@ pub async fn token_obtain(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let address = client_address(&req, &state);
-    let login = throttle::login_of(&body.0, "email");
-    state.throttle.before_sign_in(&login, address)?;
-    let pair = match sessions(&state).obtain(body.0).await {
-        Ok(pair) => pair,
-        Err(err) => {
-            if err.error_code() == ErrorCode::AuthenticationFailed {
-                if let Some(refused) = state.throttle.failed(&login, address) {
-                    return Err(refused);
-                }
-            }
-            return Err(err);
-        }
-    };
+    let wrong_pair = |err: &ApiError| err.error_code() == ErrorCode::AuthenticationFailed;
+    let sessions = sessions(&state);
+    let pair = guarded_sign_in(&req, &state, body.0, "email", wrong_pair, |input| {
+        sessions.obtain(input)
+    })
+    .await?;
     let cookie = export_cookie::issue(&req, &pair.access, state.jwt.access_ttl());
     Ok(HttpResponse::Ok().cookie(cookie).json(pair))
 }
