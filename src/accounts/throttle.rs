@@ -94,6 +94,7 @@ pub struct Throttle {
     failures_per_address: Limit<IpAddr>,
     attempts_per_address: Limit<IpAddr>,
     signups_per_address: Limit<IpAddr>,
+    code_requests_per_address: Limit<IpAddr>,
 }
 
 /// The longest login kept as a key: longer than any email; a longer one is cut (it matches
@@ -119,6 +120,20 @@ pub fn login_of(input: &crate::domain::input::Input, field: &str) -> String {
     }
 }
 
+/// Counts an event of `address` under `limit`, refusing (429) while it has no room.
+fn per_address(limit: &Limit<IpAddr>, address: Option<IpAddr>) -> Result<(), ApiError> {
+    let Some(address) = address else {
+        return Ok(());
+    };
+    match limit
+        .refused_for(&address)
+        .or_else(|| limit.count(&address))
+    {
+        Some(wait) => Err(throttled(wait)),
+        None => Ok(()),
+    }
+}
+
 fn throttled(wait: Duration) -> ApiError {
     ApiError::throttled(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
 }
@@ -131,6 +146,8 @@ impl Throttle {
             failures_per_address: Limit::new(limits.failures_per_address, limits.failure_window),
             attempts_per_address: Limit::new(limits.attempts_per_address_per_minute, minute),
             signups_per_address: Limit::new(limits.signups_per_address_per_hour, 60 * minute),
+            // As many code requests as sign-ups: each sign-up may need its code again.
+            code_requests_per_address: Limit::new(limits.signups_per_address_per_hour, 60 * minute),
         }
     }
 
@@ -173,17 +190,13 @@ impl Throttle {
 
     /// Before creating an account from `address`: counts it, refusing (429) past the limit.
     pub fn sign_up(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
-        let Some(address) = address else {
-            return Ok(());
-        };
-        match self
-            .signups_per_address
-            .refused_for(&address)
-            .or_else(|| self.signups_per_address.count(&address))
-        {
-            Some(wait) => Err(throttled(wait)),
-            None => Ok(()),
-        }
+        per_address(&self.signups_per_address, address)
+    }
+
+    /// Before sending a new one-time code on request from `address`: counts it, refusing
+    /// (429) past the limit (as many per hour as sign-ups).
+    pub fn code_request(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        per_address(&self.code_requests_per_address, address)
     }
 
     /// Forgets what no longer limits anyone; run now and then so that memory stays bounded
@@ -193,6 +206,7 @@ impl Throttle {
         self.failures_per_address.sweep();
         self.attempts_per_address.sweep();
         self.signups_per_address.sweep();
+        self.code_requests_per_address.sweep();
     }
 }
 
@@ -238,6 +252,18 @@ mod tests {
         assert!(throttle.before_sign_in("someone", address).is_err());
         assert!(throttle
             .before_sign_in("someone", Some(IpAddr::from([10, 0, 0, 3])))
+            .is_ok());
+    }
+
+    #[test]
+    fn code_requests_per_address_are_limited() {
+        let throttle = Throttle::new(tight());
+        let address = Some(IpAddr::from([10, 0, 0, 5]));
+        assert!(throttle.code_request(address).is_ok());
+        assert!(throttle.code_request(address).is_ok());
+        assert!(throttle.code_request(address).is_err());
+        assert!(throttle
+            .code_request(Some(IpAddr::from([10, 0, 0, 6])))
             .is_ok());
     }
 

@@ -95,8 +95,14 @@ pub async fn verify(
     Ok(HttpResponse::Ok().cookie(cookie).json(pair))
 }
 
-/// `POST /api/v1/accounts/users/resend/`.
-pub async fn resend(state: web::Data<AppState>, body: Body) -> Result<HttpResponse, ApiError> {
+/// `POST /api/v1/accounts/users/resend/`: counted per client address too, since each new
+/// address asked for is a stored record and an email sent.
+pub async fn resend(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    state.throttle.code_request(client_address(&req, &state))?;
     profiles::resend(&state.store, &mail(&state), body.0).await?;
     Ok(HttpResponse::Accepted().json(CODE_RESENT))
 }

@@ -272,7 +272,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .summary("Send a new code (the earlier one stops working) to an account waiting for verification. The same 202 whether or not such an account exists; at most once a minute per address.")
             .body("ResendCodeRequest")
             .answers(202, Object("CodeResent"))
-            .or(429, "A code went to this address less than a minute ago; Retry-After gives the seconds to wait", "Error"),
+            .or(429, "A code went to this address less than a minute ago, or this client asked for too many codes; Retry-After gives the seconds to wait", "Error"),
         Endpoint::new(M::GET, "/api/v1/accounts/users/{id}/", "accounts", accounts_v1::retrieve)
             .summary("Retrieve a user's profile: one's own, or anyone's with the view_user permission.")
             .auth()
