@@ -17,6 +17,7 @@ use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::domain::text::hex;
 use crate::error::ApiError;
 use crate::mail::{Mailer, Outgoing};
 use crate::settings::CodeRules;
@@ -43,10 +44,6 @@ pub fn now_ms() -> i64 {
 
 fn millis(duration: std::time::Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn digest(salt: &str, code: &str) -> String {

@@ -53,7 +53,7 @@ pub fn now() -> i64 {
 pub fn random_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::domain::text::hex(&bytes)
 }
 
 const SECRET_FILE: &str = "jwt_secret";

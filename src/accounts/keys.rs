@@ -10,6 +10,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::jwt::now;
+use crate::domain::text::hex;
 use crate::store::{ApiKey, Filter, Store, StoreError, User};
 
 /// The length of a key: 20 random bytes in hex.
@@ -24,10 +25,7 @@ pub fn looks_like_key(credential: &str) -> bool {
 }
 
 fn digest(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(key.as_bytes()))
 }
 
 /// Issues a new key for `user`, valid for `ttl_seconds`; answers the key itself, which is
@@ -35,7 +33,7 @@ fn digest(key: &str) -> String {
 pub async fn issue(store: &Store, user: &User, ttl_seconds: i64) -> Result<String, StoreError> {
     let mut bytes = [0u8; KEY_CHARS / 2];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key = hex(&bytes);
     let issued = now();
     let doc = ApiKey {
         id: 0,

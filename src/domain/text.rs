@@ -24,6 +24,11 @@ pub fn check_single_line(text: &str) -> Result<(), &'static str> {
     }
 }
 
+/// Bytes as lowercase hexadecimal (random ids, keys, digests).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +58,10 @@ mod tests {
         ] {
             assert!(check_single_line(good).is_ok(), "{good:?}");
         }
+    }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
     }
 }
