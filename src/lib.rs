@@ -14,7 +14,8 @@
 //!   and the field reader [`domain::input::Input`].
 //! - Areas of the product, plain rules over the store that know nothing of HTTP:
 //!   [`organizations`] (organizations, groups), [`accounts`] (users, passwords, tokens),
-//!   [`testing`] (tests, completions, grading, live attempts, export).
+//!   [`testing`] (tests, completions, grading, live attempts, export), [`catalog`] (seed
+//!   000's teachers, courses, videos, collections, files, shelves and search).
 //! - [`state`]: what every adapter can reach ([`state::AppState`]).
 //! - [`api`]: the adapters: the endpoint table (routes and OpenAPI document from one list),
 //!   thin REST handlers, the WebSocket session, extractors.
@@ -24,6 +25,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api;
+pub mod catalog;
 pub mod domain;
 pub mod error;
 pub mod mail;

@@ -6,16 +6,7 @@ use utoipa::ToSchema;
 
 use crate::store::User;
 
-/// Unix seconds as RFC 3339 UTC (`2024-12-03T12:00:00Z`), as every view writes times.
-fn timestamp(unix_seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
+use crate::domain::moment::timestamp;
 
 /// The gender choices (`domain::Gender`), for the document only.
 #[derive(ToSchema)]

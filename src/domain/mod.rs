@@ -5,6 +5,7 @@ mod country;
 mod email;
 pub mod grading;
 pub mod input;
+pub mod moment;
 mod name;
 mod password;
 mod profile;

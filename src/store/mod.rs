@@ -26,8 +26,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use model::{
-    Answer, ApiKey, Attempt, CodeSend, Completion, Group, OneTimeCode, Organization, Question,
-    QuestionKind, Response, RevokedFamily, RevokedToken, Test, UsedRefreshToken, User, Variant,
+    Answer, ApiKey, Attempt, Category, CodeSend, Completion, Course, CourseCollection, Group,
+    MediaFile, OneTimeCode, Organization, Question, QuestionKind, Response, RevokedFamily,
+    RevokedToken, SearchTerm, Teacher, Test, UsedRefreshToken, User, Variant, Video,
 };
 
 /// Failures of the store, as the rest of the server needs to tell them apart.
@@ -58,6 +59,8 @@ pub enum Filter {
     Contains(&'static str, Value),
     /// The id is greater than this one (reading a large result in id order, batch by batch).
     IdAfter(i64),
+    /// A string `field` starts with the prefix (an index range scan on both backends).
+    Prefix(&'static str, String),
     /// Every filter holds.
     And(Vec<Filter>),
 }
@@ -231,6 +234,13 @@ pub const COLLECTIONS: &[&str] = &[
     Attempt::COLLECTION,
     OneTimeCode::COLLECTION,
     CodeSend::COLLECTION,
+    MediaFile::COLLECTION,
+    Teacher::COLLECTION,
+    Category::COLLECTION,
+    Course::COLLECTION,
+    Video::COLLECTION,
+    CourseCollection::COLLECTION,
+    SearchTerm::COLLECTION,
 ];
 
 const fn unique(collection: &'static str, field: &'static str) -> IndexSpec {
@@ -273,6 +283,12 @@ pub const INDEXES: &[IndexSpec] = &[
     lookup(Attempt::COLLECTION, "submitted"),
     unique(OneTimeCode::COLLECTION, "user_id"),
     unique(CodeSend::COLLECTION, "email_lower"),
+    unique(User::COLLECTION, "facebook_id"),
+    lookup(Video::COLLECTION, "course_id"),
+    lookup(Course::COLLECTION, "teacher_id"),
+    lookup(Course::COLLECTION, "category_id"),
+    lookup(SearchTerm::COLLECTION, "word"),
+    lookup(SearchTerm::COLLECTION, "target"),
 ];
 
 /// How long [`Repo::update`] keeps retrying a read-modify-write that loses races. Far past

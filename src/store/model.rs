@@ -91,6 +91,26 @@ pub struct User {
     pub birthday: Option<String>,
     #[serde(default)]
     pub address: Option<String>,
+    /// Seed 000: the customer id Stripe gave the account, once it has one.
+    #[serde(default)]
+    pub stripe_customer_id: Option<String>,
+    /// Seed 000: the Facebook user id the account signs in with (linked by this id, never
+    /// by email alone); unique when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facebook_id: Option<String>,
+    /// Seed 000's shelves: ids of catalog things the user keeps, each a set in added order.
+    #[serde(default)]
+    pub favorite_teachers: Vec<i64>,
+    #[serde(default)]
+    pub favorite_courses: Vec<i64>,
+    #[serde(default)]
+    pub favorite_videos: Vec<i64>,
+    #[serde(default)]
+    pub favorite_collections: Vec<i64>,
+    #[serde(default)]
+    pub viewed_videos: Vec<i64>,
+    #[serde(default)]
+    pub signature_courses: Vec<i64>,
 }
 
 impl User {
@@ -369,3 +389,105 @@ pub struct Attempt {
     pub open_key: String,
 }
 document!(Attempt, "attempts");
+
+/// An uploaded file of the course catalog (an image or a video rendition): its metadata.
+/// The bytes live in the file store ([`crate::catalog::files`]), under the file's id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MediaFile {
+    pub id: i64,
+    pub title: String,
+    /// The uploaded file's name, reduced to safe characters; the last segment of its URL.
+    pub name: String,
+    /// Sniffed from the bytes at upload, never taken from the client.
+    pub content_type: String,
+    pub size: u64,
+    /// Hex SHA-256 of the bytes: the strong `ETag`.
+    pub sha256: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub created_by: i64,
+}
+document!(MediaFile, "media_files");
+
+/// A teacher of the course catalog (seed 000), optionally linked to a user account.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Teacher {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub description: String,
+    /// Media file ids.
+    pub avatar: Option<i64>,
+    pub facebook: Option<String>,
+    pub instagram: Option<String>,
+    pub location: Option<String>,
+    #[serde(default)]
+    pub promo_files: Vec<i64>,
+    /// Video ids.
+    #[serde(default)]
+    pub promo_videos: Vec<i64>,
+    #[serde(default)]
+    pub user_id: Option<i64>,
+}
+document!(Teacher, "teachers");
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Category {
+    pub id: i64,
+    pub title: String,
+    pub image: Option<i64>,
+}
+document!(Category, "categories");
+
+/// A course; its videos are the videos whose `course_id` names it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Course {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub overview: String,
+    pub category_id: Option<i64>,
+    pub teacher_id: Option<i64>,
+    pub image: Option<i64>,
+    /// Unix microseconds (the seed shows microseconds).
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+document!(Course, "courses");
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Video {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub file720p: Option<i64>,
+    pub file1080p: Option<i64>,
+    pub thumbnail: Option<i64>,
+    pub course_id: Option<i64>,
+}
+document!(Video, "videos");
+
+/// A curated collection of courses (seed 000's `collections`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CourseCollection {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub image: Option<i64>,
+    /// Course ids, in the curator's order.
+    #[serde(default)]
+    pub courses: Vec<i64>,
+}
+document!(CourseCollection, "course_collections");
+
+/// One word of a searchable name or title, folded (case and accents), pointing at what it
+/// names: the index `global_search/` reads by prefix instead of scanning the catalog.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SearchTerm {
+    pub id: i64,
+    /// `teacher`, `collection`, `category` or `course`.
+    pub kind: String,
+    pub target: i64,
+    pub word: String,
+}
+document!(SearchTerm, "search_terms");

@@ -126,6 +126,10 @@ fn filter_doc(filter: &Filter) -> StoreResult<BsonDocument> {
             doc! { field_name(field): { "$in": values } }
         }
         Filter::IdAfter(id) => doc! { "_id": { "$gt": *id } },
+        // A range, as in the embedded store: an index scan, and no regex to escape.
+        Filter::Prefix(field, prefix) => {
+            doc! { field_name(field): { "$gte": prefix.as_str(), "$lt": format!("{prefix}\u{10FFFF}") } }
+        }
         Filter::And(filters) if filters.is_empty() => doc! {},
         Filter::And(filters) => {
             let parts = filters

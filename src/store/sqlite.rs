@@ -328,6 +328,15 @@ fn where_clause(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
             params.push(SqlValue::Integer(*id));
             "id > ?".to_owned()
         }
+        Filter::Prefix(field, prefix) => {
+            // A range, not LIKE: SQLite uses the expression index for it (text compares
+            // bytewise, and no UTF-8 string that starts with the prefix sorts past it
+            // followed by the last code point).
+            params.push(SqlValue::Text(prefix.clone()));
+            params.push(SqlValue::Text(format!("{prefix}\u{10FFFF}")));
+            let expr = field_expr(field);
+            format!("{expr} >= ? AND {expr} < ?")
+        }
         Filter::And(filters) if filters.is_empty() => "1".to_owned(),
         Filter::And(filters) => filters
             .iter()

@@ -31,16 +31,7 @@ fn whole_number<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::E
     number(*value).serialize(serializer)
 }
 
-/// Unix seconds as RFC 3339 UTC (`2026-11-22T11:29:36Z`).
-pub fn timestamp(unix_seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
+pub use crate::domain::moment::timestamp;
 
 // ---------------------------------------------------------------------------------------
 // Tests.

@@ -1,0 +1,16 @@
+//! The course catalog of seed 000: teachers, categories, courses, videos, collections and
+//! the files they show, each user's shelves (favorites, viewed videos, signature courses),
+//! and the search over names and titles.
+//!
+//! # Layout
+//!
+//! - [`views`]: the nested wire shapes and [`views::Nest`], which loads everything a
+//!   response nests with one query per kind of thing.
+//! - [`search`]: folding names and titles into search words, keeping the word index, and
+//!   answering `global_search/` from it.
+//!
+//! Catalog things are written by holders of the `manage_catalog` permission and read by
+//! anyone signed in.
+
+pub mod search;
+pub mod views;
