@@ -44,6 +44,10 @@ pub struct Settings {
     pub mail_from: String,
     /// How long an emailed one-time code lives and how often one may be sent.
     pub codes: CodeRules,
+    /// The server's address as clients reach it (`https://school.example`), for links in
+    /// email and file URLs; `None`: links are built from each request's own address, and
+    /// emailed links (which must not trust a request's `Host`) from the bind address.
+    pub public_url: Option<String>,
 }
 
 /// The lifetimes of emailed one-time codes (`accounts::codes`). Settings, so that tests can
@@ -153,6 +157,7 @@ impl Settings {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             codes: CodeRules::default(),
+            public_url: None,
             data_dir,
         }
     }
@@ -280,6 +285,18 @@ impl Settings {
                 problem,
             })?;
             settings.mail_from = from;
+        }
+        if let Some(url) = get("TESTIT_PUBLIC_URL") {
+            let parsed = url::Url::parse(&url).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none()
+            });
+            if parsed.is_none() {
+                return Err(SettingsError {
+                    name: "TESTIT_PUBLIC_URL",
+                    problem: format!("expected an http(s) URL without a query, got {url:?}"),
+                });
+            }
+            settings.public_url = Some(url.trim_end_matches('/').to_owned());
         }
         if let Some(secs) = get("TESTIT_CODE_TTL") {
             settings.codes.lifetime = seconds("TESTIT_CODE_TTL", &secs)?;

@@ -93,6 +93,8 @@ impl Application {
             client_address_header: settings.client_address_header.clone(),
             mailer,
             codes: settings.codes,
+            public_url: std::sync::OnceLock::new(),
+            public_url_configured: settings.public_url.is_some(),
             grading,
             attempts,
             going_away: going_away_rx,
@@ -119,6 +121,7 @@ impl Application {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
 
         let live = settings.live;
+        let bound_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
@@ -166,6 +169,12 @@ impl Application {
             .first()
             .map(|addr| addr.port())
             .ok_or_else(|| std::io::Error::other("bound to no address"))?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| api::links::bound_url(&settings.bind, port));
+        // Set once, here: nothing reads it before the server runs.
+        let _ = bound_state.public_url.set(public_url);
         let server = server.run();
         let metrics = match &settings.metrics_bind {
             Some(address) => Some(api::metrics::server(address)?),

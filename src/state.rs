@@ -27,6 +27,11 @@ pub struct AppState {
     pub mailer: Mailer,
     /// How long one-time codes live and how often one may be sent.
     pub codes: CodeRules,
+    /// The server's address for links in email: `TESTIT_PUBLIC_URL`, or the bound
+    /// address; set once the listener is bound (see [`crate::api::links`]).
+    pub public_url: std::sync::OnceLock<String>,
+    /// Whether `public_url` was configured (then file URLs use it too).
+    pub public_url_configured: bool,
     /// The grader pool, the event hub, and how long a submission waits for its verdicts.
     pub grading: Grading,
     /// The attempt actors' registry (live test-taking).

@@ -15,6 +15,7 @@ pub mod export;
 pub mod groups;
 pub mod health;
 pub mod languages;
+pub mod links;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
