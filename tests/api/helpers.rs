@@ -357,3 +357,93 @@ pub async fn status_json(resp: Response) -> (StatusCode, Value) {
     };
     (status, body)
 }
+
+/// A seed-001 account: its id and an API key.
+pub struct Member {
+    pub id: i64,
+    pub key: String,
+}
+
+impl TestApp {
+    /// A request with `Authorization: Token <key>`.
+    pub async fn with_key(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(key) = key {
+            req = req.header("Authorization", format!("Token {key}"));
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn sign_up(&self, body: &Value) -> Response {
+        self.with_key(Method::POST, "/api/users/signup", None, Some(body))
+            .await
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> Response {
+        let body = json!({"username": username, "password": password});
+        self.with_key(Method::POST, "/api/users/signin", None, Some(&body))
+            .await
+    }
+
+    /// Signs up `username` and signs in.
+    pub async fn member(&self, username: &str) -> Member {
+        let body = json!({"username": username, "password": PASSWORD,
+                          "email": format!("{username}@example.org")});
+        let (status, user) = status_json(self.sign_up(&body).await).await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        let (status, signed) = status_json(self.sign_in(username, PASSWORD).await).await;
+        assert_eq!(status, StatusCode::OK, "{signed}");
+        Member {
+            id: user["id"].as_i64().unwrap(),
+            key: signed["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Runs the server binary's `createsuperuser` against this app's store, as an operator
+    /// would beside the running server, and signs the superuser in.
+    pub async fn superuser(&self, username: &str) -> Member {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_testit"))
+            .args(["createsuperuser", "--username", username])
+            .args(["--email", &format!("{username}@example.org")])
+            .env("TESTIT_DATA_DIR", &self.settings.data_dir)
+            .env("TESTIT_DATABASE_URL", &self.settings.database_url)
+            .env("TESTIT_SUPERUSER_PASSWORD", PASSWORD)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("createsuperuser runs");
+        assert!(
+            output.status.success(),
+            "createsuperuser: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let (status, signed) = status_json(self.sign_in(username, PASSWORD).await).await;
+        assert_eq!(status, StatusCode::OK, "{signed}");
+        Member {
+            id: signed["id"].as_i64().unwrap(),
+            key: signed["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Grants permissions (by codename) as `admin`.
+    pub async fn grant(&self, admin: &Member, to: &Member, ids: &[i64]) {
+        let path = format!("/api/users/{}/permissions", to.id);
+        let body = json!({ "permissions": ids });
+        let (status, answer) = status_json(
+            self.with_key(Method::PUT, &path, Some(&admin.key), Some(&body))
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+}
