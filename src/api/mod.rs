@@ -8,6 +8,7 @@
 pub mod accounts_v1;
 pub mod auth;
 pub mod body;
+pub mod catalog;
 pub mod completions;
 pub mod directory;
 pub mod errors;
@@ -152,7 +153,125 @@ impl Endpoint {
 }
 
 /// Every endpoint, in routing order (fixed paths before parametrised ones they overlap).
+/// The five routes of one kind of catalog thing.
+fn catalog_kind<T: crate::catalog::things::Thing>(
+    list: &'static str,
+    item: &'static str,
+    schema: &'static str,
+    request: &'static str,
+) -> [Endpoint; 5] {
+    use Answer::*;
+    use Method as M;
+    const MANAGERS: (u16, &str, &str) = (
+        403,
+        "The caller lacks the manage_catalog permission",
+        "Error",
+    );
+    [
+        Endpoint::new(M::GET, list, "catalog", catalog::list::<T>)
+            .summary("List, in id order, nested as seed 000 shows it (anyone signed in).")
+            .auth_token()
+            .answers(200, List(schema)),
+        Endpoint::new(M::POST, list, "catalog", catalog::create::<T>)
+            .summary("Create (manage_catalog). Referenced ids must exist; file fields take files of their kind.")
+            .auth_token()
+            .body(request)
+            .answers(201, Object(schema))
+            .or(MANAGERS.0, MANAGERS.1, MANAGERS.2),
+        Endpoint::new(M::GET, item, "catalog", catalog::retrieve::<T>)
+            .summary("Retrieve, nested (anyone signed in).")
+            .auth_token()
+            .answers(200, Object(schema)),
+        Endpoint::new(M::PUT, item, "catalog", catalog::change::<T>)
+            .summary("Change (manage_catalog): required fields must be sent; optional ones left out keep their values.")
+            .auth_token()
+            .body(request)
+            .answers(200, Object(schema))
+            .or(MANAGERS.0, MANAGERS.1, MANAGERS.2),
+        Endpoint::new(M::DELETE, item, "catalog", catalog::destroy::<T>)
+            .summary("Delete (manage_catalog). Refused with 400 naming what still nests it; a course takes its videos along.")
+            .auth_token()
+            .answers(204, Empty)
+            .or(400, "Still nested by other catalog things (named)", "Error")
+            .or(MANAGERS.0, MANAGERS.1, MANAGERS.2),
+    ]
+}
+
 pub fn endpoints() -> Vec<Endpoint> {
+    use crate::store::{Category, Course, CourseCollection, Teacher, Video};
+    use Answer::*;
+    use Method as M;
+    let catalog = [
+        catalog_kind::<Teacher>(
+            "/api/v1/catalog/teachers/",
+            "/api/v1/catalog/teachers/{id}/",
+            "CatalogTeacher",
+            "TeacherRequest",
+        ),
+        catalog_kind::<Category>(
+            "/api/v1/catalog/categories/",
+            "/api/v1/catalog/categories/{id}/",
+            "CatalogCategory",
+            "CategoryRequest",
+        ),
+        catalog_kind::<Course>(
+            "/api/v1/catalog/courses/",
+            "/api/v1/catalog/courses/{id}/",
+            "CatalogCourse",
+            "CourseRequest",
+        ),
+        catalog_kind::<Video>(
+            "/api/v1/catalog/videos/",
+            "/api/v1/catalog/videos/{id}/",
+            "CatalogVideo",
+            "VideoRequest",
+        ),
+        catalog_kind::<CourseCollection>(
+            "/api/v1/catalog/collections/",
+            "/api/v1/catalog/collections/{id}/",
+            "CatalogCollection",
+            "CollectionRequest",
+        ),
+    ];
+    let shelves = [
+        Endpoint::new(M::GET, "/api/v1/user/global_search/", "catalog", catalog::global_search)
+            .summary("Global search: teachers (by name), collections, categories and courses (by title) with a word starting with each word of search_value, case- and accent-insensitively; each kind in id order, at most 100.")
+            .auth_token()
+            .answers(200, Object("GlobalSearch")),
+        Endpoint::new(M::PUT, "/api/v1/user/favorites/{kind}/{id}/", "shelves", catalog::favorite::<true>)
+            .summary("Add a teacher, course, video or collection (kind: teachers, courses, videos, collections) to the caller's favorites; adding twice is harmless.")
+            .auth_token()
+            .answers(204, Empty),
+        Endpoint::new(M::DELETE, "/api/v1/user/favorites/{kind}/{id}/", "shelves", catalog::favorite::<false>)
+            .summary("Remove from the caller's favorites; removing what is not there is harmless.")
+            .auth_token()
+            .answers(204, Empty),
+        Endpoint::new(M::PUT, "/api/v1/user/viewed_videos/{id}/", "shelves", catalog::viewed::<true>)
+            .summary("Mark a video viewed by the caller.")
+            .auth_token()
+            .answers(204, Empty),
+        Endpoint::new(M::DELETE, "/api/v1/user/viewed_videos/{id}/", "shelves", catalog::viewed::<false>)
+            .summary("Unmark a viewed video.")
+            .auth_token()
+            .answers(204, Empty),
+        Endpoint::new(M::PUT, "/api/v1/user/signature_courses/{id}/", "shelves", catalog::signature::<true>)
+            .summary("Add a course to the caller's signature courses.")
+            .auth_token()
+            .answers(204, Empty),
+        Endpoint::new(M::DELETE, "/api/v1/user/signature_courses/{id}/", "shelves", catalog::signature::<false>)
+            .summary("Remove a course from the caller's signature courses.")
+            .auth_token()
+            .answers(204, Empty),
+    ];
+    // Before the table: actix matches paths in the order they are registered, and
+    // `global_search/` must win over seed 000's `/api/v1/user/{id}/`.
+    let mut all: Vec<Endpoint> = shelves.into_iter().collect();
+    all.extend(catalog.into_iter().flatten());
+    all.extend(table());
+    all
+}
+
+fn table() -> Vec<Endpoint> {
     use Answer::*;
     use Method as M;
     vec![

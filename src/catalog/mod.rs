@@ -6,6 +6,9 @@
 //!
 //! - [`views`]: the nested wire shapes and [`views::Nest`], which loads everything a
 //!   response nests with one query per kind of thing.
+//! - [`things`]: writing each kind ([`things::Thing`]): fields, references that must
+//!   exist, what a delete is refused for or brings along; the search index follows.
+//! - [`shelves`]: adding to and removing from a user's shelves, one atomic write each.
 //! - [`search`]: folding names and titles into search words, keeping the word index, and
 //!   answering `global_search/` from it.
 //!
@@ -13,4 +16,6 @@
 //! anyone signed in.
 
 pub mod search;
+pub mod shelves;
+pub mod things;
 pub mod views;
