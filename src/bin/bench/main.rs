@@ -6,14 +6,16 @@
 //! - `bench rest [SECONDS] [CONNECTIONS]`: the hot REST routes under load, each next to a
 //!   minimal actix-web handler (the framework's ceiling here).
 //! - `bench list [COMPLETIONS]`: the server's memory while it answers a whole list.
+//! - `bench catalog [COURSES] [USERS]`: seed 000's nested user list and its search.
 //!
-//! `live`, `rest` and `list` run the `testit` binary next to this one as the server (so `cargo build
+//! `live`, `rest`, `list` and `catalog` run the `testit` binary next to this one as the server (so `cargo build
 //! --release` first), on a fresh embedded store, or with `--store mongodb://…` on a fresh
 //! database of that MongoDB server.
 //!
 //! # Layout
 //! `common.rs`: seeding, the server process, statistics; one module per benchmark.
 
+mod catalog;
 mod common;
 mod grading;
 mod list;
@@ -38,6 +40,11 @@ fn main() {
             std::time::Duration::from_millis(number(3, 1000) as u64),
             store.as_deref(),
         )),
+        Some("catalog") => runtime.block_on(catalog::run(
+            number(1, 10_000),
+            number(2, 100),
+            store.as_deref(),
+        )),
         Some("list") => runtime.block_on(list::run(number(1, 20_000), store.as_deref())),
         Some("rest") => runtime.block_on(rest::run(
             number(1, 5) as u64,
@@ -48,7 +55,8 @@ fn main() {
             eprintln!(
                 "usage: bench grading [N] | bench live [STUDENTS] [IDLE] [THINK_MS] [--store URL] \
                  | bench rest [SECONDS] [CONNECTIONS] [--store URL] \
-                 | bench list [COMPLETIONS] [--store URL]"
+                 | bench list [COMPLETIONS] [--store URL] \
+                 | bench catalog [COURSES] [USERS] [--store URL]"
             );
             std::process::exit(2);
         }

@@ -25,32 +25,37 @@ use tokio::net::TcpStream;
 use crate::common::{make_test, percentile, rss_kib, seed_class, start_server, Place, SECRET};
 
 /// A request to send, built for connection `conn`'s `n`-th request.
-type MakeRequest = Arc<dyn Fn(usize, usize) -> Vec<u8> + Send + Sync>;
+pub(crate) type MakeRequest = Arc<dyn Fn(usize, usize) -> Vec<u8> + Send + Sync>;
 
 /// What one route's run measured.
-struct Outcome {
+pub(crate) struct Outcome {
     /// Per request: the connection's request number (0, 1, …) and the latency.
-    samples: Vec<(usize, Duration)>,
-    elapsed: Duration,
+    pub samples: Vec<(usize, Duration)>,
+    pub elapsed: Duration,
     /// Responses of a status other than the expected one, or I/O failures.
-    failures: usize,
+    pub failures: usize,
     /// Body size of the first response.
-    body_len: usize,
+    pub body_len: usize,
 }
 
 impl Outcome {
-    fn per_second(&self) -> f64 {
+    pub fn per_second(&self) -> f64 {
         self.samples.len() as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn sorted(&self) -> Vec<Duration> {
+    pub fn sorted(&self) -> Vec<Duration> {
         let mut latencies: Vec<Duration> = self.samples.iter().map(|s| s.1).collect();
         latencies.sort();
         latencies
     }
 }
 
-fn request(method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Vec<u8> {
+pub(crate) fn request(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Vec<u8> {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     if let Some(token) = token {
         head.push_str(&format!("Authorization: Bearer {token}\r\n"));
@@ -110,13 +115,13 @@ impl From<Duration> for Stop {
 
 /// When a load run stops: after a time, or after a number of requests in all.
 #[derive(Clone)]
-enum Stop {
+pub(crate) enum Stop {
     After(Duration),
     Requests(Arc<AtomicUsize>),
 }
 
 impl Stop {
-    fn requests(n: usize) -> Stop {
+    pub fn requests(n: usize) -> Stop {
         Stop::Requests(Arc::new(AtomicUsize::new(n)))
     }
 
@@ -132,7 +137,7 @@ impl Stop {
 }
 
 /// Runs `connections` clients against `port` until `stop`.
-async fn load(
+pub(crate) async fn load(
     port: u16,
     connections: usize,
     stop: impl Into<Stop>,
