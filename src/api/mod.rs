@@ -63,6 +63,9 @@ pub struct OpDoc {
     pub schemes: auth::Schemes,
     /// Component schema of the request body.
     pub request: Option<&'static str>,
+    /// Required query parameters (strings): name and description. A request without one,
+    /// or with a bad one, is a 400 naming it.
+    pub query: Vec<(&'static str, &'static str)>,
     /// Answers 401 for credentials in its body (the token endpoints), not only for a
     /// missing or bad access token.
     pub checks_credentials: bool,
@@ -95,6 +98,7 @@ impl Endpoint {
             auth: false,
             schemes: auth::Schemes::Bearer,
             request: None,
+            query: Vec::new(),
             checks_credentials: false,
             status: 200,
             answer: Answer::Empty,
@@ -131,6 +135,11 @@ impl Endpoint {
     /// Answers 401 when the credentials in the body are wrong.
     fn checks_credentials(mut self) -> Self {
         self.doc.checks_credentials = true;
+        self
+    }
+
+    fn query(mut self, name: &'static str, description: &'static str) -> Self {
+        self.doc.query.push((name, description));
         self
     }
 
@@ -236,6 +245,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     let shelves = [
         Endpoint::new(M::GET, "/api/v1/user/global_search/", "catalog", catalog::global_search)
             .summary("Global search: teachers (by name), collections, categories and courses (by title) with a word starting with each word of search_value, case- and accent-insensitively; each kind in id order, at most 100.")
+            .query("search_value", "Words to find the starts of; at least one letter or digit.")
             .auth_token()
             .answers(200, Object("GlobalSearch")),
         Endpoint::new(M::PUT, "/api/v1/user/favorites/{kind}/{id}/", "shelves", catalog::favorite::<true>)

@@ -65,6 +65,12 @@ fn operation(doc: &OpDoc) -> Value {
         })
         .collect();
     let has_path_params = !parameters.is_empty();
+    for (name, description) in &doc.query {
+        parameters.push(json!({
+            "name": name, "in": "query", "required": true,
+            "description": description, "schema": { "type": "string" },
+        }));
+    }
     if list {
         for (name, description) in [
             (
@@ -106,7 +112,7 @@ fn operation(doc: &OpDoc) -> Value {
     };
     let mut responses = Map::new();
     responses.insert(doc.status.to_string(), success);
-    if doc.request.is_some() || list {
+    if doc.request.is_some() || list || !doc.query.is_empty() {
         // Field errors, or `{detail, code}` for a body that does not parse or a request that
         // breaks a rule of the domain.
         let either = json!({ "anyOf": [schema_ref("ValidationError"), schema_ref("Error")] });
