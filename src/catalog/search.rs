@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use super::views::{CategoryOut, CollectionOut, CourseOut, Nest, Roots, TeacherOut};
 use crate::error::ApiError;
-use crate::store::{Filter, SearchTerm, Store, User};
+use crate::store::{Filter, SearchTerm, Store, StoreError, User};
 
 /// Words longer than this are indexed and searched by their first this many characters.
 const MAX_WORD_CHARS: usize = 40;
@@ -68,9 +68,14 @@ pub async fn index(
                     id: 0,
                     kind: kind.to_owned(),
                     target,
+                    key: format!("{kind}:{target}:{word}"),
                     word,
                 };
-                terms.insert(term).await?;
+                match terms.insert(term).await {
+                    // Another writer indexed the same word of the same thing just now.
+                    Ok(_) | Err(StoreError::Duplicate) => {}
+                    Err(err) => return Err(err.into()),
+                }
             }
         }
     }

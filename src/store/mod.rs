@@ -289,6 +289,7 @@ pub const INDEXES: &[IndexSpec] = &[
     lookup(Course::COLLECTION, "category_id"),
     lookup(SearchTerm::COLLECTION, "word"),
     lookup(SearchTerm::COLLECTION, "target"),
+    unique(SearchTerm::COLLECTION, "key"),
 ];
 
 /// How long [`Repo::update`] keeps retrying a read-modify-write that loses races. Far past

@@ -489,5 +489,9 @@ pub struct SearchTerm {
     pub kind: String,
     pub target: i64,
     pub word: String,
+    /// `{kind}:{target}:{word}`, unique: two writers indexing one thing at once cannot
+    /// store a word twice.
+    #[serde(default)]
+    pub key: String,
 }
 document!(SearchTerm, "search_terms");
