@@ -615,6 +615,40 @@ async fn an_expired_reset_link_is_refused_naming_token() {
     assert_eq!(status, StatusCode::OK, "an expired link changes nothing");
 }
 
+#[tokio::test]
+async fn one_link_goes_to_an_address_per_interval_and_a_new_one_replaces_the_earlier() {
+    let app = spawn_app().await;
+    register(&app, "ann@example.org").await;
+    assert_eq!(ask_reset(&app, "ann@example.org").await.0, StatusCode::OK);
+    nth_link(&app, "ann@example.org", 1).await;
+    // Within the interval: the same answer, and no second email.
+    assert_eq!(
+        ask_reset(&app, "ann@example.org").await,
+        (StatusCode::OK, json!({}))
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(reset_links(&app, "ann@example.org").len(), 1);
+
+    let app = spawn_app_with(|s| s.codes.resend_interval = Duration::from_millis(100)).await;
+    let ann = register(&app, "ann@example.org").await;
+    ask_reset(&app, "ann@example.org").await;
+    let (uid, first) = uid_and_token(&nth_link(&app, "ann@example.org", 1).await);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    ask_reset(&app, "ann@example.org").await;
+    let (_, second) = uid_and_token(&nth_link(&app, "ann@example.org", 2).await);
+    assert_eq!(uid, ann.id);
+    let body = confirmation(uid, &first, NEW_PASSWORD, NEW_PASSWORD);
+    let (status, answer) = call(&app, Method::POST, CONFIRM, None, Some(&body)).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the replaced link: {answer}"
+    );
+    let body = confirmation(uid, &second, NEW_PASSWORD, NEW_PASSWORD);
+    let (status, answer) = call(&app, Method::POST, CONFIRM, None, Some(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
 // Facebook and Stripe, stubbed.
 
 const APP_ID: &str = "4242";
@@ -766,6 +800,21 @@ async fn a_valid_facebook_token_makes_an_account_once_and_logs_into_it_again() {
         call(&app, Method::POST, LOGIN, None, Some(&body)).await.0,
         StatusCode::BAD_REQUEST
     );
+}
+
+#[tokio::test]
+async fn concurrent_first_facebook_log_ins_of_one_user_make_one_account() {
+    let (app, _) = app_with_third_parties("sk_test_ok").await;
+    let tries = (0..5).map(|_| facebook(&app, "good~1004~race@example.org"));
+    let answers = futures_util::future::join_all(tries).await;
+    let ids: BTreeSet<i64> = answers
+        .iter()
+        .map(|(status, answer)| {
+            assert_eq!(*status, StatusCode::OK, "{answer}");
+            answer["user"]["id"].as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
 }
 
 #[tokio::test]
