@@ -204,7 +204,11 @@ async fn create_from_facebook(
     // account and be signed in as the victim. The account's owner keeps signing in with
     // their password.
     if let Some(email) = &email {
-        if store.user_by_email(&email.normalized()).await?.is_some() {
+        if let Some(owner) = store.user_by_email(&email.normalized()).await? {
+            // A concurrent first log-in of this same Facebook user made it just now.
+            if owner.facebook_id.as_deref() == Some(profile.id.as_str()) {
+                return Ok(owner);
+            }
             return Err(ApiError::field("non_field_errors", FACEBOOK_EMAIL_TAKEN));
         }
     }
