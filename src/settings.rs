@@ -48,6 +48,51 @@ pub struct Settings {
     /// email and file URLs; `None`: links are built from each request's own address, and
     /// emailed links (which must not trust a request's `Host`) from the bind address.
     pub public_url: Option<String>,
+    /// Seed 000's course platform: password-reset links, Facebook log-in, Stripe customers.
+    pub platform: PlatformSettings,
+}
+
+/// Seed 000's settings. Facebook log-in works once both its app id and secret are set; Stripe
+/// customers are created once its secret key is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlatformSettings {
+    /// How long an emailed password-reset link works.
+    pub password_reset_ttl: Duration,
+    pub facebook_app_id: Option<String>,
+    pub facebook_app_secret: Option<String>,
+    /// The Graph API's base URL (a stub's in tests).
+    pub facebook_graph_url: String,
+    pub stripe_secret_key: Option<String>,
+    /// Stripe's API base URL (a stub's in tests).
+    pub stripe_api_url: String,
+}
+
+impl Default for PlatformSettings {
+    fn default() -> Self {
+        PlatformSettings {
+            password_reset_ttl: Duration::from_secs(60 * 60),
+            facebook_app_id: None,
+            facebook_app_secret: None,
+            facebook_graph_url: "https://graph.facebook.com".to_owned(),
+            stripe_secret_key: None,
+            stripe_api_url: "https://api.stripe.com".to_owned(),
+        }
+    }
+}
+
+// By hand, so that the secrets never reach a log that prints the settings.
+impl std::fmt::Debug for PlatformSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |secret: &Option<String>| if secret.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("PlatformSettings")
+            .field("password_reset_ttl", &self.password_reset_ttl)
+            .field("facebook_app_id", &self.facebook_app_id)
+            .field("facebook_app_secret", &set(&self.facebook_app_secret))
+            .field("facebook_graph_url", &self.facebook_graph_url)
+            .field("stripe_secret_key", &set(&self.stripe_secret_key))
+            .field("stripe_api_url", &self.stripe_api_url)
+            .finish()
+    }
 }
 
 /// The lifetimes of emailed one-time codes (`accounts::codes`). Settings, so that tests can
@@ -158,6 +203,7 @@ impl Settings {
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             codes: CodeRules::default(),
             public_url: None,
+            platform: PlatformSettings::default(),
             data_dir,
         }
     }
@@ -304,6 +350,18 @@ impl Settings {
         if let Some(secs) = get("TESTIT_CODE_RESEND_INTERVAL") {
             settings.codes.resend_interval = seconds("TESTIT_CODE_RESEND_INTERVAL", &secs)?;
         }
+        if let Some(secs) = get("TESTIT_PASSWORD_RESET_TTL") {
+            settings.platform.password_reset_ttl = seconds("TESTIT_PASSWORD_RESET_TTL", &secs)?;
+        }
+        settings.platform.facebook_app_id = get("TESTIT_FACEBOOK_APP_ID");
+        settings.platform.facebook_app_secret = get("TESTIT_FACEBOOK_APP_SECRET");
+        if let Some(url) = get("TESTIT_FACEBOOK_GRAPH_URL") {
+            settings.platform.facebook_graph_url = base_url("TESTIT_FACEBOOK_GRAPH_URL", &url)?;
+        }
+        settings.platform.stripe_secret_key = get("TESTIT_STRIPE_SECRET_KEY");
+        if let Some(url) = get("TESTIT_STRIPE_API_URL") {
+            settings.platform.stripe_api_url = base_url("TESTIT_STRIPE_API_URL", &url)?;
+        }
         if let Some(flag) = get("TESTIT_ROTATE_REFRESH_TOKENS") {
             settings.rotate_refresh_tokens = match flag.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => true,
@@ -317,6 +375,20 @@ impl Settings {
             };
         }
         Ok(settings)
+    }
+}
+
+/// An http(s) URL that paths are appended to, without its trailing slash.
+fn base_url(name: &'static str, value: &str) -> Result<String, SettingsError> {
+    let parsed = url::Url::parse(value).ok().filter(|u| {
+        matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none()
+    });
+    match parsed {
+        Some(_) => Ok(value.trim_end_matches('/').to_owned()),
+        None => Err(SettingsError {
+            name,
+            problem: format!("expected an http(s) URL without a query, got {value:?}"),
+        }),
     }
 }
 
@@ -382,6 +454,27 @@ mod tests {
         let err = from(&[("TESTIT_WS_DRAIN_TIMEOUT_MS", "0")]).unwrap_err();
         assert!(err.to_string().starts_with("TESTIT_WS_DRAIN_TIMEOUT_MS"));
         assert!(from(&[("TESTIT_WS_OUTSTANDING_BYTES", "lots")]).is_err());
+    }
+
+    #[test]
+    fn platform_settings_are_read_and_secrets_are_never_printed() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.platform, PlatformSettings::default());
+        let s = from(&[
+            ("TESTIT_PASSWORD_RESET_TTL", "90"),
+            ("TESTIT_FACEBOOK_APP_ID", "1234"),
+            ("TESTIT_FACEBOOK_APP_SECRET", "fb-secret"),
+            ("TESTIT_FACEBOOK_GRAPH_URL", "http://127.0.0.1:9/graph/"),
+            ("TESTIT_STRIPE_SECRET_KEY", "sk_test_secret"),
+        ])
+        .unwrap();
+        assert_eq!(s.platform.password_reset_ttl, Duration::from_secs(90));
+        assert_eq!(s.platform.facebook_graph_url, "http://127.0.0.1:9/graph");
+        assert_eq!(s.platform.stripe_api_url, "https://api.stripe.com");
+        let printed = format!("{:?}", s.platform);
+        assert!(!printed.contains("fb-secret") && !printed.contains("sk_test_secret"));
+        let err = from(&[("TESTIT_STRIPE_API_URL", "ftp://stripe")]).unwrap_err();
+        assert!(err.to_string().starts_with("TESTIT_STRIPE_API_URL"));
     }
 
     #[test]

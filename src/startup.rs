@@ -78,6 +78,8 @@ impl Application {
         )
         .await?;
         let mailer = crate::mail::Mailer::start(&settings).map_err(std::io::Error::other)?;
+        let platform = crate::accounts::platform::Platform::new(&settings.platform)
+            .map_err(std::io::Error::other)?;
         let (going_away, going_away_rx) = tokio::sync::watch::channel(false);
         let state = web::Data::new(AppState {
             store: store.clone(),
@@ -95,6 +97,7 @@ impl Application {
             codes: settings.codes,
             public_url: std::sync::OnceLock::new(),
             public_url_configured: settings.public_url.is_some(),
+            platform,
             grading,
             attempts,
             going_away: going_away_rx,

@@ -32,6 +32,8 @@ pub struct AppState {
     pub public_url: std::sync::OnceLock<String>,
     /// Whether `public_url` was configured (then file URLs use it too).
     pub public_url_configured: bool,
+    /// Seed 000's third parties (Facebook, Stripe) and password-reset lifetime.
+    pub platform: crate::accounts::platform::Platform,
     /// The grader pool, the event hub, and how long a submission waits for its verdicts.
     pub grading: Grading,
     /// The attempt actors' registry (live test-taking).

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::store::{FieldPath, Filter, Group, Store, StoreError, User};
 
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
-const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
+pub(super) const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
 
 fn username(input: &mut Input, required: bool) -> Option<Username> {
     let raw = if required {
@@ -32,8 +32,8 @@ fn username(input: &mut Input, required: bool) -> Option<Username> {
     Some(username)
 }
 
-/// A name that seed 001 lets one leave out (stored empty).
-fn optional_name(input: &mut Input, field: &str) -> Option<String> {
+/// A name that seeds 000 and 001 let one leave out (stored empty).
+pub(super) fn optional_name(input: &mut Input, field: &str) -> Option<String> {
     match input.raw(field) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => Some(String::new()),

@@ -107,6 +107,11 @@ impl JwtKeys {
         self.access_ttl
     }
 
+    /// How long a refresh token is valid.
+    pub fn refresh_ttl(&self) -> Duration {
+        self.refresh_ttl
+    }
+
     pub fn access_token(&self, user_id: i64, generation: i64, family: &str) -> String {
         let iat = now();
         self.sign(&Claims {

@@ -16,16 +16,24 @@
 //! - [`profiles`]: seed 002's sign-up with a profile, email verification by emailed
 //!   one-time codes ([`codes`]), and profiles read and changed by id; their wire shapes are
 //!   in [`profile_views`].
+//! - [`platform`]: seed 000's course-platform accounts: registration, sign-in with an email
+//!   or by Facebook ([`facebook`]), who sees and changes whom; Stripe customers made in the
+//!   background ([`stripe`]); password resets by emailed link ([`resets`]). Their wire
+//!   shapes nest the catalog's shelves, so they live with the adapter (`api::user_v1`).
 
 pub mod codes;
 pub mod directory;
+pub mod facebook;
 pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod permissions;
+pub mod platform;
 pub mod profile_views;
 pub mod profiles;
+pub mod resets;
 pub mod revoked;
+pub mod stripe;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

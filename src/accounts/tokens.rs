@@ -4,7 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::jwt::{now, random_id, JwtKeys, TokenType};
+use super::jwt::{now, random_id, Claims, JwtKeys, TokenType};
 use super::password;
 use super::revoked::RevokedFamilies;
 use crate::domain::input::Input;
@@ -94,6 +94,28 @@ impl Sessions<'_> {
             }
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Log-out with an access token alone (seed 000's `logout/` sends no refresh token):
+    /// revokes the log-in it belongs to, so its refresh tokens stop working too.
+    pub async fn revoke_log_in(&self, claims: &Claims) -> Result<(), ApiError> {
+        let Some(family) = claims.family.clone() else {
+            // A token from before log-ins had families: revoke it alone.
+            let doc = RevokedToken {
+                id: 0,
+                jti: claims.jti.clone(),
+                expires_at: claims.exp,
+            };
+            return match self.store.repo::<RevokedToken>().insert(doc).await {
+                Ok(_) | Err(StoreError::Duplicate) => Ok(()),
+                Err(err) => Err(err.into()),
+            };
+        };
+        // Every refresh token of the log-in, rotated ones too, was issued by now, so none
+        // outlives one refresh lifetime from now.
+        let lifetime = i64::try_from(self.jwt.refresh_ttl().as_secs()).unwrap_or(i64::MAX);
+        self.revoke_family(family, now().saturating_add(lifetime))
+            .await
     }
 
     /// A refresh token for a new access token. The refresh

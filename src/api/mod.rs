@@ -24,6 +24,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod requests;
 pub mod tests;
+pub mod user_v1;
 pub mod users;
 pub mod webapp;
 pub mod ws_auth;
@@ -42,6 +43,9 @@ pub enum Answer {
     Object(&'static str),
     /// A list of the named schema; `limit`/`offset` turn it into a page.
     List(&'static str),
+    /// A list of the first schema, or, with `limit`/`offset`, a page of the second (seed
+    /// 000's users: flat in the list, nested in a page).
+    ListOrPage(&'static str, &'static str),
     /// A file of the given media type.
     File(&'static str),
     /// A JSON document of the given media type that has no component schema (the OpenAPI
@@ -414,6 +418,59 @@ fn table() -> Vec<Endpoint> {
             .body("PatchedAccountRequest")
             .answers(200, Object("AccountSummary"))
             .or(404, "No such user, or not one the caller may see", "UserNotFound"),
+        // Seed 000's course-platform users. Fixed paths come before `{id}`.
+        Endpoint::new(M::GET, "/api/v1/user/", "user", user_v1::list)
+            .summary("List users: the caller only, or every active account with view_user. Flat users; with limit/offset, a page of users with their shelves nested.")
+            .auth_token()
+            .answers(200, ListOrPage("PlatformUserBrief", "PlatformUser")),
+        Endpoint::new(M::POST, "/api/v1/user/", "user", user_v1::register)
+            .summary("Create new user: the user with their shelves and a new API key (`token`: `Token <key>`). Email and password required.")
+            .body("PlatformRegistrationRequest")
+            .answers(201, Object("PlatformSession"))
+            .or(429, "Too many accounts created from this address; Retry-After gives the seconds to wait", "Error"),
+        Endpoint::new(M::POST, "/api/v1/user/registration/", "user", user_v1::register)
+            .summary("Registration of a new user; the same as POST /api/v1/user/.")
+            .body("PlatformRegistrationRequest")
+            .answers(201, Object("PlatformSession"))
+            .or(429, "Too many accounts created from this address; Retry-After gives the seconds to wait", "Error"),
+        Endpoint::new(M::POST, "/api/v1/user/login/", "user", user_v1::login)
+            .summary("Log in with email and password: the user and a new API key. An unknown email and a wrong password are the same 400 non_field_errors.")
+            .body("PlatformLoginRequest")
+            .answers(200, Object("PlatformSession"))
+            .or(429, "Too many failed sign-ins for this login or address; Retry-After gives the seconds to wait", "Error"),
+        Endpoint::new(M::POST, "/api/v1/user/login/facebook/", "user", user_v1::login_facebook)
+            .summary("Log in with a Facebook access token, verified with Facebook (valid, issued to this app). The account linked to that Facebook user, made on first log-in; an unlinked Facebook user whose email has an account is refused (400). 503 when Facebook log-in is not configured.")
+            .body("FacebookLoginRequest")
+            .answers(200, Object("PlatformSession"))
+            .or(429, "Too many failed sign-ins for this login or address; Retry-After gives the seconds to wait", "Error")
+            .or(503, "Facebook log-in is not configured, or Facebook could not be reached", "Error"),
+        Endpoint::new(M::POST, "/api/v1/user/logout/", "user", user_v1::logout)
+            .summary("Log out: revokes the API key sent in Authorization; with an access token (JWT), that token's whole log-in, refresh tokens included.")
+            .auth_token()
+            .answers(200, Object("EmptyObject")),
+        Endpoint::new(M::POST, "/api/v1/user/password/reset/", "user", user_v1::password_reset)
+            .summary("Email a password-reset link (valid 1 hour by default, once) when an account has this address. The same 200 {} whether or not one has.")
+            .body("PasswordResetRequest")
+            .answers(200, Object("EmptyObject"))
+            .or(429, "This client asked for too many emails; Retry-After gives the seconds to wait", "Error"),
+        Endpoint::new(M::POST, "/api/v1/user/password/reset/confirm/", "user", user_v1::password_reset_confirm)
+            .summary("Set a new password with the emailed link's uid and token. Every API key and token issued before stops working. A bad, used or expired link is 400 naming token; mismatched passwords, 400 naming new_password2.")
+            .body("PasswordResetConfirmRequest")
+            .answers(200, Object("EmptyObject")),
+        Endpoint::new(M::GET, "/api/v1/user/{id}/", "user", user_v1::retrieve)
+            .summary("Retrieve a user with their shelves: oneself, or anyone with view_user (else 404).")
+            .auth_token()
+            .answers(200, Object("PlatformUser")),
+        Endpoint::new(M::PUT, "/api/v1/user/{id}/", "user", user_v1::change::<false>)
+            .summary("Update a user: oneself, or anyone with change_user. email required; moving one's own email needs current_password; only a superuser moves another account's email.")
+            .auth_token()
+            .body("PlatformUserUpdateRequest")
+            .answers(200, Object("PlatformUser")),
+        Endpoint::new(M::PATCH, "/api/v1/user/{id}/", "user", user_v1::change::<true>)
+            .summary("Partially update a user: as PUT, every field optional.")
+            .auth_token()
+            .body("PatchedPlatformUserUpdateRequest")
+            .answers(200, Object("PlatformUser")),
         // Tests. `p/…` comes before `{id}`.
         Endpoint::new(M::GET, "/api/tests/", "tests", tests::list)
             .summary("List all tests created by current teacher (all of the organization's for its owner).")

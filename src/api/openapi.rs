@@ -54,7 +54,7 @@ fn error_response(description: &str, schema: &str) -> Value {
 }
 
 fn operation(doc: &OpDoc) -> Value {
-    let list = matches!(doc.answer, Answer::List(_));
+    let list = matches!(doc.answer, Answer::List(_) | Answer::ListOrPage(..));
     let mut parameters: Vec<Value> = doc
         .path
         .split('/')
@@ -94,13 +94,19 @@ fn operation(doc: &OpDoc) -> Value {
         Answer::Object(schema) => {
             json!({ "description": "", "content": json_content(schema_ref(schema)) })
         }
-        Answer::List(schema) => json!({
-            "description": "A list, or a page of it when `limit` or `offset` is given.",
-            "content": json_content(json!({ "oneOf": [
-                { "type": "array", "items": schema_ref(schema) },
-                schema_ref(&format!("Paginated{schema}List")),
-            ]})),
-        }),
+        Answer::List(schema) | Answer::ListOrPage(schema, _) => {
+            let page = match doc.answer {
+                Answer::ListOrPage(_, page) => page,
+                _ => schema,
+            };
+            json!({
+                "description": "A list, or a page of it when `limit` or `offset` is given.",
+                "content": json_content(json!({ "oneOf": [
+                    { "type": "array", "items": schema_ref(schema) },
+                    schema_ref(&format!("Paginated{page}List")),
+                ]})),
+            })
+        }
         Answer::File(media_type) => json!({
             "description": "",
             "content": { media_type: { "schema": { "type": "string", "format": "binary" } } },
@@ -190,7 +196,11 @@ pub fn document(docs: &[OpDoc]) -> Value {
     for doc in docs {
         let item = paths.entry(doc.path).or_insert_with(|| json!({}));
         item[doc.method.as_str().to_ascii_lowercase()] = operation(doc);
-        if let Answer::List(schema) = doc.answer {
+        let paged = match doc.answer {
+            Answer::List(schema) | Answer::ListOrPage(_, schema) => Some(schema),
+            _ => None,
+        };
+        if let Some(schema) = paged {
             schemas.insert(
                 format!("Paginated{schema}List"),
                 json!({
@@ -257,6 +267,10 @@ fn component_schemas() -> Map<String, Value> {
     add::<crate::accounts::profile_views::UserNotFoundOut>(&mut schemas);
     add::<crate::accounts::profile_views::CodeResentOut>(&mut schemas);
     add::<crate::accounts::profile_views::GenderChoice>(&mut schemas);
+    add::<super::user_v1::UserBriefOut>(&mut schemas);
+    add::<super::user_v1::PlatformUserOut>(&mut schemas);
+    add::<super::user_v1::SessionOut>(&mut schemas);
+    add::<super::user_v1::EmptyOut>(&mut schemas);
     add::<crate::organizations::views::OrganizationOut>(&mut schemas);
     add::<crate::catalog::views::FileOut>(&mut schemas);
     add::<crate::catalog::views::CategoryOut>(&mut schemas);
@@ -297,6 +311,13 @@ fn component_schemas() -> Map<String, Value> {
     add::<PatchedAccountRequest>(&mut schemas);
     add::<VerifyEmailRequest>(&mut schemas);
     add::<ResendCodeRequest>(&mut schemas);
+    add::<super::user_v1::PlatformRegistrationRequest>(&mut schemas);
+    add::<super::user_v1::PlatformLoginRequest>(&mut schemas);
+    add::<super::user_v1::FacebookLoginRequest>(&mut schemas);
+    add::<super::user_v1::PlatformUserUpdateRequest>(&mut schemas);
+    add::<super::user_v1::PatchedPlatformUserUpdateRequest>(&mut schemas);
+    add::<super::user_v1::PasswordResetRequest>(&mut schemas);
+    add::<super::user_v1::PasswordResetConfirmRequest>(&mut schemas);
     add::<TestRequest>(&mut schemas);
     add::<PatchedTestRequest>(&mut schemas);
     add::<CompletionRequest>(&mut schemas);

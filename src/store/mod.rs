@@ -27,8 +27,8 @@ use serde_json::Value;
 
 pub use model::{
     Answer, ApiKey, Attempt, Category, CodeSend, Completion, Course, CourseCollection, Group,
-    MediaFile, OneTimeCode, Organization, Question, QuestionKind, Response, RevokedFamily,
-    RevokedToken, SearchTerm, Teacher, Test, UsedRefreshToken, User, Variant, Video,
+    MediaFile, OneTimeCode, Organization, PasswordReset, Question, QuestionKind, Response,
+    RevokedFamily, RevokedToken, SearchTerm, Teacher, Test, UsedRefreshToken, User, Variant, Video,
 };
 
 /// Failures of the store, as the rest of the server needs to tell them apart.
@@ -234,6 +234,7 @@ pub const COLLECTIONS: &[&str] = &[
     Attempt::COLLECTION,
     OneTimeCode::COLLECTION,
     CodeSend::COLLECTION,
+    PasswordReset::COLLECTION,
     MediaFile::COLLECTION,
     Teacher::COLLECTION,
     Category::COLLECTION,
@@ -284,6 +285,8 @@ pub const INDEXES: &[IndexSpec] = &[
     unique(OneTimeCode::COLLECTION, "user_id"),
     unique(CodeSend::COLLECTION, "email_lower"),
     unique(User::COLLECTION, "facebook_id"),
+    unique(PasswordReset::COLLECTION, "token_hash"),
+    lookup(PasswordReset::COLLECTION, "user_id"),
     lookup(Video::COLLECTION, "course_id"),
     lookup(Course::COLLECTION, "teacher_id"),
     lookup(Course::COLLECTION, "category_id"),

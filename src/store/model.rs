@@ -234,6 +234,19 @@ pub struct CodeSend {
 }
 document!(CodeSend, "code_sends");
 
+/// A pending password reset (seed 000's `password/reset/`): the emailed link's token is kept
+/// as its SHA-256 only, so a copy of the database resets no one's password.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PasswordReset {
+    pub id: i64,
+    pub user_id: i64,
+    /// Lowercase hex SHA-256 of the token; unique.
+    pub token_hash: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+document!(PasswordReset, "password_resets");
+
 /// The kinds of question the seed documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -24,5 +24,6 @@ mod shutdown;
 mod store_contract;
 mod text_fields;
 mod throttle;
+mod user_v1;
 mod users;
 mod webapp;
