@@ -431,13 +431,20 @@ async fn shelves_are_sets_and_is_favorite_is_answered_for_the_caller() {
         StatusCode::NO_CONTENT
     );
 
-    let stored = app.stored_user(reader.id).await;
-    assert_eq!(
-        stored.favorite_collections,
-        [collection["id"].as_i64().unwrap()]
-    );
-    assert_eq!(stored.favorite_courses, [course["id"].as_i64().unwrap()]);
-    assert_eq!(stored.viewed_videos.len(), 1);
+    // The user's own nested shape shows the shelves, each thing once, and the collection
+    // as a favorite even inside their favorites (the original answered false there).
+    let me = format!("/api/v1/user/{}/", reader.id);
+    let (status, user) = app.call(Method::GET, &me, &reader, None).await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["favorite_collections"].as_array().unwrap().len(), 1);
+    assert_eq!(user["favorite_collections"][0]["id"], collection["id"]);
+    assert_eq!(user["favorite_collections"][0]["is_favorite"], true);
+    assert_eq!(keys(&user["favorite_collections"][0]), sorted(COLLECTION));
+    assert_eq!(user["favorite_courses"][0]["id"], course["id"]);
+    assert_eq!(keys(&user["favorite_courses"][0]), sorted(COURSE));
+    assert_eq!(user["is_viewed_videos"][0]["id"], course["videos"][0]["id"]);
+    assert_eq!(keys(&user["is_viewed_videos"][0]), sorted(VIDEO));
+    assert_eq!(user["favorite_teachers"], json!([]));
 
     let path = format!("/api/v1/catalog/collections/{}/", collection["id"]);
     let (_, mine) = app.call(Method::GET, &path, &reader, None).await;
