@@ -48,6 +48,25 @@ pub struct Settings {
     /// email and file URLs; `None`: links are built from each request's own address, and
     /// emailed links (which must not trust a request's `Host`) from the bind address.
     pub public_url: Option<String>,
+    /// The largest catalog file accepted per kind (`TESTIT_MAX_IMAGE_BYTES`,
+    /// `TESTIT_MAX_VIDEO_BYTES`).
+    pub media: MediaLimits,
+}
+
+/// The largest upload accepted for each kind of catalog file, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaLimits {
+    pub image_bytes: u64,
+    pub video_bytes: u64,
+}
+
+impl Default for MediaLimits {
+    fn default() -> Self {
+        MediaLimits {
+            image_bytes: 10 * 1024 * 1024,
+            video_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
 }
 
 /// The lifetimes of emailed one-time codes (`accounts::codes`). Settings, so that tests can
@@ -158,6 +177,7 @@ impl Settings {
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             codes: CodeRules::default(),
             public_url: None,
+            media: MediaLimits::default(),
             data_dir,
         }
     }
@@ -304,6 +324,22 @@ impl Settings {
         if let Some(secs) = get("TESTIT_CODE_RESEND_INTERVAL") {
             settings.codes.resend_interval = seconds("TESTIT_CODE_RESEND_INTERVAL", &secs)?;
         }
+        for (name, field) in [
+            ("TESTIT_MAX_IMAGE_BYTES", &mut settings.media.image_bytes),
+            ("TESTIT_MAX_VIDEO_BYTES", &mut settings.media.video_bytes),
+        ] {
+            if let Some(value) = get(name) {
+                *field = match value.parse::<u64>() {
+                    Ok(n) if n > 0 => n,
+                    _ => {
+                        return Err(SettingsError {
+                            name,
+                            problem: format!("expected a positive number of bytes, got {value:?}"),
+                        })
+                    }
+                };
+            }
+        }
         if let Some(flag) = get("TESTIT_ROTATE_REFRESH_TOKENS") {
             settings.rotate_refresh_tokens = match flag.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => true,
@@ -406,6 +442,23 @@ mod tests {
         let err = from(&[("TESTIT_MAIL_FROM", "not an address")]).unwrap_err();
         assert!(err.to_string().starts_with("TESTIT_MAIL_FROM"), "{err}");
         assert!(from(&[("TESTIT_CODE_TTL", "0")]).is_err());
+    }
+
+    #[test]
+    fn media_limits_default_to_10_mib_and_2_gib_and_must_be_positive() {
+        assert_eq!(from(&[]).unwrap().media, MediaLimits::default());
+        let s = from(&[
+            ("TESTIT_MAX_IMAGE_BYTES", "1024"),
+            ("TESTIT_MAX_VIDEO_BYTES", "4096"),
+        ])
+        .unwrap();
+        assert_eq!((s.media.image_bytes, s.media.video_bytes), (1024, 4096));
+        let err = from(&[("TESTIT_MAX_VIDEO_BYTES", "0")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("TESTIT_MAX_VIDEO_BYTES"),
+            "{err}"
+        );
+        assert!(from(&[("TESTIT_MAX_IMAGE_BYTES", "10MB")]).is_err());
     }
 
     #[test]
