@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use testit::store::Teacher;
 
 use crate::helpers::{spawn_app, spawn_app_with, status_json, TestApp};
+use crate::schema::assert_documented;
 
 const FILES: &str = "/api/v1/catalog/files/";
 const BOUNDARY: &str = "testit-media-boundary-7f3a";
@@ -145,13 +146,45 @@ fn header(resp: &Response, name: &str) -> String {
         .to_owned()
 }
 
-/// Files the embedded store keeps on disk (`None` on MongoDB, where GridFS keeps them).
-fn files_on_disk(app: &TestApp) -> Option<usize> {
-    if crate::helpers::mongodb_uri().is_some() {
-        return None;
+/// How many files' bytes are stored: files under `<data dir>/media/` on the embedded store,
+/// GridFS files on MongoDB (where chunks must belong to a stored file: an aborted upload
+/// leaves none behind).
+async fn stored_files(app: &TestApp) -> usize {
+    use futures_util::TryStreamExt;
+    use mongodb::bson::{doc, Document};
+    if crate::helpers::mongodb_uri().is_none() {
+        let dir = app.settings.data_dir.join("media");
+        return std::fs::read_dir(dir).expect("media dir").count();
     }
-    let dir = app.settings.data_dir.join("media");
-    Some(std::fs::read_dir(dir).expect("media dir").count())
+    let backend = testit::store::mongo::MongoBackend::connect(&app.settings.database_url)
+        .await
+        .unwrap();
+    let db = backend.database();
+    let ids = |name: &'static str, field: &'static str| {
+        let collection = db.collection::<Document>(name);
+        async move {
+            let docs: Vec<Document> = collection
+                .find(doc! {})
+                .projection(doc! { field: 1 })
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            let ids: std::collections::BTreeSet<String> = docs
+                .iter()
+                .map(|d| d.get(field).unwrap().to_string())
+                .collect();
+            ids
+        }
+    };
+    let files = ids("media.files", "_id").await;
+    let owners = ids("media.chunks", "files_id").await;
+    assert!(
+        owners.is_subset(&files),
+        "orphan chunks: {owners:?} vs {files:?}"
+    );
+    files.len()
 }
 
 #[tokio::test]
@@ -166,6 +199,8 @@ async fn images_and_videos_upload_and_download_byte_for_byte() {
     )
     .await;
     let id = created["id"].as_i64().unwrap();
+    let doc = crate::schema::schema(&app).await;
+    assert_documented(&doc, "post", FILES, StatusCode::CREATED, &created);
     assert_eq!(created["title"], "Team photo");
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
     let path = media_path(&app, &created);
@@ -213,6 +248,7 @@ async fn images_and_videos_upload_and_download_byte_for_byte() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    assert_documented(&doc, "get", FILES, StatusCode::OK, &page);
     assert_eq!(page["count"], 3);
     assert_eq!(page["results"][0], video);
     let (status, one) = status_json(
@@ -286,7 +322,7 @@ async fn uploads_of_other_kinds_or_broken_forms_are_refused() {
     )
     .await;
     assert_eq!(list, serde_json::json!([]));
-    assert!(matches!(files_on_disk(&app), None | Some(0)));
+    assert_eq!(stored_files(&app).await, 0);
 }
 
 #[tokio::test]
@@ -320,7 +356,7 @@ async fn files_past_their_kinds_limit_are_refused_and_not_kept() {
     )
     .await;
     assert_eq!(list.as_array().unwrap().len(), 2);
-    assert!(matches!(files_on_disk(&app), None | Some(2)));
+    assert_eq!(stored_files(&app).await, 2);
 }
 
 #[tokio::test]
@@ -515,7 +551,7 @@ async fn a_file_the_catalog_shows_cannot_be_deleted_until_released() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = status_json(fetch(&app, &media_path(&app, &created), &[]).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(matches!(files_on_disk(&app), None | Some(0)));
+    assert_eq!(stored_files(&app).await, 0);
     let (status, _) = status_json(
         app.with_key(Method::DELETE, &path, Some(&admin.key), None)
             .await,
