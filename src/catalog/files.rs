@@ -17,9 +17,10 @@ use std::sync::Arc;
 use actix_web::web::Bytes;
 use futures_util::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use futures_util::{Stream, StreamExt as _};
-use mongodb::bson::{doc, Bson};
+use mongodb::bson::{doc, Bson, Document as BsonDocument};
 use mongodb::gridfs::{GridFsBucket, GridFsUploadStream};
 use mongodb::options::GridFsBucketOptions;
+use mongodb::Collection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
@@ -122,7 +123,13 @@ pub enum FileStore {
     /// `<dir>/<key>`, written as `<dir>/<key>.part` and renamed once complete, so a reader
     /// never sees half a file.
     Disk(Arc<PathBuf>),
-    GridFs(GridFsBucket),
+    GridFs {
+        bucket: GridFsBucket,
+        /// The bucket's chunks (`{files_id, n, data}`, as the GridFS spec lays them out),
+        /// read directly to start a range at the chunk holding its first byte: the driver's
+        /// download stream can only start at the file's first byte.
+        chunks: Collection<BsonDocument>,
+    },
 }
 
 /// An upload being written.
@@ -198,7 +205,10 @@ impl FileStore {
         let options = GridFsBucketOptions::builder()
             .bucket_name(BUCKET.to_owned())
             .build();
-        FileStore::GridFs(db.gridfs_bucket(options))
+        FileStore::GridFs {
+            bucket: db.gridfs_bucket(options),
+            chunks: db.collection(&format!("{BUCKET}.chunks")),
+        }
     }
 
     async fn open_sink(&self, key: &str) -> Result<Sink, SaveError> {
@@ -214,7 +224,7 @@ impl FileStore {
                     done: dir.join(key),
                 })
             }
-            FileStore::GridFs(bucket) => {
+            FileStore::GridFs { bucket, .. } => {
                 let upload = bucket
                     .open_upload_stream(key)
                     .id(Bson::String(key.to_owned()))
@@ -323,42 +333,28 @@ impl FileStore {
                     });
                 Ok(Box::pin(stream))
             }
-            FileStore::GridFs(bucket) => {
-                let mut download = bucket
-                    .open_download_stream(Bson::String(key.to_owned()))
+            FileStore::GridFs { bucket, chunks } => {
+                let id = Bson::String(key.to_owned());
+                let stored = bucket
+                    .find_one(doc! { "_id": &id })
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+                let chunk_size = u64::from(stored.chunk_size_bytes.max(1));
+                if start < chunk_size {
+                    let download = bucket
+                        .open_download_stream(id)
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    return Ok(gridfs_stream(download, start, len));
+                }
+                let first = i32::try_from(start / chunk_size).map_err(std::io::Error::other)?;
+                let cursor = chunks
+                    .find(doc! { "files_id": &id, "n": { "$gte": first } })
+                    .sort(doc! { "n": 1 })
                     .await
                     .map_err(std::io::Error::other)?;
-                // GridFS streams read from the start: the bytes before a range are read and
-                // dropped (chunk by chunk, never held).
-                let mut skip = start;
-                let mut scratch = vec![0u8; READ_CHUNK];
-                while skip > 0 {
-                    let want = usize::try_from(skip).unwrap_or(usize::MAX).min(READ_CHUNK);
-                    let n = download.read(&mut scratch[..want]).await?;
-                    if n == 0 {
-                        return Err(truncated());
-                    }
-                    skip -= n as u64;
-                }
-                let stream = futures_util::stream::unfold(
-                    (download, len),
-                    |(mut download, left)| async move {
-                        if left == 0 {
-                            return None;
-                        }
-                        let want = usize::try_from(left).unwrap_or(usize::MAX).min(READ_CHUNK);
-                        let mut buf = vec![0u8; want];
-                        match download.read(&mut buf).await {
-                            Ok(0) => Some((Err(truncated()), (download, 0))),
-                            Ok(n) => {
-                                buf.truncate(n);
-                                Some((Ok(Bytes::from(buf)), (download, left - n as u64)))
-                            }
-                            Err(err) => Some((Err(err), (download, 0))),
-                        }
-                    },
-                );
-                Ok(Box::pin(stream))
+                Ok(chunk_stream(cursor, start % chunk_size, len))
             }
         }
     }
@@ -373,7 +369,7 @@ impl FileStore {
                 Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
                 _ => Ok(()),
             },
-            FileStore::GridFs(bucket) => {
+            FileStore::GridFs { bucket, .. } => {
                 let id = Bson::String(key.to_owned());
                 if bucket
                     .find_one(doc! { "_id": &id })
@@ -387,6 +383,69 @@ impl FileStore {
             }
         }
     }
+}
+
+/// `len` bytes of a GridFS download from `skip` (within the first chunk) on.
+fn gridfs_stream(
+    download: mongodb::gridfs::GridFsDownloadStream,
+    skip: u64,
+    len: u64,
+) -> ByteStream {
+    let stream = futures_util::stream::unfold(
+        (download, skip, len),
+        |(mut download, mut skip, left)| async move {
+            let mut buf = vec![0u8; READ_CHUNK];
+            loop {
+                if left == 0 {
+                    return None;
+                }
+                let n = match download.read(&mut buf).await {
+                    Ok(0) => return Some((Err(truncated()), (download, 0, 0))),
+                    Ok(n) => n,
+                    Err(err) => return Some((Err(err), (download, 0, 0))),
+                };
+                let dropped = usize::try_from(skip).unwrap_or(usize::MAX).min(n);
+                skip -= dropped as u64;
+                let take = usize::try_from(left).unwrap_or(usize::MAX).min(n - dropped);
+                if take > 0 {
+                    let piece = Bytes::copy_from_slice(&buf[dropped..dropped + take]);
+                    return Some((Ok(piece), (download, skip, left - take as u64)));
+                }
+            }
+        },
+    );
+    Box::pin(stream)
+}
+
+/// `len` bytes of GridFS chunks read in order, from `skip` bytes into the first one.
+fn chunk_stream(cursor: mongodb::Cursor<BsonDocument>, skip: u64, len: u64) -> ByteStream {
+    let stream =
+        futures_util::stream::unfold((cursor, skip, len), |(mut cursor, skip, left)| async move {
+            if left == 0 {
+                return None;
+            }
+            let mut chunk = match cursor.next().await {
+                None => return Some((Err(truncated()), (cursor, 0, 0))),
+                Some(Err(err)) => return Some((Err(std::io::Error::other(err)), (cursor, 0, 0))),
+                Some(Ok(chunk)) => chunk,
+            };
+            let data = match chunk.remove("data") {
+                Some(Bson::Binary(binary)) => Bytes::from(binary.bytes),
+                _ => {
+                    let err = std::io::Error::other("a GridFS chunk without data");
+                    return Some((Err(err), (cursor, 0, 0)));
+                }
+            };
+            let from = usize::try_from(skip).unwrap_or(usize::MAX).min(data.len());
+            let take = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(data.len() - from);
+            Some((
+                Ok(data.slice(from..from + take)),
+                (cursor, 0, left - take as u64),
+            ))
+        });
+    Box::pin(stream)
 }
 
 fn truncated() -> std::io::Error {
