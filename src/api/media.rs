@@ -236,6 +236,8 @@ pub async fn destroy(
     let id = path.into_inner();
     let repo = state.store.repo::<MediaFile>();
     let file = repo.get(id).await?.ok_or_else(ApiError::not_found)?;
+    // A catalog write attaching the file between this check and the deletion would keep a
+    // dangling id; views show a missing file as null, so it is an empty slot, not an error.
     let users = users_of(&state.store, id).await?;
     if !users.is_empty() {
         return Err(ApiError::bad_request(format!(
@@ -346,7 +348,9 @@ pub async fn download(
             .insert_header((header::ETAG, etag.clone()))
             .insert_header((header::LAST_MODIFIED, last_modified.clone()))
             .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
-            .insert_header((header::ACCEPT_RANGES, "bytes"));
+            .insert_header((header::ACCEPT_RANGES, "bytes"))
+            // Uploaded bytes are only ever what was sniffed: a browser must not guess again.
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
         builder
     };
     if text(header::IF_NONE_MATCH).is_some_and(|h| none_match(h, &etag)) {

@@ -194,9 +194,16 @@ fn valid_key(key: &str) -> bool {
 }
 
 impl FileStore {
-    /// Files under `dir`, which is created if missing.
+    /// Files under `dir`, which is created if missing. Uploads a stopped server left half
+    /// written (`*.part`) are removed: nothing refers to them, and no upload is in flight yet.
     pub async fn on_disk(dir: PathBuf) -> std::io::Result<FileStore> {
         tokio::fs::create_dir_all(&dir).await?;
+        let mut entries = tokio::fs::read_dir(&dir).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            if entry.file_name().to_string_lossy().ends_with(".part") {
+                tokio::fs::remove_file(entry.path()).await?;
+            }
+        }
         Ok(FileStore::Disk(Arc::new(dir)))
     }
 
@@ -246,6 +253,8 @@ impl FileStore {
         // The kind, and so the limit, is known once the first bytes are in.
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
         let mut pending: Option<Bytes> = None;
+        // Some streams (multipart fields) must not be polled again once they have ended.
+        let mut ended = false;
         while head.len() < SNIFF_LEN {
             match upload.next().await {
                 Some(chunk) => {
@@ -256,7 +265,10 @@ impl FileStore {
                         pending = Some(chunk.slice(take..));
                     }
                 }
-                None => break,
+                None => {
+                    ended = true;
+                    break;
+                }
             }
         }
         let content_type = sniff(&head).ok_or_else(|| {
@@ -274,6 +286,7 @@ impl FileStore {
             loop {
                 let chunk = match next.next() {
                     Some(chunk) => chunk,
+                    None if ended => return Ok(()),
                     None => match upload.next().await {
                         Some(chunk) => chunk.map_err(|e| SaveError::Upload(e.to_string()))?,
                         None => return Ok(()),
