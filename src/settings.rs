@@ -50,6 +50,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Seed 000's course platform: password-reset links, Facebook log-in, Stripe customers.
     pub platform: PlatformSettings,
+    /// The largest catalog file accepted per kind (`TESTIT_MAX_IMAGE_BYTES`,
+    /// `TESTIT_MAX_VIDEO_BYTES`).
+    pub media: MediaLimits,
 }
 
 /// Seed 000's settings. Facebook log-in works once both its app id and secret are set; Stripe
@@ -92,6 +95,22 @@ impl std::fmt::Debug for PlatformSettings {
             .field("stripe_secret_key", &set(&self.stripe_secret_key))
             .field("stripe_api_url", &self.stripe_api_url)
             .finish()
+    }
+}
+
+/// The largest upload accepted for each kind of catalog file, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaLimits {
+    pub image_bytes: u64,
+    pub video_bytes: u64,
+}
+
+impl Default for MediaLimits {
+    fn default() -> Self {
+        MediaLimits {
+            image_bytes: 10 * 1024 * 1024,
+            video_bytes: 2 * 1024 * 1024 * 1024,
+        }
     }
 }
 
@@ -204,6 +223,7 @@ impl Settings {
             codes: CodeRules::default(),
             public_url: None,
             platform: PlatformSettings::default(),
+            media: MediaLimits::default(),
             data_dir,
         }
     }
@@ -362,6 +382,22 @@ impl Settings {
         if let Some(url) = get("TESTIT_STRIPE_API_URL") {
             settings.platform.stripe_api_url = base_url("TESTIT_STRIPE_API_URL", &url)?;
         }
+        for (name, field) in [
+            ("TESTIT_MAX_IMAGE_BYTES", &mut settings.media.image_bytes),
+            ("TESTIT_MAX_VIDEO_BYTES", &mut settings.media.video_bytes),
+        ] {
+            if let Some(value) = get(name) {
+                *field = match value.parse::<u64>() {
+                    Ok(n) if n > 0 => n,
+                    _ => {
+                        return Err(SettingsError {
+                            name,
+                            problem: format!("expected a positive number of bytes, got {value:?}"),
+                        })
+                    }
+                };
+            }
+        }
         if let Some(flag) = get("TESTIT_ROTATE_REFRESH_TOKENS") {
             settings.rotate_refresh_tokens = match flag.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => true,
@@ -499,6 +535,23 @@ mod tests {
         let err = from(&[("TESTIT_MAIL_FROM", "not an address")]).unwrap_err();
         assert!(err.to_string().starts_with("TESTIT_MAIL_FROM"), "{err}");
         assert!(from(&[("TESTIT_CODE_TTL", "0")]).is_err());
+    }
+
+    #[test]
+    fn media_limits_default_to_10_mib_and_2_gib_and_must_be_positive() {
+        assert_eq!(from(&[]).unwrap().media, MediaLimits::default());
+        let s = from(&[
+            ("TESTIT_MAX_IMAGE_BYTES", "1024"),
+            ("TESTIT_MAX_VIDEO_BYTES", "4096"),
+        ])
+        .unwrap();
+        assert_eq!((s.media.image_bytes, s.media.video_bytes), (1024, 4096));
+        let err = from(&[("TESTIT_MAX_VIDEO_BYTES", "0")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("TESTIT_MAX_VIDEO_BYTES"),
+            "{err}"
+        );
+        assert!(from(&[("TESTIT_MAX_IMAGE_BYTES", "10MB")]).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use actors::hub::Hub;
 
 use crate::accounts::{jwt, password, JwtKeys, RevokedFamilies};
 use crate::api::{self, body::MAX_BODY_BYTES, openapi};
+use crate::catalog::files::FileStore;
 use crate::error::{ApiError, ErrorCode};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -33,6 +34,22 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
 }
 
+/// The document store the settings name and the file store that goes with it: GridFS in
+/// the same database beside MongoDB (one client for both), `<data dir>/media/` beside the
+/// embedded store.
+async fn open_stores(settings: &Settings) -> Result<(Store, FileStore), StartupError> {
+    if crate::store::mongo::names_mongodb(&settings.database_url) {
+        let backend = crate::store::mongo::MongoBackend::connect(&settings.database_url).await?;
+        let files = FileStore::gridfs(backend.database());
+        let store = Store::with_backend(std::sync::Arc::new(backend)).await?;
+        Ok((store, files))
+    } else {
+        let store = Store::open(&settings.database_url).await?;
+        let files = FileStore::on_disk(settings.data_dir.join("media")).await?;
+        Ok((store, files))
+    }
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -47,7 +64,7 @@ pub struct Application {
 impl Application {
     /// Opens the store the settings name and binds the listener (port 0: any free port).
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let store = Store::open(&settings.database_url).await?;
+        let (store, files) = open_stores(&settings).await?;
         let secret =
             jwt::load_or_create_secret(settings.jwt_secret.as_deref(), &settings.data_dir)?;
         let grader = GraderPool::start_detached(PoolConfig {
@@ -101,6 +118,8 @@ impl Application {
             grading,
             attempts,
             going_away: going_away_rx,
+            files,
+            media_limits: settings.media,
         });
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));

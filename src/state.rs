@@ -5,8 +5,9 @@ use actix::Addr;
 use actors::attempt::Registry;
 
 use crate::accounts::{JwtKeys, RevokedFamilies};
+use crate::catalog::files::FileStore;
 use crate::mail::Mailer;
-use crate::settings::CodeRules;
+use crate::settings::{CodeRules, MediaLimits};
 use crate::store::Store;
 use crate::testing::grading::Grading;
 
@@ -41,4 +42,8 @@ pub struct AppState {
     /// Turns true when the server begins to stop: live sessions close with 1001 (going away),
     /// so their clients reconnect, instead of being cut when the drain time runs out.
     pub going_away: tokio::sync::watch::Receiver<bool>,
+    /// The bytes of catalog files (on disk or in GridFS, beside the store).
+    pub files: FileStore,
+    /// The largest catalog file accepted per kind.
+    pub media_limits: MediaLimits,
 }

@@ -18,6 +18,7 @@ pub mod health;
 pub mod languages;
 pub mod links;
 pub mod live;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod organizations;
@@ -70,6 +71,8 @@ pub struct OpDoc {
     /// Required query parameters (strings): name and description. A request without one,
     /// or with a bad one, is a 400 naming it.
     pub query: Vec<(&'static str, &'static str)>,
+    /// The body is multipart/form-data (an upload), not JSON or form fields.
+    pub multipart: bool,
     /// Answers 401 for credentials in its body (the token endpoints), not only for a
     /// missing or bad access token.
     pub checks_credentials: bool,
@@ -103,6 +106,7 @@ impl Endpoint {
             schemes: auth::Schemes::Bearer,
             request: None,
             query: Vec::new(),
+            multipart: false,
             checks_credentials: false,
             status: 200,
             answer: Answer::Empty,
@@ -149,6 +153,13 @@ impl Endpoint {
 
     fn body(mut self, schema: &'static str) -> Self {
         self.doc.request = Some(schema);
+        self
+    }
+
+    /// A multipart/form-data body of the named schema (uploads).
+    fn multipart(mut self, schema: &'static str) -> Self {
+        self.doc.request = Some(schema);
+        self.doc.multipart = true;
         self
     }
 
@@ -471,6 +482,31 @@ fn table() -> Vec<Endpoint> {
             .auth_token()
             .body("PatchedPlatformUserUpdateRequest")
             .answers(200, Object("PlatformUser")),
+        // Seed 000's catalog files, and their bytes (public, as Django serves media).
+        Endpoint::new(M::GET, "/api/v1/catalog/files/", "catalog", media::list)
+            .summary("List uploaded catalog files (anyone signed in).")
+            .auth_token()
+            .answers(200, List("CatalogFile")),
+        Endpoint::new(M::POST, "/api/v1/catalog/files/", "catalog", media::upload)
+            .summary("Upload a file (manage_catalog): multipart parts file and title (optional, default the file's name). The kind is told from the bytes: JPEG, PNG, GIF or WebP images, MP4 or WebM videos; anything else, or a file over its kind's size limit, is 400 naming file.")
+            .auth_token()
+            .multipart("CatalogFileUpload")
+            .answers(201, Object("CatalogFile")),
+        Endpoint::new(M::GET, "/api/v1/catalog/files/{id}/", "catalog", media::retrieve)
+            .summary("Retrieve an uploaded file's title and URL (anyone signed in).")
+            .auth_token()
+            .answers(200, Object("CatalogFile")),
+        Endpoint::new(M::DELETE, "/api/v1/catalog/files/{id}/", "catalog", media::destroy)
+            .summary("Delete a file and its bytes (manage_catalog); refused with 400 naming what still shows it (teacher, category, course, video or collection).")
+            .auth_token()
+            .answers(204, Empty)
+            .or(400, "A teacher, category, course, video or collection still shows the file", "Error"),
+        Endpoint::new(M::GET, "/media/files/{id}/{name}", "catalog", media::download)
+            .summary("A file's bytes, public. ETag (the SHA-256), If-None-Match (304), Range (one range: 206 with Content-Range; past the end: 416 with Content-Range: bytes */size; several: the whole file).")
+            .answers(200, File("application/octet-stream"))
+            .or(206, "The range asked for, with Content-Range", "")
+            .or(304, "Not modified: the client's copy (If-None-Match) is current", "")
+            .or(416, "The range starts past the end; Content-Range: bytes */size", ""),
         // Tests. `p/…` comes before `{id}`.
         Endpoint::new(M::GET, "/api/tests/", "tests", tests::list)
             .summary("List all tests created by current teacher (all of the organization's for its owner).")

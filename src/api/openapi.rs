@@ -127,7 +127,7 @@ fn operation(doc: &OpDoc) -> Value {
             json!({ "description": "Invalid input", "content": json_content(either) }),
         );
     }
-    if doc.request.is_some() {
+    if doc.request.is_some() && !doc.multipart {
         responses.insert(
             "413".into(),
             error_response("The body is too large", "Error"),
@@ -135,6 +135,12 @@ fn operation(doc: &OpDoc) -> Value {
         responses.insert(
             "415".into(),
             error_response("The body is neither JSON nor form data", "Error"),
+        );
+    }
+    if doc.multipart {
+        responses.insert(
+            "415".into(),
+            error_response("The body is not multipart/form-data", "Error"),
         );
     }
     if doc.status == 101 {
@@ -157,7 +163,13 @@ fn operation(doc: &OpDoc) -> Value {
         responses.insert("404".into(), error_response("Not found", "Error"));
     }
     for (status, description, schema) in &doc.responses {
-        responses.insert(status.to_string(), error_response(description, schema));
+        // No schema: an answer without a JSON body (304, or a file's 206).
+        let response = if schema.is_empty() {
+            json!({ "description": description })
+        } else {
+            error_response(description, schema)
+        };
+        responses.insert(status.to_string(), response);
     }
 
     let mut op = json!({
@@ -168,7 +180,10 @@ fn operation(doc: &OpDoc) -> Value {
         "responses": responses,
         "security": security(doc),
     });
-    if let Some(schema) = doc.request {
+    if let (Some(schema), true) = (doc.request, doc.multipart) {
+        let content = json!({ "multipart/form-data": { "schema": schema_ref(schema) } });
+        op["requestBody"] = json!({ "required": true, "content": content });
+    } else if let Some(schema) = doc.request {
         let content = json!({
             "application/json": { "schema": schema_ref(schema) },
             "application/x-www-form-urlencoded": { "schema": schema_ref(schema) },
@@ -290,6 +305,7 @@ fn component_schemas() -> Map<String, Value> {
     add::<crate::testing::views::StudentTestOut>(&mut schemas);
     add::<crate::testing::views::CompletionOut>(&mut schemas);
     add::<crate::testing::views::GradedCompletionOut>(&mut schemas);
+    add::<super::media::FileUpload>(&mut schemas);
     add::<super::errors::ErrorBody>(&mut schemas);
     add::<super::errors::ValidationErrorBody>(&mut schemas);
     // Request bodies.

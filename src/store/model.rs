@@ -419,6 +419,10 @@ pub struct MediaFile {
     /// Unix seconds.
     pub created_at: i64,
     pub created_by: i64,
+    /// Where the file store keeps the bytes (a random name, chosen before the id exists);
+    /// empty for a file whose bytes were never stored.
+    #[serde(default)]
+    pub storage_key: String,
 }
 document!(MediaFile, "media_files");
 

@@ -31,6 +31,11 @@ const MAX_POOL_SIZE: u32 = 32;
 const DUPLICATE_KEY: i32 = 11000;
 const COUNTERS: &str = "counters";
 
+/// Whether a database URL names MongoDB (anything else is the embedded store's file).
+pub fn names_mongodb(url: &str) -> bool {
+    url.starts_with("mongodb://") || url.starts_with("mongodb+srv://")
+}
+
 pub struct MongoBackend {
     db: Database,
 }

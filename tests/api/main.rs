@@ -16,6 +16,7 @@ mod helpers;
 mod live;
 mod live_bounds;
 mod logging;
+mod media;
 mod metrics;
 mod organizations;
 mod persistence;
