@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::files::{kind_of, MediaKind};
 use super::search;
 use super::views::{CategoryOut, CollectionOut, CourseOut, Nest, Roots, TeacherOut, VideoOut};
 use crate::domain::input::{missing_pk, Input};
@@ -35,10 +36,10 @@ pub enum FileKind {
 
 impl FileKind {
     fn admits(self, content_type: &str) -> bool {
-        match self {
-            FileKind::Image => content_type.starts_with("image/"),
-            FileKind::Video => content_type.starts_with("video/"),
-            FileKind::Any => true,
+        match (self, kind_of(content_type)) {
+            (FileKind::Any, _) => true,
+            (FileKind::Image, MediaKind::Image) | (FileKind::Video, MediaKind::Video) => true,
+            _ => false,
         }
     }
 

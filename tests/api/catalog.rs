@@ -2,9 +2,10 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use testit::store::{MediaFile, User};
+use testit::store::User;
 
 use crate::helpers::{spawn_app, status_json, Member, TestApp};
+use crate::media::{file, mp4, png, title, upload};
 
 /// Keys of an object, sorted.
 fn keys(value: &Value) -> Vec<String> {
@@ -87,23 +88,16 @@ impl TestApp {
         made
     }
 
-    /// A file record of the given type (the bytes are the upload endpoint's business).
-    async fn file_of(&self, who: &Member, title: &str, content_type: &str) -> i64 {
-        let file = MediaFile {
-            title: title.to_owned(),
-            name: "f.bin".to_owned(),
-            content_type: content_type.to_owned(),
-            size: 1,
-            created_at: 1_605_201_794,
-            created_by: who.id,
-            ..MediaFile::default()
+    /// Uploads a small image (`image/…`) or video through the files endpoint.
+    async fn file_of(&self, who: &Member, name: &str, content_type: &str) -> i64 {
+        let bytes = if content_type.starts_with("video/") {
+            mp4(4096)
+        } else {
+            png(512)
         };
-        self.store
-            .repo::<MediaFile>()
-            .insert(file)
-            .await
-            .unwrap()
-            .id
+        let filename = format!("{name}.bin");
+        let parts = [file(&filename, &bytes), title(name)];
+        upload(self, &who.key, &parts).await["id"].as_i64().unwrap()
     }
 
     async fn stored_user(&self, id: i64) -> User {
@@ -211,7 +205,14 @@ async fn a_course_reads_nested_exactly_as_the_seed_shows_it_for_anyone_signed_in
         url.starts_with(&app.address) && url.contains("/media/files/"),
         "{url}"
     );
-    assert_eq!(seen["image"]["created_at"], "2020-11-12T17:23:14Z");
+    let created = seen["image"]["created_at"].as_str().unwrap();
+    assert!(
+        created.ends_with('Z') && created.len() == "2020-11-12T17:23:14Z".len(),
+        "{created}"
+    );
+    let bytes = app.client.get(url).send().await.unwrap();
+    assert_eq!(bytes.status(), StatusCode::OK);
+    assert_eq!(bytes.bytes().await.unwrap().as_ref(), png(512).as_slice());
     let updated = seen["updated_at"].as_str().unwrap();
     assert!(
         updated.ends_with('Z') && updated.len() == "2020-11-12T20:34:15.732636Z".len(),

@@ -14,13 +14,13 @@ const BOUNDARY: &str = "testit-media-boundary-7f3a";
 const MANAGE_CATALOG: i64 = 5;
 
 /// One part of a multipart form: its name, an optional file name, its bytes.
-struct Part<'a> {
+pub(crate) struct Part<'a> {
     name: &'a str,
     filename: Option<&'a str>,
     bytes: &'a [u8],
 }
 
-fn file<'a>(filename: &'a str, bytes: &'a [u8]) -> Part<'a> {
+pub(crate) fn file<'a>(filename: &'a str, bytes: &'a [u8]) -> Part<'a> {
     Part {
         name: "file",
         filename: Some(filename),
@@ -28,7 +28,7 @@ fn file<'a>(filename: &'a str, bytes: &'a [u8]) -> Part<'a> {
     }
 }
 
-fn title(text: &str) -> Part<'_> {
+pub(crate) fn title(text: &str) -> Part<'_> {
     Part {
         name: "title",
         filename: None,
@@ -74,7 +74,7 @@ async fn post_form(app: &TestApp, key: Option<&str>, parts: &[Part<'_>]) -> Resp
 }
 
 /// Uploads and answers the created file (status checked).
-async fn upload(app: &TestApp, key: &str, parts: &[Part<'_>]) -> Value {
+pub(crate) async fn upload(app: &TestApp, key: &str, parts: &[Part<'_>]) -> Value {
     let (status, body) = status_json(post_form(app, Some(key), parts).await).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body
@@ -95,7 +95,7 @@ fn with_magic(magic: &[u8], len: usize) -> Vec<u8> {
     bytes
 }
 
-fn png(len: usize) -> Vec<u8> {
+pub(crate) fn png(len: usize) -> Vec<u8> {
     with_magic(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", len)
 }
 
@@ -106,7 +106,7 @@ fn jpeg(len: usize) -> Vec<u8> {
     )
 }
 
-fn mp4(len: usize) -> Vec<u8> {
+pub(crate) fn mp4(len: usize) -> Vec<u8> {
     with_magic(b"\0\0\0\x18ftypmp42\0\0\0\0", len)
 }
 
