@@ -242,7 +242,7 @@ impl From<crate::store::StoreError> for ApiError {
 }
 
 /// Collects field errors the way a DRF serializer does, then fails once with all of them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Validator {
     errors: FieldErrors,
 }

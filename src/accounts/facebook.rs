@@ -149,8 +149,9 @@ impl FacebookApp {
             )
             .await?
             .ok_or_else(not_valid)?;
-        // The profile must be of the user the token was issued to.
-        if id_text(&data.user_id).is_some_and(|user| user != profile.id) || profile.id.is_empty() {
+        // The profile must be of the user the token was issued to; a token that names no
+        // user (an app or page token) logs no one in.
+        if id_text(&data.user_id).is_none_or(|user| user != profile.id) || profile.id.is_empty() {
             return Err(not_valid());
         }
         Ok(profile)

@@ -20,7 +20,7 @@ use crate::store::{Filter, Store, StoreError, User};
 /// The stored password of an account made by Facebook log-in: not a PHC string, so no
 /// password verifies against it, yet not empty, which would mean a deleted account. A
 /// password reset gives such an account a password.
-const NO_PASSWORD: &str = "!facebook";
+pub(super) const NO_PASSWORD: &str = "!facebook";
 
 pub const FACEBOOK_EMAIL_TAKEN: &str = "An account with this Facebook account's email already \
      exists. Sign in with its password; Facebook log-in is not linked to it.";

@@ -7,7 +7,10 @@
 //!   SHA-256 is stored, with an expiry ([`crate::settings::PlatformSettings`]). A new link
 //!   replaces the user's earlier one; a link works once.
 //! - Setting a new password bumps the account's token generation: every API key and JWT
-//!   issued before stops working, a thief's included.
+//!   issued before stops working, a thief's included. A link dies when the account's email
+//!   moves or its password changes after it was sent.
+//! - Claiming an account Facebook log-in made (it has no password) unlinks that Facebook
+//!   user: the mailbox owner wins.
 
 use std::time::Duration;
 
@@ -123,6 +126,8 @@ pub async fn request(
         user_id: user.id,
         token_hash: digest(&token),
         expires_at: now_ms().saturating_add(millis(mail.lifetime)),
+        email_lower: email_lower.clone(),
+        generation: user.token_generation,
     })
     .await?;
     let link = format!("{}/app/#/password-reset/{}/{token}", mail.base, user.id);
@@ -180,7 +185,15 @@ pub async fn confirm(store: &Store, mut input: Input) -> Result<(), ApiError> {
             Some(reset) => store.users().get(reset.user_id).await?,
             None => None,
         };
-        match (reset, user.filter(|u| u.deleted_at.is_none())) {
+        // The link belongs to the account as it was: a moved email or a changed password
+        // since then kills it.
+        let current = |u: &User, reset: &PasswordReset| {
+            u.deleted_at.is_none()
+                && u.token_generation == reset.generation
+                && u.email_lower.as_deref() == Some(reset.email_lower.as_str())
+        };
+        let user = user.filter(|u| reset.as_ref().is_some_and(|r| current(u, r)));
+        match (reset, user) {
             (Some(reset), Some(user)) => target = Some((reset, user)),
             _ => input.error("token", BAD_TOKEN),
         }
@@ -207,6 +220,12 @@ pub async fn confirm(store: &Store, mut input: Input) -> Result<(), ApiError> {
     store
         .users()
         .update(user.id, |user| {
+            // An account Facebook log-in made without a password, now claimed through its
+            // mailbox: the mailbox owner wins, and the Facebook user linked to it (who may
+            // have put someone else's unverified address on their profile) is unlinked.
+            if user.password_hash == super::platform::NO_PASSWORD {
+                user.facebook_id = None;
+            }
             user.password_hash = hash.clone();
             user.token_generation += 1;
             user.updated_at = stamp;

@@ -34,8 +34,20 @@ pub fn answer_base(req: &HttpRequest, state: &AppState) -> String {
     if state.public_url_configured {
         return emailed_base(state).to_owned();
     }
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+    // The `Host` header and this connection's own scheme, not `Forwarded` or
+    // `X-Forwarded-*`, which any client can send (behind a proxy, set TESTIT_PUBLIC_URL).
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', '\\', '@', ' ']))
+        .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
+    format!("{scheme}://{host}")
 }
 
 #[cfg(test)]

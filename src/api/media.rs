@@ -154,17 +154,27 @@ pub async fn upload(
     };
     let title = match title.as_deref().map(str::trim) {
         Some(given) if !given.is_empty() => given.to_owned(),
+        // A file name is the client's too: what no line of text may hold is left out.
         _ => match uploaded.trim() {
             "" => safe_name(""),
-            name => name.to_owned(),
+            name => name
+                .chars()
+                .filter(|c| !crate::domain::text::is_forbidden_in_line(*c))
+                .collect(),
         },
     };
-    if title.chars().count() > MAX_TITLE_CHARS {
+    let problem = if title.chars().count() > MAX_TITLE_CHARS {
+        Some(format!(
+            "Ensure this field has no more than {MAX_TITLE_CHARS} characters."
+        ))
+    } else {
+        crate::domain::text::check_single_line(&title)
+            .err()
+            .map(str::to_owned)
+    };
+    if let Some(problem) = problem {
         discard(&Some((kept, uploaded))).await;
-        return Err(ApiError::field(
-            "title",
-            format!("Ensure this field has no more than {MAX_TITLE_CHARS} characters."),
-        ));
+        return Err(ApiError::field("title", problem));
     }
     let file = MediaFile {
         id: 0,

@@ -16,12 +16,15 @@ use utoipa::ToSchema;
 
 use super::views::{CategoryOut, CollectionOut, CourseOut, Nest, Roots, TeacherOut};
 use crate::error::ApiError;
-use crate::store::{Filter, SearchTerm, Store, StoreError, User};
+use crate::store::{Filter, Page, SearchTerm, Store, StoreError, User};
 
 /// Words longer than this are indexed and searched by their first this many characters.
 const MAX_WORD_CHARS: usize = 40;
 /// A query's words past this many are ignored.
 const MAX_QUERY_WORDS: usize = 8;
+/// Index entries read per query word at most: a word start shared by more things than this
+/// finds the first this many (in index order), and more words narrow it down.
+const MAX_TERMS_READ: u64 = 20_000;
 /// Each kind answers at most this many matches (the lowest ids).
 pub const MAX_MATCHES: usize = 100;
 
@@ -110,11 +113,19 @@ pub async fn search(
             "Give a word to search for (letters or digits).",
         ));
     }
+    // The longest words first: they select the fewest terms, and each read is bounded, so
+    // a query of one-letter words costs a bounded read, not the whole index.
+    let mut asked = asked;
+    asked.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
     let mut matched: Option<HashSet<(String, i64)>> = None;
     for word in asked.into_iter().take(MAX_QUERY_WORDS) {
+        let page = Page {
+            offset: 0,
+            limit: MAX_TERMS_READ,
+        };
         let terms = store
             .repo::<SearchTerm>()
-            .find(&Filter::Prefix("word", word), None)
+            .find(&Filter::Prefix("word", word), Some(page))
             .await?;
         let hits: HashSet<(String, i64)> = terms.into_iter().map(|t| (t.kind, t.target)).collect();
         matched = Some(match matched {

@@ -7,6 +7,9 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::store::{Course, CourseCollection, Document, FieldPath, Store, Teacher, User, Video};
 
+/// The most things one shelf holds: each is nested in the user's answers.
+pub const MAX_SHELVED: usize = 500;
+
 /// A shelf, and the kind of thing it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shelf {
@@ -28,6 +31,17 @@ impl Shelf {
             Shelf::FavoriteCollections => "favorite_collections",
             Shelf::ViewedVideos => "viewed_videos",
             Shelf::SignatureCourses => "signature_courses",
+        }
+    }
+
+    fn held(self, user: &User) -> &[i64] {
+        match self {
+            Shelf::FavoriteTeachers => &user.favorite_teachers,
+            Shelf::FavoriteCourses => &user.favorite_courses,
+            Shelf::FavoriteVideos => &user.favorite_videos,
+            Shelf::FavoriteCollections => &user.favorite_collections,
+            Shelf::ViewedVideos => &user.viewed_videos,
+            Shelf::SignatureCourses => &user.signature_courses,
         }
     }
 
@@ -66,6 +80,13 @@ pub async fn keep(
 ) -> Result<(), ApiError> {
     if keep && !shelf.holds_existing(store, id).await? {
         return Err(ApiError::not_found());
+    }
+    let held = shelf.held(user);
+    if keep && held.len() >= MAX_SHELVED && !held.contains(&id) {
+        return Err(ApiError::field(
+            shelf.field(),
+            format!("A shelf holds at most {MAX_SHELVED} things; remove some first."),
+        ));
     }
     let field = FieldPath::parse([shelf.field()])?;
     store

@@ -513,14 +513,17 @@ pub async fn change<T: Thing>(store: &Store, id: i64, mut input: Input) -> Resul
     let Some(current) = store.repo::<T>().get(id).await? else {
         return Err(ApiError::not_found());
     };
+    let fields = input.clone();
     let mut doc = current.clone();
     T::read(&mut input, &mut doc);
     input.finish()?;
     check_refs(store, &doc.refs()).await?;
+    // The fields are applied to the document as stored when the write happens, so that
+    // a concurrent change of other fields is kept, not overwritten with this snapshot.
     let written = store
         .repo::<T>()
         .update(id, |stored: &mut T| -> Result<(), ApiError> {
-            *stored = doc.clone();
+            T::read(&mut fields.clone(), stored);
             Ok(())
         })
         .await?

@@ -18,6 +18,7 @@ pub fn missing_pk(id: i64) -> String {
 const NOT_NULL: &str = "This field may not be null.";
 
 /// Reads fields out of a body object, collecting errors per field.
+#[derive(Clone)]
 pub struct Input {
     map: Map<String, Value>,
     errors: Validator,

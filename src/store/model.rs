@@ -244,6 +244,12 @@ pub struct PasswordReset {
     pub token_hash: String,
     /// Unix milliseconds.
     pub expires_at: i64,
+    /// The account's email and token generation when the link was sent: a link dies once
+    /// the email moves or the password changes (both leave a link in the wrong hands).
+    #[serde(default)]
+    pub email_lower: String,
+    #[serde(default)]
+    pub generation: i64,
 }
 document!(PasswordReset, "password_resets");
 
