@@ -17,6 +17,7 @@ mod live;
 mod live_bounds;
 mod logging;
 mod metrics;
+mod open_tests;
 mod organizations;
 mod persistence;
 mod schema;
