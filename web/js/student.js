@@ -42,7 +42,8 @@ export function studentHome(main) {
   });
   const opened = h("section", { "aria-labelledby": "open-h" }, h("h2", { id: "open-h" }, "Tests open to you"), h("p", {}, "Loading…"));
   const results = h("section", { "aria-labelledby": "results-h" }, h("h2", { id: "results-h" }, "Your results"), h("p", {}, "Loading…"));
-  main.append(heading("My tests"),
+  // replace(), not append(): the DOM's append would print a skipped (null) child as "null".
+  replace(main, heading("My tests"),
     user && !user.organization ? h("p", { class: "note" }, "You have not joined an organization.") : null,
     user?.is_teacher_pending ? h("p", { class: "note" }, "You asked for teacher rights: the owner of your organization has not confirmed them yet. Sign in again once they have.") : null,
     alert.el, opened, open, results);
