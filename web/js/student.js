@@ -70,7 +70,8 @@ export function studentHome(main) {
 /** One open test: its link, and what the student should know before opening it. */
 function openTestItem(test) {
   const facts = [`${test.questions} question${test.questions === 1 ? "" : "s"}`];
-  if (test.time_limit_seconds) facts.push(`time limit ${clock(test.time_limit_seconds)}`);
+  const limit = test.time_limit_seconds;
+  if (limit) facts.push(`time limit ${limit % 60 ? clock(limit) : `${limit / 60} min`}`);
   const left = test.max_attempts === null ? null : Math.max(0, test.max_attempts - test.attempts_used);
   if (left === null) facts.push(test.attempts_used ? `taken ${test.attempts_used}×` : "not taken yet");
   else facts.push(`${test.attempts_used} of ${test.max_attempts} attempts used`);
