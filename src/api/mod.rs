@@ -370,6 +370,10 @@ fn table() -> Vec<Endpoint> {
             .summary("Get all completions of current user.")
             .auth()
             .answers(200, List("Completion")),
+        Endpoint::new(M::GET, "/api/users/me/tests/", "users", tests::open_to_me)
+            .summary("The tests open to current user: their organization's tests available for any group they are in, in id order, with the attempts they have used at each.")
+            .auth()
+            .answers(200, List("OpenTest")),
         Endpoint::new(M::GET, "/api/users/{id}/", "users", users::retrieve)
             .summary("Return user")
             .auth_both()

@@ -303,6 +303,7 @@ fn component_schemas() -> Map<String, Value> {
     add::<crate::organizations::views::GroupOut>(&mut schemas);
     add::<crate::testing::views::TestOut>(&mut schemas);
     add::<crate::testing::views::StudentTestOut>(&mut schemas);
+    add::<crate::testing::views::OpenTestOut>(&mut schemas);
     add::<crate::testing::views::CompletionOut>(&mut schemas);
     add::<crate::testing::views::GradedCompletionOut>(&mut schemas);
     add::<super::media::FileUpload>(&mut schemas);

@@ -111,3 +111,26 @@ pub async fn public_retrieve(
     let test = access::takeable_test(&state.store, &auth.user, &path).await?;
     Ok(HttpResponse::Ok().json(views::student_view(&test)))
 }
+
+/// `GET /api/users/me/tests/`: the tests open to the caller (see [`access::open_tests`]).
+pub async fn open_to_me(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    params: ListParams,
+) -> Result<HttpResponse, ApiError> {
+    let tests = access::open_tests(&state.store, &auth.user).await?;
+    // A page is cut from the whole list: it is as long as the caller's open tests, which
+    // is small, and it is built from several queries (one per group).
+    let count = tests.len() as u64;
+    let tests = match params.page {
+        Some(page) => {
+            let start = usize::try_from(page.offset).unwrap_or(usize::MAX);
+            let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+            tests.into_iter().skip(start).take(limit).collect()
+        }
+        None => tests,
+    };
+    let views = views::open_test_views(&state.store, &auth.user, &tests).await?;
+    Ok(pagination::respond(&req, params, count, views))
+}

@@ -106,3 +106,29 @@ pub async fn readable_completion(
         Err(ApiError::not_found())
     }
 }
+
+/// The tests open to `me`: those of their organization available for any group they belong
+/// to, in id order, each once. The same rule as [`takeable_test`] (a member of a group the
+/// test is available for), so every test listed opens by its link. A user without an
+/// organization, or in no group, has none.
+pub async fn open_tests(store: &Store, me: &User) -> Result<Vec<Test>, ApiError> {
+    let Some(org) = me.organization_id else {
+        return Ok(Vec::new());
+    };
+    let mine = Filter::Contains("members", me.id.into());
+    let groups = store.groups().find(&mine, None).await?;
+    // One query per group: the stores have no "array contains any of" filter, and a
+    // student is in a handful of groups. A map keyed by id dedupes a test open to several
+    // of them and keeps id order.
+    let mut tests = std::collections::BTreeMap::new();
+    for group in groups.iter().filter(|g| g.organization_id == org) {
+        let filter = Filter::And(vec![
+            Filter::Eq("organization_id", org.into()),
+            Filter::Contains("available_for", group.id.into()),
+        ]);
+        for test in store.tests().find(&filter, None).await? {
+            tests.entry(test.id).or_insert(test);
+        }
+    }
+    Ok(tests.into_values().collect())
+}

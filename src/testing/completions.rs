@@ -245,12 +245,17 @@ async fn completions_made(store: &Store, me: &User, test: &Test) -> crate::store
     Ok(i64::try_from(made).unwrap_or(i64::MAX))
 }
 
+/// How many attempts the student has used at the test (submitted completions).
+pub async fn attempts_used(store: &Store, me: &User, test: &Test) -> Result<i64, ApiError> {
+    let sequence = attempt_sequence(test, me);
+    Ok(store
+        .sequence_value(&sequence, || completions_made(store, me, test))
+        .await?)
+}
+
 /// How many attempts the student has used at the test; 403 when none is left.
 pub async fn attempts_left(store: &Store, me: &User, test: &Test) -> Result<i64, ApiError> {
-    let sequence = attempt_sequence(test, me);
-    let used = store
-        .sequence_value(&sequence, || completions_made(store, me, test))
-        .await?;
+    let used = attempts_used(store, me, test).await?;
     match test.max_attempts {
         Some(max) if used >= max => Err(no_attempts_left(max)),
         _ => Ok(used),

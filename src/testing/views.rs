@@ -258,6 +258,47 @@ pub fn student_view(test: &Test) -> StudentTestOut {
     }
 }
 
+/// A test open to the caller, as their list of tests shows it: enough to name it, say its
+/// limits and open it by its link. Not the whole student view: a list of every open test
+/// with every question would be heavy, and the page a student opens fetches that anyway.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OpenTest)]
+pub struct OpenTestOut {
+    pub id: i64,
+    pub name: String,
+    /// The link's secret: the test opens at `/api/tests/p/{public_uuid}/`.
+    pub public_uuid: String,
+    /// How many questions it has.
+    pub questions: i64,
+    /// Seconds a live attempt may last; null: no limit.
+    pub time_limit_seconds: Option<i64>,
+    /// Completions a student may submit; null: no limit.
+    pub max_attempts: Option<i64>,
+    /// Completions the caller has submitted.
+    pub attempts_used: i64,
+}
+
+/// The caller's open tests with how many attempts they have used at each.
+pub async fn open_test_views(
+    store: &Store,
+    me: &User,
+    tests: &[Test],
+) -> Result<Vec<OpenTestOut>, ApiError> {
+    let mut out = Vec::with_capacity(tests.len());
+    for test in tests {
+        out.push(OpenTestOut {
+            id: test.id,
+            name: test.name.clone(),
+            public_uuid: test.public_uuid.clone(),
+            questions: i64::try_from(test.questions.len()).unwrap_or(i64::MAX),
+            time_limit_seconds: test.time_limit_seconds,
+            max_attempts: test.max_attempts,
+            attempts_used: super::completions::attempts_used(store, me, test).await?,
+        });
+    }
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------------------
 // Completions.
 

@@ -18,6 +18,7 @@ mod live_bounds;
 mod logging;
 mod media;
 mod metrics;
+mod open_tests;
 mod organizations;
 mod persistence;
 mod schema;

@@ -235,7 +235,7 @@ test("signing in works with the keyboard alone", async ({ page, request }) => {
   await expect(page.getByLabel("Password")).toBeFocused();
   await page.keyboard.type("wrong password");
   await page.keyboard.press("Enter");
-  await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+  await expect(page.getByRole("alert")).toHaveText("Wrong email or password. Check both and try again.");
   await expect(page.getByLabel("Password")).toBeFocused();
   await page.keyboard.press("ControlOrMeta+a");
   await page.keyboard.type(PASSWORD);
@@ -419,4 +419,150 @@ test("code questions: bad testing code is refused inline, and a code answer is g
   await expect(sp.getByText("Score: 1 / 1")).toBeVisible({ timeout: 30_000 });
   await teacherContext.close();
   await studentContext.close();
+});
+
+/** Calls the REST API as a test's setup would (through the page's request context). */
+function restClient(request) {
+  const post = async (path, data, token) => {
+    const response = await request.post(path, { data, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    expect(response.ok(), `${path}: ${await response.text()}`).toBeTruthy();
+    return response.json();
+  };
+  const login = async (email) => (await post("/api/users/token/obtain/", { email, password: PASSWORD })).access;
+  return { post, login };
+}
+
+async function signInAs(page, email) {
+  await page.goto("/app/#/signin");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("two students take a test at once while the teacher watches both", async ({ browser, request }) => {
+  const { post, login } = restClient(request);
+  const owner = `owner-${run}@pair.test`;
+  await post("/api/users/", { email: owner, password: PASSWORD, first_name: "Paula", last_name: "Owner", is_teacher: true });
+  const org = await post("/api/organizations/", { name: `Pair school ${run}` }, await login(owner));
+  const token = await login(owner);
+  const pupils = [
+    { first: "Ada", email: `ada-${run}@pair.test` },
+    { first: "Ben", email: `ben-${run}@pair.test` },
+  ];
+  const ids = [];
+  for (const p of pupils) {
+    ids.push((await post("/api/users/", { email: p.email, password: PASSWORD, first_name: p.first, last_name: "Pupil", is_teacher: false, organization_id: org.id })).id);
+  }
+  const group = await post("/api/groups/", { name: "Pairs", description: "", members: ids }, token);
+  const quiz = await post("/api/tests/", {
+    name: "Pair quiz", time_limit_seconds: 1800, max_attempts: 1, available_for: [group.id],
+    questions: [
+      { text: "Capital of Portugal?", type: "text", number_in_test: 1, points: 1, body: { variants: [{ text: "Lisbon", is_correct: true }] } },
+      { text: "3 + 4?", type: "radio", number_in_test: 2, points: 1, body: { variants: [{ text: "7", is_correct: true }, { text: "8", is_correct: false }] } },
+    ],
+  }, token);
+
+  const teacherContext = await browser.newContext();
+  const tp = await teacherContext.newPage();
+  const problems = watchConsole(tp, "teacher");
+  await signInAs(tp, owner);
+  await expect(tp.getByRole("link", { name: "Edit Pair quiz" })).toBeVisible();
+  await expect(tp.locator("main")).not.toContainText("null");
+  await tp.goto(`/app/#/tests/${quiz.id}/watch`);
+  await expect(tp.locator(".connection")).toHaveText("Live");
+  const rows = pupils.map((p) => tp.getByRole("row", { name: new RegExp(p.first) }));
+  for (const row of rows) await expect(row.locator("td.status")).toHaveText("not started");
+
+  // Each student opens the test from their home page's list, both in the same moment.
+  const pages = [];
+  for (const p of pupils) {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = await context.newPage();
+    problems.push(...watchConsole(page, p.first));
+    await signInAs(page, p.email);
+    const open = page.getByRole("region", { name: "Tests open to you" });
+    await expect(open).toContainText("0 of 1 attempts used");
+    // A skipped part of the page (a note that does not apply) leaves no trace.
+    await expect(page.locator("main")).not.toContainText("null");
+    await open.getByRole("link", { name: "Pair quiz" }).click();
+    await expect(page.getByRole("heading", { name: "Pair quiz" })).toBeVisible();
+    pages.push(page);
+  }
+  await Promise.all(pages.map((page) => page.getByRole("button", { name: "Start the test" }).click()));
+  for (const row of rows) await expect(row.locator("td.status")).toHaveText("in progress");
+  for (const row of rows) await expect(row.locator("td.answered")).toHaveText("0/2");
+
+  const [ada, ben] = pages;
+  // Ada answers one question, Ben both: the teacher sees each student's own count.
+  await Promise.all([
+    ada.getByLabel("Answer to question 1").fill("Lisbon"),
+    ben.getByLabel("Answer to question 1").fill("Porto"),
+  ]);
+  await ben.getByLabel("7", { exact: true }).check();
+  for (const page of pages) {
+    await expect(page.locator("fieldset.question").nth(0).locator(".save-state")).toHaveText("Saved");
+  }
+  await expect(ben.locator("fieldset.question").nth(1).locator(".save-state")).toHaveText("Saved");
+  await expect(rows[0].locator("td.answered")).toHaveText("1/2");
+  await expect(rows[1].locator("td.answered")).toHaveText("2/2");
+
+  // Both submit at once.
+  await Promise.all(pages.map(async (page) => {
+    await page.getByRole("button", { name: "Submit", exact: true }).click();
+    await page.getByRole("button", { name: "Yes, submit" }).click();
+  }));
+  await expect(ada.getByText("Score: 1 / 2")).toBeVisible();
+  await expect(ben.getByText("Score: 1 / 2")).toBeVisible();
+  for (const row of rows) {
+    await expect(row.locator("td.status")).toHaveText("graded");
+    await expect(row.locator("td.score")).toHaveText("1 / 2");
+  }
+  await expect(tp.locator(".counts")).toHaveText("2 graded");
+
+  // Their single attempt is used: the home page says so.
+  await ada.getByRole("link", { name: "My tests", exact: true }).click();
+  await expect(ada.getByRole("region", { name: "Tests open to you" })).toContainText("no attempts left");
+  expect(problems).toEqual([]);
+  await teacherContext.close();
+  for (const page of pages) await page.context().close();
+});
+
+test("bad input says what to do: a wrong password, an email already registered", async ({ page, request }) => {
+  const { post } = restClient(request);
+  const taken = `taken-${run}@bad.test`;
+  await post("/api/users/", { email: taken, password: PASSWORD, first_name: "Tina", last_name: "Taken", is_teacher: true });
+
+  await test.step("a wrong password is refused with a message, and the email is kept", async () => {
+    await page.goto("/app/#/signin");
+    await page.getByLabel("Email").fill(taken);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert")).toHaveText("Wrong email or password. Check both and try again.");
+    await expect(page.getByLabel("Email")).toHaveValue(taken);
+    await expect(page.getByLabel("Password")).toBeFocused();
+    // An email nobody registered gets the very same answer (nothing to learn from it).
+    await page.getByLabel("Email").fill(`nobody-${run}@bad.test`);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert")).toHaveText("Wrong email or password. Check both and try again.");
+  });
+
+  await test.step("registering an email already in use offers to sign in instead", async () => {
+    await page.getByRole("link", { name: "Register" }).first().click();
+    await page.getByLabel("First name").fill("Tina");
+    await page.getByLabel("Last name").fill("Again");
+    await page.getByLabel("Email").fill(taken);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByLabel("a teacher", { exact: true }).check();
+    await page.getByLabel("Organization name").fill(`Twice school ${run}`);
+    await page.getByRole("button", { name: "Register" }).click();
+    const email = page.getByLabel("Email");
+    await expect(email).toHaveAttribute("aria-invalid", "true");
+    const error = page.locator(".field-error").filter({ hasText: "already exists" });
+    await expect(error).toHaveText("An account with this email already exists. Sign in instead, or use another email.");
+    await expect(email).toBeFocused();
+    await expectAccessible(page, "the register page with an error");
+    await error.getByRole("link", { name: "Sign in" }).click();
+    await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  });
 });

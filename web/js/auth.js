@@ -2,7 +2,7 @@
 // join one).
 
 import { api, reloadUser, signIn } from "./api.js";
-import { alertBox, errorText, field, h, heading } from "./dom.js";
+import { alertBox, errorText, field, h, heading, replace } from "./dom.js";
 import { afterSignIn } from "./app.js";
 
 export function signInView(main) {
@@ -25,7 +25,9 @@ export function signInView(main) {
       const user = await signIn(email.control.value.trim(), password.control.value);
       afterSignIn(user);
     } catch (err) {
-      alert.show(err.status === 401 ? "Wrong email or password." : errorText(err));
+      // 401 for an unknown email and a wrong password alike (the server does not say
+      // which); 429 after too many tries, whose detail says how long to wait.
+      alert.show(err.status === 401 ? "Wrong email or password. Check both and try again." : errorText(err));
       password.control.focus();
     } finally {
       button.disabled = false;
@@ -133,6 +135,12 @@ export function registerView(main) {
           missing(f, body[name].join(" "));
           shown = true;
         }
+      }
+      // The server's "user with this email already exists." leaves the person guessing
+      // what to do: most likely they registered before, so offer to sign in.
+      if (Array.isArray(body.email) && body.email.some((m) => /already exists/i.test(m))) {
+        replace(email.error, "An account with this email already exists. ",
+          h("a", { href: "#/signin" }, "Sign in"), " instead, or use another email.");
       }
       if (!shown) alert.show(errorText(err));
       else problems[0]?.control.focus();

@@ -40,26 +40,45 @@ export function studentHome(main) {
     if (uuid) go(`/take/${uuid}`);
     else alert.show("That is not a test link.");
   });
-  const recent = h("section", { "aria-labelledby": "recent-h" }, h("h2", { id: "recent-h" }, "Tests you opened"));
+  const opened = h("section", { "aria-labelledby": "open-h" }, h("h2", { id: "open-h" }, "Tests open to you"), h("p", {}, "Loading…"));
   const results = h("section", { "aria-labelledby": "results-h" }, h("h2", { id: "results-h" }, "Your results"), h("p", {}, "Loading…"));
-  main.append(heading("My tests"),
+  // replace(), not append(): the DOM's append would print a skipped (null) child as "null".
+  replace(main, heading("My tests"),
     user && !user.organization ? h("p", { class: "note" }, "You have not joined an organization.") : null,
     user?.is_teacher_pending ? h("p", { class: "note" }, "You asked for teacher rights: the owner of your organization has not confirmed them yet. Sign in again once they have.") : null,
-    alert.el, open, recent, results);
+    alert.el, opened, open, results);
 
-  const list = recentTests();
-  recent.append(list.length
-    ? h("ul", { class: "plain" }, list.map((t) => h("li", {}, h("a", { href: `#/take/${t.uuid}` }, t.name || t.uuid))))
-    : h("p", {}, "Tests you open by their link are listed here."));
+  // The tests of the student's groups, from the server: what they may take, on any device.
+  const openTests = api("GET", "/api/users/me/tests/");
+  openTests.then((tests) => {
+    replace(opened, h("h2", { id: "open-h" }, "Tests open to you"), tests.length
+      ? h("ul", { class: "plain open-tests" }, tests.map(openTestItem))
+      : h("p", {}, "No test is open to you yet: your teacher makes tests available to your groups."));
+  }).catch((err) => replace(opened, h("h2", { id: "open-h" }, "Tests open to you"), h("p", {}, errorText(err))));
 
-  api("GET", "/api/users/me/completions/").then((completions) => {
-    const names = new Map(list.map((t) => [t.uuid, t.name]));
+  Promise.all([api("GET", "/api/users/me/completions/"), openTests.catch(() => [])]).then(([completions, tests]) => {
+    // Names of tests no longer open to the student come from those they opened here.
+    const names = new Map([...recentTests().map((t) => [t.uuid, t.name]), ...tests.map((t) => [t.public_uuid, t.name])]);
     replace(results, h("h2", { id: "results-h" }, "Your results"), completions.length
       ? h("ul", { class: "plain" }, completions.slice().reverse().map((c) => h("li", {},
         h("a", { href: `#/result/${c.id}` }, `${names.get(c.test) || "Test"} — ${new Date(c.submitted_at).toLocaleString()}`),
         " ", c.status === "grading" ? h("span", { class: "badge grading" }, "grading") : h("span", { class: "badge graded" }, `${num(c.score)} / ${num(c.max_score)}`))))
       : h("p", {}, "No results yet."));
   }).catch((err) => replace(results, h("h2", { id: "results-h" }, "Your results"), h("p", {}, errorText(err))));
+}
+
+/** One open test: its link, and what the student should know before opening it. */
+function openTestItem(test) {
+  const facts = [`${test.questions} question${test.questions === 1 ? "" : "s"}`];
+  const limit = test.time_limit_seconds;
+  if (limit) facts.push(`time limit ${limit % 60 ? clock(limit) : `${limit / 60} min`}`);
+  const left = test.max_attempts === null ? null : Math.max(0, test.max_attempts - test.attempts_used);
+  if (left === null) facts.push(test.attempts_used ? `taken ${test.attempts_used}×` : "not taken yet");
+  else facts.push(`${test.attempts_used} of ${test.max_attempts} attempts used`);
+  return h("li", {},
+    h("a", { href: `#/take/${test.public_uuid}` }, test.name),
+    " ", h("span", { class: "facts" }, facts.join(" · ")),
+    left === 0 ? [" ", h("span", { class: "badge" }, "no attempts left")] : null);
 }
 
 /** The answer body a question's inputs hold. */

@@ -60,7 +60,8 @@ export function linkBox(test, onRegenerated) {
 export function testsView(main) {
   const user = currentUser();
   const list = h("div", {}, h("p", {}, "Loading…"));
-  main.append(heading("Tests"),
+  // replace(), not append(): the DOM's append would print a skipped (null) child as "null".
+  replace(main, heading("Tests"),
     !user.organization ? h("p", { class: "note" }, "Create or join an organization first.") : null,
     h("p", {}, h("a", { class: "button primary", href: "#/tests/new" }, "New test")), list);
   api("GET", "/api/tests/").then((tests) => {
