@@ -584,3 +584,19 @@ async fn global_search_finds_word_starts_ignoring_case_and_accents_in_id_order()
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn file_titles_follow_the_single_line_rule_of_every_title() {
+    let app = spawn_app().await;
+    let admin = app.superuser("curator").await;
+    let bytes = png(64);
+    let parts = [file("cover.png", &bytes), title("moc.elgoog\u{202E}")];
+    let resp = crate::media::post_form(&app, Some(&admin.key), &parts).await;
+    let (status, error) = status_json(resp).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert!(error["title"].is_array(), "{error}");
+    // Without a title, the file's name stands for it, without what no line may hold.
+    let parts = [file("a\u{202E}b.png", &bytes)];
+    let made = upload(&app, &admin.key, &parts).await;
+    assert_eq!(made["title"], "ab.png");
+}

@@ -58,7 +58,7 @@ fn form(parts: &[Part<'_>]) -> Vec<u8> {
     body
 }
 
-async fn post_form(app: &TestApp, key: Option<&str>, parts: &[Part<'_>]) -> Response {
+pub(crate) async fn post_form(app: &TestApp, key: Option<&str>, parts: &[Part<'_>]) -> Response {
     let mut req = app
         .client
         .post(app.url(FILES))

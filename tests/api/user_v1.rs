@@ -905,3 +905,72 @@ async fn stripe_answering_500_still_registers_without_a_customer_id() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(user["stripe_customer_id"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_reset_link_dies_when_the_password_changes_or_the_email_moves_after_it_was_sent() {
+    let app = spawn_app().await;
+    register(&app, "ann@example.org").await;
+    ask_reset(&app, "ann@example.org").await;
+    let (uid, token) = uid_and_token(&nth_link(&app, "ann@example.org", 1).await);
+    // Ann changes her password through another door: the link in her mailbox is dead.
+    let (_, pair) = status_json(app.obtain_tokens("ann@example.org", PASSWORD).await).await;
+    let change = json!({"password": NEW_PASSWORD, "current_password": PASSWORD});
+    let access = pair["access"].as_str().unwrap();
+    let resp = app
+        .request(Method::PATCH, "/api/users/me", Some(access), Some(&change))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = confirmation(
+        uid,
+        &token,
+        "a third horse battery",
+        "a third horse battery",
+    );
+    let (status, answer) = call(&app, Method::POST, CONFIRM, None, Some(&body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer["token"].is_array(), "{answer}");
+
+    // A link sent before the email moved does not work after.
+    let ben = register(&app, "ben@example.org").await;
+    ask_reset(&app, "ben@example.org").await;
+    let (uid, token) = uid_and_token(&nth_link(&app, "ben@example.org", 1).await);
+    let moved = json!({"email": "ben.new@example.org", "current_password": PASSWORD});
+    let (status, answer) = call(
+        &app,
+        Method::PUT,
+        &user_path(ben.id),
+        Some(&ben.key),
+        Some(&moved),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let body = confirmation(
+        uid,
+        &token,
+        "a third horse battery",
+        "a third horse battery",
+    );
+    let (status, answer) = call(&app, Method::POST, CONFIRM, None, Some(&body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+}
+
+#[tokio::test]
+async fn claiming_a_facebook_made_account_by_its_mailbox_unlinks_the_facebook_user() {
+    let (app, _) = app_with_third_parties("sk_test_ok").await;
+    // Someone logs in first with a Facebook profile that carries Cleo's address.
+    let (status, made) = facebook(&app, "good~777~cleo@example.org").await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    // Cleo claims the account through her mailbox.
+    ask_reset(&app, "cleo@example.org").await;
+    let (uid, token) = uid_and_token(&nth_link(&app, "cleo@example.org", 1).await);
+    let body = confirmation(uid, &token, NEW_PASSWORD, NEW_PASSWORD);
+    let (status, answer) = call(&app, Method::POST, CONFIRM, None, Some(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // The Facebook user no longer gets into her account.
+    let (status, again) = facebook(&app, "good~777~cleo@example.org").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{again}");
+    let login = json!({"email": "cleo@example.org", "password": NEW_PASSWORD});
+    let (status, signed) = call(&app, Method::POST, LOGIN, None, Some(&login)).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(signed["user"]["id"], made["user"]["id"]);
+}
