@@ -157,6 +157,14 @@ pub async fn visible(store: &Store, me: &User, id: i64) -> Result<User, ApiError
 }
 
 const CURRENT_PASSWORD: &str = "current_password";
+const WRONG_CURRENT_PASSWORD: &str = "The current password is not correct.";
+
+/// Whether a refused change named a wrong `current_password`: a password guess, counted
+/// like a failed sign-in.
+pub fn is_wrong_current_password(err: &ApiError) -> bool {
+    matches!(err, ApiError::Validation(errors)
+        if errors.get(CURRENT_PASSWORD).is_some_and(|m| m.iter().any(|m| m == WRONG_CURRENT_PASSWORD)))
+}
 
 /// Records an error under `current_password` unless it is sent and is the account's
 /// password (argon2 verification, on the blocking pool like the log-in's).
@@ -172,7 +180,7 @@ pub(crate) async fn check_current_password(input: &mut Input, me: &User) -> Resu
         return Ok(());
     };
     if !password::verify(current, Some(me.password_hash.clone())).await? {
-        input.error(CURRENT_PASSWORD, "The current password is not correct.");
+        input.error(CURRENT_PASSWORD, WRONG_CURRENT_PASSWORD);
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::{client_address, guarded_sign_in, AuthUser};
+use super::auth::{client_address, guarded_change, guarded_sign_in, AuthUser};
 use super::body::Body;
 use super::export::cookie as export_cookie;
 use crate::accounts::codes::CodeMail;
@@ -60,6 +60,7 @@ pub async fn retrieve(
 
 /// `PATCH /api/v1/accounts/users/{id}/`.
 pub async fn change(
+    req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<String>,
@@ -68,7 +69,13 @@ pub async fn change(
     let Some(id) = user_id(&path) else {
         return Ok(user_not_found());
     };
-    match profiles::change(&state.store, &mail(&state), &auth.user, id, body.0).await {
+    let input = body.0;
+    let codes = mail(&state);
+    let changed = guarded_change(&req, &state, &auth.user, &input.clone(), || {
+        profiles::change(&state.store, &codes, &auth.user, id, input)
+    })
+    .await;
+    match changed {
         Ok(user) => Ok(HttpResponse::Ok().json(views::summary(&user))),
         Err(err) if profiles::is_not_found(&err) => Ok(user_not_found()),
         Err(err) => Err(err),

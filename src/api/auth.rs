@@ -81,6 +81,38 @@ where
     }
 }
 
+/// Runs a change of `me`'s account that may check `current_password` under the sign-in
+/// limits of that account: a stolen key or token must not turn into unlimited guesses at the
+/// password (each also an argon2 hash), which would let its holder move the email and keep
+/// the account. Wrong guesses count as failed sign-ins of the account's login.
+pub async fn guarded_change<T, Fut>(
+    req: &HttpRequest,
+    state: &AppState,
+    me: &User,
+    input: &Input,
+    change: impl FnOnce() -> Fut,
+) -> Result<T, ApiError>
+where
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    if !input.has("current_password") {
+        return change().await;
+    }
+    let address = client_address(req, state);
+    let login = me
+        .email_lower
+        .clone()
+        .or_else(|| me.username_lower.clone())
+        .unwrap_or_else(|| format!("#{}", me.id));
+    state.throttle.before_sign_in(&login, address)?;
+    match change().await {
+        Err(err) if crate::accounts::users::is_wrong_current_password(&err) => {
+            Err(state.throttle.failed(&login, address).unwrap_or(err))
+        }
+        other => other,
+    }
+}
+
 /// An IPv4 address as it is; an IPv6 one as its /64 (an IPv4-mapped one as the IPv4).
 fn subscriber(address: IpAddr) -> IpAddr {
     match address {

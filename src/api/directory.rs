@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::{client_address, guarded_sign_in, AuthUser};
+use super::auth::{client_address, guarded_change, guarded_sign_in, AuthUser};
 use super::body::Body;
 use crate::accounts::directory;
 use crate::accounts::permissions::{PermissionOut, CATALOG};
@@ -48,12 +48,17 @@ pub async fn sign_in(
 
 /// `PUT /api/users/{id}` (partial).
 pub async fn change(
+    req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<i64>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let user = directory::change(&state.store, &auth.user, path.into_inner(), body.0).await?;
+    let input = body.0;
+    let user = guarded_change(&req, &state, &auth.user, &input.clone(), || {
+        directory::change(&state.store, &auth.user, path.into_inner(), input)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(views::user(&state.store, &user).await?))
 }
 

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::auth::{bearer_token, client_address, guarded_sign_in, AuthUser};
+use super::auth::{bearer_token, client_address, guarded_change, guarded_sign_in, AuthUser};
 use super::body::Body;
 use super::links::{answer_base, emailed_base};
 use super::pagination::{self, ListParams};
@@ -340,7 +340,11 @@ pub async fn change<const PARTIAL: bool>(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let id = user_id(&path)?;
-    let changed = platform::change(&state.store, &auth.user, id, body.0, PARTIAL).await?;
+    let input = body.0;
+    let changed = guarded_change(&req, &state, &auth.user, &input.clone(), || {
+        platform::change(&state.store, &auth.user, id, input, PARTIAL)
+    })
+    .await?;
     let base = answer_base(&req, &state);
     Ok(HttpResponse::Ok().json(user(&state.store, &base, &auth.user, &changed).await?))
 }

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::{bearer_token, client_address, guarded_sign_in, AuthUser};
+use super::auth::{bearer_token, client_address, guarded_change, guarded_sign_in, AuthUser};
 use super::body::Body;
 use super::export::cookie as export_cookie;
 use super::pagination::{self, ListParams};
@@ -58,11 +58,16 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpRespon
 
 /// `PUT` (`PARTIAL` false) or `PATCH /api/users/me`.
 pub async fn change_me<const PARTIAL: bool>(
+    req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthUser,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let updated = users::change_me(&state.store, &auth.user, body.0, PARTIAL).await?;
+    let input = body.0;
+    let updated = guarded_change(&req, &state, &auth.user, &input.clone(), || {
+        users::change_me(&state.store, &auth.user, input, PARTIAL)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(views::user(&state.store, &updated).await?))
 }
 

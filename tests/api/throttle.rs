@@ -100,3 +100,54 @@ async fn sign_ups_from_one_address_are_limited() {
     }
     assert_eq!(statuses, [201, 201, 429]);
 }
+
+#[tokio::test]
+async fn guesses_at_current_password_with_a_stolen_token_are_limited_like_sign_ins() {
+    let app = spawn_app_with(|s| s.throttle.failures_per_account = 3).await;
+    let ada = app.user("ada@example.org", false, None).await;
+    let guess =
+        |password: &str| json!({"email": "thief@example.org", "current_password": password});
+    for _ in 0..3 {
+        let resp = app
+            .request(
+                reqwest::Method::PATCH,
+                "/api/users/me",
+                Some(&ada.access),
+                Some(&guess("wrong guess")),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    }
+    let resp = app
+        .request(
+            reqwest::Method::PATCH,
+            "/api/users/me",
+            Some(&ada.access),
+            Some(&guess("wrong guess")),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Now even the right password waits, and the account's sign-in is held back too.
+    let resp = app
+        .request(
+            reqwest::Method::PATCH,
+            "/api/users/me",
+            Some(&ada.access),
+            Some(&guess(PASSWORD)),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (_, me) = status_json(app.get("/api/users/me", Some(&ada.access)).await).await;
+    assert_eq!(me["email"], "ada@example.org");
+    // Changes that need no password are not held back.
+    let names = json!({"first_name": "Ada"});
+    let resp = app
+        .request(
+            reqwest::Method::PATCH,
+            "/api/users/me",
+            Some(&ada.access),
+            Some(&names),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
