@@ -1,6 +1,7 @@
 // The web app in a real browser: a teacher and a student, each in a browser context of
 // their own, from registration to a live test watched as it is taken. Every wait is on
 // visible state (Playwright's auto-waiting expectations), never on time.
+import { readFileSync } from "node:fs";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 
@@ -204,7 +205,13 @@ test("a teacher and a student: registration, groups, a test taken live and watch
   await test.step("the teacher downloads the results as xlsx", async () => {
     const download = tp.waitForEvent("download");
     await tp.getByRole("link", { name: "Download results (.xlsx)" }).click();
-    expect((await download).suggestedFilename()).toMatch(/\.xlsx$/);
+    const file = await download;
+    expect(file.suggestedFilename()).toMatch(/\.xlsx$/);
+    // A workbook is a zip archive holding xl/workbook.xml, and this one names the student.
+    const bytes = readFileSync(await file.path());
+    expect(bytes.subarray(0, 4).toString("binary")).toBe("PK\x03\x04");
+    expect(bytes.includes(Buffer.from("xl/workbook.xml"))).toBe(true);
+    expect(bytes.length).toBeGreaterThan(1000);
   });
 
   await test.step("the student's home lists the result", async () => {
