@@ -207,7 +207,7 @@ test("a teacher and a student: registration, groups, a test taken live and watch
     await tp.getByRole("link", { name: "Download results (.xlsx)" }).click();
     const file = await download;
     expect(file.suggestedFilename()).toMatch(/\.xlsx$/);
-    // A workbook is a zip archive holding xl/workbook.xml, and this one names the student.
+    // A workbook is a zip archive holding xl/workbook.xml (the API tests read its cells).
     const bytes = readFileSync(await file.path());
     expect(bytes.subarray(0, 4).toString("binary")).toBe("PK\x03\x04");
     expect(bytes.includes(Buffer.from("xl/workbook.xml"))).toBe(true);
