@@ -36,11 +36,12 @@ pub enum FileKind {
 
 impl FileKind {
     fn admits(self, content_type: &str) -> bool {
-        match (self, kind_of(content_type)) {
-            (FileKind::Any, _) => true,
-            (FileKind::Image, MediaKind::Image) | (FileKind::Video, MediaKind::Video) => true,
-            _ => false,
-        }
+        matches!(
+            (self, kind_of(content_type)),
+            (FileKind::Any, _)
+                | (FileKind::Image, MediaKind::Image)
+                | (FileKind::Video, MediaKind::Video)
+        )
     }
 
     fn noun(self) -> &'static str {
