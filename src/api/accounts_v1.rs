@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::auth::{client_address, guarded_change, guarded_sign_in, AuthUser};
 use super::body::Body;
 use super::export::cookie as export_cookie;
+use super::photos;
 use crate::accounts::codes::CodeMail;
 use crate::accounts::permissions::Permission;
 use crate::accounts::profile_views::{self as views, CODE_RESENT, USER_NOT_FOUND};
@@ -58,27 +59,39 @@ pub async fn retrieve(
     }
 }
 
-/// `PATCH /api/v1/accounts/users/{id}/`.
+/// `PATCH /api/v1/accounts/users/{id}/`: JSON, form data, or multipart with a `photo` file
+/// (the only way this door sets the photo).
 pub async fn change(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<String>,
-    body: Body,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let Some(id) = user_id(&path) else {
         return Ok(user_not_found());
     };
-    let input = body.0;
+    let body = photos::read(&req, payload, &state, auth.id()).await?;
+    let photo = body.photo.as_ref().map(|photo| photo.url.clone());
+    let input = body.input;
     let codes = mail(&state);
     let changed = guarded_change(&req, &state, &auth.user, &input.clone(), || {
-        profiles::change(&state.store, &codes, &auth.user, id, input)
+        profiles::change(&state.store, &codes, &auth.user, id, input, photo)
     })
     .await;
     match changed {
         Ok(user) => Ok(HttpResponse::Ok().json(views::summary(&user))),
-        Err(err) if profiles::is_not_found(&err) => Ok(user_not_found()),
-        Err(err) => Err(err),
+        Err(err) => {
+            // Refused input keeps nothing: the photo sent with it goes too.
+            if let Some(photo) = &body.photo {
+                photo.forget(&state).await;
+            }
+            if profiles::is_not_found(&err) {
+                Ok(user_not_found())
+            } else {
+                Err(err)
+            }
+        }
     }
 }
 

@@ -102,16 +102,21 @@ fn parse_form(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
             None => (pair, &b""[..]),
         };
         let (key, value) = (form_component(key)?, form_component(value)?);
-        match map.get_mut(&key) {
-            // A repeated key is a list (`members=1&members=2`).
-            Some(Value::Array(items)) => items.push(Value::String(value)),
-            Some(first) => *first = Value::Array(vec![first.take(), Value::String(value)]),
-            None => {
-                map.insert(key, Value::String(value));
-            }
-        }
+        push_field(&mut map, key, value);
     }
     Ok(map)
+}
+
+/// Adds one field of form data (urlencoded or multipart) to the object [`Input`] reads.
+pub(super) fn push_field(map: &mut Map<String, Value>, key: String, value: String) {
+    match map.get_mut(&key) {
+        // A repeated key is a list (`members=1&members=2`).
+        Some(Value::Array(items)) => items.push(Value::String(value)),
+        Some(first) => *first = Value::Array(vec![first.take(), Value::String(value)]),
+        None => {
+            map.insert(key, Value::String(value));
+        }
+    }
 }
 
 /// One decoded key or value of form data. Bytes that are not UTF-8 once decoded are a parse

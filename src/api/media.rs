@@ -9,13 +9,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::Serialize;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::auth::AuthUser;
+use super::body::push_field;
 use super::links::answer_base;
 use super::pagination::{self, ListParams};
 use crate::accounts::permissions::{holds, Permission};
-use crate::catalog::files::{safe_name, users_of, SaveError, Saved};
+use crate::catalog::files::{safe_name, users_of, MediaKind, SaveError, Saved};
 use crate::catalog::views::file_out;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -74,12 +76,162 @@ async fn text_part(field: &mut actix_multipart::Field, name: &str) -> Result<Str
         if bytes.len() + chunk.len() > MAX_TEXT_PART_BYTES {
             return Err(ApiError::field(
                 name,
-                format!("Ensure this field has no more than {MAX_TITLE_CHARS} characters."),
+                format!("Ensure this field has no more than {MAX_TEXT_PART_BYTES} bytes."),
             ));
         }
         bytes.extend_from_slice(&chunk);
     }
     String::from_utf8(bytes).map_err(|_| ApiError::field(name, "Send text in UTF-8."))
+}
+
+/// A file part kept by [`read_form`]: its bytes are in the file store, with no document yet.
+pub struct Upload {
+    pub saved: Saved,
+    /// The name the client gave the file (not trusted; see [`safe_name`]).
+    pub filename: String,
+}
+
+impl Upload {
+    /// Removes the bytes, once the request that brought them fails: no document will ever
+    /// name them.
+    pub async fn discard(&self, state: &AppState) {
+        if let Err(err) = state.files.delete(&self.saved.storage_key).await {
+            tracing::warn!(%err, "the bytes of a refused upload could not be removed");
+        }
+    }
+
+    /// Records the kept bytes as a [`MediaFile`] titled `title`; on failure the bytes are
+    /// removed.
+    pub async fn record(
+        self,
+        state: &AppState,
+        title: String,
+        created_by: i64,
+    ) -> Result<MediaFile, ApiError> {
+        let file = MediaFile {
+            id: 0,
+            title,
+            name: safe_name(&self.filename),
+            content_type: self.saved.content_type.to_owned(),
+            size: self.saved.size,
+            sha256: self.saved.sha256.clone(),
+            created_at: crate::accounts::jwt::now(),
+            created_by,
+            storage_key: self.saved.storage_key.clone(),
+        };
+        match state.store.repo::<MediaFile>().insert(file).await {
+            Ok(file) => Ok(file),
+            Err(err) => {
+                self.discard(state).await;
+                Err(err.into())
+            }
+        }
+    }
+}
+
+/// Removes a recorded file whose request failed after it was recorded: the document first,
+/// so no answer links to bytes that are gone, then the bytes.
+pub async fn forget(state: &AppState, file: &MediaFile) {
+    if let Err(err) = state.store.repo::<MediaFile>().delete(file.id).await {
+        tracing::warn!(%err, id = file.id, "the document of a refused upload could not be removed");
+        // Bytes a document still names must stay.
+        return;
+    }
+    if let Err(err) = state.files.delete(&file.storage_key).await {
+        tracing::warn!(%err, id = file.id, "the bytes of a refused upload could not be removed");
+    }
+}
+
+/// A multipart/form-data body read by [`read_form`].
+pub struct Form {
+    /// The text parts, as form data's fields are read: a repeated name is a list.
+    pub fields: Map<String, Value>,
+    /// The part named as the file, its bytes kept in the file store.
+    pub file: Option<Upload>,
+}
+
+/// Reads a multipart/form-data body: the part named `file_part` goes straight to the file
+/// store (sniffed; `only` narrows the kinds accepted), every other part is a text field.
+/// Parts come in any order. When the body is refused, bytes already kept are removed before
+/// the error is returned; once it is read, the caller owns the [`Upload`] and must record or
+/// discard it.
+pub async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    file_part: &str,
+    only: Option<MediaKind>,
+) -> Result<Form, ApiError> {
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut form = Form {
+        fields: Map::new(),
+        file: None,
+    };
+    let outcome: Result<(), ApiError> = async {
+        while let Some(field) = multipart.next().await {
+            let mut field = field.map_err(malformed)?;
+            let name = field.name().unwrap_or("").to_owned();
+            if name == file_part {
+                if form.file.is_some() {
+                    return Err(ApiError::field(file_part, "Send one file."));
+                }
+                let filename = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .unwrap_or("")
+                    .to_owned();
+                let saved = state
+                    .files
+                    .save(&mut field, state.media_limits, only)
+                    .await
+                    .map_err(|err| match err {
+                        SaveError::Refused(message) => ApiError::field(file_part, message),
+                        SaveError::Upload(cause) => ApiError::with_detail(
+                            ErrorCode::ParseError,
+                            format!("Malformed multipart body: {cause}."),
+                        ),
+                        SaveError::Store(cause) => ApiError::internal(cause),
+                    })?;
+                form.file = Some(Upload { saved, filename });
+            } else {
+                let text = text_part(&mut field, &name).await?;
+                push_field(&mut form.fields, name, text);
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => Ok(form),
+        Err(err) => {
+            if let Some(upload) = &form.file {
+                upload.discard(state).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// The title a file gets from the name it was uploaded under (or, without one, the safe
+/// name's default). A file name is the client's too: what no line of text may hold is left
+/// out.
+pub fn title_from_name(uploaded: &str) -> String {
+    match uploaded.trim() {
+        "" => safe_name(""),
+        name => name
+            .chars()
+            .filter(|c| !crate::domain::text::is_forbidden_in_line(*c))
+            .collect(),
+    }
+}
+
+/// Whether the request's body is multipart/form-data (else it is read as [`super::body::Body`]).
+pub fn is_multipart(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("multipart/form-data"))
 }
 
 /// `POST /api/v1/catalog/files/`: multipart parts `file` and (optional) `title`, in any
@@ -91,77 +243,19 @@ pub async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     may_manage(&auth)?;
-    let mut form = Multipart::new(req.headers(), payload);
-    let mut saved: Option<(Saved, String)> = None;
-    let mut title: Option<String> = None;
-    let outcome: Result<(), ApiError> = async {
-        while let Some(field) = form.next().await {
-            let mut field = field.map_err(malformed)?;
-            match field.name().unwrap_or("") {
-                "file" => {
-                    if saved.is_some() {
-                        return Err(ApiError::field("file", "Send one file."));
-                    }
-                    let uploaded = field
-                        .content_disposition()
-                        .and_then(|cd| cd.get_filename())
-                        .unwrap_or("")
-                        .to_owned();
-                    let kept = state
-                        .files
-                        .save(&mut field, state.media_limits)
-                        .await
-                        .map_err(|err| match err {
-                            SaveError::Refused(message) => ApiError::field("file", message),
-                            SaveError::Upload(cause) => ApiError::with_detail(
-                                ErrorCode::ParseError,
-                                format!("Malformed multipart body: {cause}."),
-                            ),
-                            SaveError::Store(cause) => ApiError::internal(cause),
-                        })?;
-                    saved = Some((kept, uploaded));
-                }
-                "title" => title = Some(text_part(&mut field, "title").await?),
-                // Unknown parts are read past, as form fields a serializer does not know are.
-                _ => {
-                    while let Some(chunk) = field.next().await {
-                        chunk.map_err(malformed)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-    .await;
-    // Bytes kept before the request failed belong to no document: remove them.
-    let discard = |saved: &Option<(Saved, String)>| {
-        let key = saved.as_ref().map(|(kept, _)| kept.storage_key.clone());
-        let files = state.files.clone();
-        async move {
-            if let Some(key) = key {
-                if let Err(err) = files.delete(&key).await {
-                    tracing::warn!(%err, "the bytes of a refused upload could not be removed");
-                }
-            }
-        }
-    };
-    if let Err(err) = outcome {
-        discard(&saved).await;
-        return Err(err);
-    }
-    let Some((kept, uploaded)) = saved.take() else {
+    let form = read_form(&req, payload, &state, "file", None).await?;
+    let Some(upload) = form.file else {
         return Err(ApiError::field("file", "No file was submitted."));
     };
-    let title = match title.as_deref().map(str::trim) {
+    // The last of repeated titles counts, as it did before parts were read as a form.
+    let given = match form.fields.get("title") {
+        Some(Value::Array(items)) => items.last().and_then(Value::as_str),
+        Some(other) => other.as_str(),
+        None => None,
+    };
+    let title = match given.map(str::trim) {
         Some(given) if !given.is_empty() => given.to_owned(),
-        // A file name is the client's too: what no line of text may hold is left out.
-        _ => match uploaded.trim() {
-            "" => safe_name(""),
-            name => name
-                .chars()
-                .filter(|c| !crate::domain::text::is_forbidden_in_line(*c))
-                .collect(),
-        },
+        _ => title_from_name(&upload.filename),
     };
     let problem = if title.chars().count() > MAX_TITLE_CHARS {
         Some(format!(
@@ -173,27 +267,10 @@ pub async fn upload(
             .map(str::to_owned)
     };
     if let Some(problem) = problem {
-        discard(&Some((kept, uploaded))).await;
+        upload.discard(&state).await;
         return Err(ApiError::field("title", problem));
     }
-    let file = MediaFile {
-        id: 0,
-        title,
-        name: safe_name(&uploaded),
-        content_type: kept.content_type.to_owned(),
-        size: kept.size,
-        sha256: kept.sha256.clone(),
-        created_at: crate::accounts::jwt::now(),
-        created_by: auth.id(),
-        storage_key: kept.storage_key.clone(),
-    };
-    let file = match state.store.repo::<MediaFile>().insert(file).await {
-        Ok(file) => file,
-        Err(err) => {
-            discard(&Some((kept, uploaded))).await;
-            return Err(err.into());
-        }
-    };
+    let file = upload.record(&state, title, auth.id()).await?;
     let base = answer_base(&req, &state);
     Ok(HttpResponse::Created().json(file_out(&base, &file)))
 }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod organizations;
 pub mod pagination;
+pub mod photos;
 pub mod requests;
 pub mod tests;
 pub mod user_v1;
@@ -71,8 +72,9 @@ pub struct OpDoc {
     /// Required query parameters (strings): name and description. A request without one,
     /// or with a bad one, is a 400 naming it.
     pub query: Vec<(&'static str, &'static str)>,
-    /// The body is multipart/form-data (an upload), not JSON or form fields.
-    pub multipart: bool,
+    /// Component schema of a multipart/form-data body (an upload). With `request` too, the
+    /// operation reads either.
+    pub multipart: Option<&'static str>,
     /// Answers 401 for credentials in its body (the token endpoints), not only for a
     /// missing or bad access token.
     pub checks_credentials: bool,
@@ -106,7 +108,7 @@ impl Endpoint {
             schemes: auth::Schemes::Bearer,
             request: None,
             query: Vec::new(),
-            multipart: false,
+            multipart: None,
             checks_credentials: false,
             status: 200,
             answer: Answer::Empty,
@@ -156,10 +158,10 @@ impl Endpoint {
         self
     }
 
-    /// A multipart/form-data body of the named schema (uploads).
+    /// A multipart/form-data body of the named schema (uploads); after [`Endpoint::body`],
+    /// a second way to send the body.
     fn multipart(mut self, schema: &'static str) -> Self {
-        self.doc.request = Some(schema);
-        self.doc.multipart = true;
+        self.doc.multipart = Some(schema);
         self
     }
 
@@ -331,14 +333,16 @@ fn table() -> Vec<Endpoint> {
             .auth()
             .answers(200, Object("User")),
         Endpoint::new(M::PUT, "/api/users/me", "users", users::change_me::<false>)
-            .summary("Update current user. A new password or email needs current_password; a new password revokes every earlier token.")
+            .summary("Update current user. A new password or email needs current_password; a new password revokes every earlier token. As multipart/form-data, photo is an image file, kept in the file store; the account then holds its URL.")
             .auth()
             .body("UserUpdateRequest")
+            .multipart("UserUpdateMultipartRequest")
             .answers(200, Object("User")),
         Endpoint::new(M::PATCH, "/api/users/me", "users", users::change_me::<true>)
-            .summary("Partially update current user. A new password or email needs current_password.")
+            .summary("Partially update current user. A new password or email needs current_password. As multipart/form-data, photo is an image file, kept in the file store; the account then holds its URL.")
             .auth()
             .body("PatchedUserRequest")
+            .multipart("PatchedUserMultipartRequest")
             .answers(200, Object("User")),
         Endpoint::new(M::POST, "/api/users/token/obtain/", "users", users::token_obtain)
             .summary("Takes a set of user credentials and returns an access and refresh JSON web token pair.")
@@ -428,9 +432,10 @@ fn table() -> Vec<Endpoint> {
             .answers(200, Object("Account"))
             .or(404, "No such user, or not one the caller may see", "UserNotFound"),
         Endpoint::new(M::PATCH, "/api/v1/accounts/users/{id}/", "accounts", accounts_v1::change)
-            .summary("Change some of a user's profile: one's own, or anyone's with the change_user permission. A new email must be verified again (a code is sent to it; until then the account cannot sign in and its tokens stop working); changing one's own email needs current_password.")
+            .summary("Change some of a user's profile: one's own, or anyone's with the change_user permission. A new email must be verified again (a code is sent to it; until then the account cannot sign in and its tokens stop working); changing one's own email needs current_password. As multipart/form-data, a photo part (an image file, kept in the file store) sets the photo to its URL.")
             .auth()
             .body("PatchedAccountRequest")
+            .multipart("PatchedAccountMultipartRequest")
             .answers(200, Object("AccountSummary"))
             .or(404, "No such user, or not one the caller may see", "UserNotFound"),
         // Seed 000's course-platform users. Fixed paths come before `{id}`.

@@ -118,7 +118,8 @@ fn operation(doc: &OpDoc) -> Value {
     };
     let mut responses = Map::new();
     responses.insert(doc.status.to_string(), success);
-    if doc.request.is_some() || list || !doc.query.is_empty() {
+    let has_body = doc.request.is_some() || doc.multipart.is_some();
+    if has_body || list || !doc.query.is_empty() {
         // Field errors, or `{detail, code}` for a body that does not parse or a request that
         // breaks a rule of the domain.
         let either = json!({ "anyOf": [schema_ref("ValidationError"), schema_ref("Error")] });
@@ -127,21 +128,20 @@ fn operation(doc: &OpDoc) -> Value {
             json!({ "description": "Invalid input", "content": json_content(either) }),
         );
     }
-    if doc.request.is_some() && !doc.multipart {
+    if doc.request.is_some() {
         responses.insert(
             "413".into(),
             error_response("The body is too large", "Error"),
         );
-        responses.insert(
-            "415".into(),
-            error_response("The body is neither JSON nor form data", "Error"),
-        );
     }
-    if doc.multipart {
-        responses.insert(
-            "415".into(),
-            error_response("The body is not multipart/form-data", "Error"),
-        );
+    let unsupported = match (doc.request.is_some(), doc.multipart.is_some()) {
+        (true, true) => Some("The body is neither JSON, form data nor multipart/form-data"),
+        (true, false) => Some("The body is neither JSON nor form data"),
+        (false, true) => Some("The body is not multipart/form-data"),
+        (false, false) => None,
+    };
+    if let Some(description) = unsupported {
+        responses.insert("415".into(), error_response(description, "Error"));
     }
     if doc.status == 101 {
         responses.insert(
@@ -180,14 +180,24 @@ fn operation(doc: &OpDoc) -> Value {
         "responses": responses,
         "security": security(doc),
     });
-    if let (Some(schema), true) = (doc.request, doc.multipart) {
-        let content = json!({ "multipart/form-data": { "schema": schema_ref(schema) } });
-        op["requestBody"] = json!({ "required": true, "content": content });
-    } else if let Some(schema) = doc.request {
-        let content = json!({
-            "application/json": { "schema": schema_ref(schema) },
-            "application/x-www-form-urlencoded": { "schema": schema_ref(schema) },
-        });
+    if has_body {
+        let mut content = Map::new();
+        if let Some(schema) = doc.request {
+            content.insert(
+                "application/json".into(),
+                json!({ "schema": schema_ref(schema) }),
+            );
+            content.insert(
+                "application/x-www-form-urlencoded".into(),
+                json!({ "schema": schema_ref(schema) }),
+            );
+        }
+        if let Some(schema) = doc.multipart {
+            content.insert(
+                "multipart/form-data".into(),
+                json!({ "schema": schema_ref(schema) }),
+            );
+        }
         op["requestBody"] = json!({ "required": true, "content": content });
     }
     op
@@ -313,6 +323,9 @@ fn component_schemas() -> Map<String, Value> {
     add::<UserRequest>(&mut schemas);
     add::<UserUpdateRequest>(&mut schemas);
     add::<PatchedUserRequest>(&mut schemas);
+    add::<UserUpdateMultipartRequest>(&mut schemas);
+    add::<PatchedUserMultipartRequest>(&mut schemas);
+    add::<PatchedAccountMultipartRequest>(&mut schemas);
     add::<UserRefRequest>(&mut schemas);
     add::<SignUpRequest>(&mut schemas);
     add::<SignInRequest>(&mut schemas);

@@ -178,6 +178,78 @@ pub struct PatchedAccountRequest {
     current_password: Option<String>,
 }
 
+/// `PUT /api/users/me` as multipart/form-data: the fields as text parts, the photo as a
+/// file (an image, told by its bytes; the account then holds the file's URL).
+#[derive(ToSchema)]
+pub struct UserUpdateMultipartRequest {
+    #[schema(format = Email)]
+    email: String,
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    password: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: String,
+    #[schema(max_length = 150)]
+    last_name: String,
+    /// A JPEG, PNG, GIF or WebP image.
+    #[schema(format = Binary)]
+    photo: Option<String>,
+    is_teacher: Option<bool>,
+    #[schema(write_only)]
+    organization_id: Option<i64>,
+    #[schema(write_only)]
+    current_password: Option<String>,
+}
+
+/// `PATCH /api/users/me` as multipart/form-data: any of the fields as text parts, the
+/// photo as a file.
+#[derive(ToSchema)]
+pub struct PatchedUserMultipartRequest {
+    #[schema(format = Email)]
+    email: Option<String>,
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    password: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+    /// A JPEG, PNG, GIF or WebP image.
+    #[schema(format = Binary)]
+    photo: Option<String>,
+    is_teacher: Option<bool>,
+    #[schema(write_only)]
+    organization_id: Option<i64>,
+    #[schema(write_only)]
+    current_password: Option<String>,
+}
+
+/// Seed 002's profile change as multipart/form-data: the fields as text parts, and the
+/// photo, which only this form sets, as a file.
+#[derive(ToSchema)]
+pub struct PatchedAccountMultipartRequest {
+    #[schema(format = Email)]
+    email: Option<String>,
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+1234567890")]
+    phone: Option<String>,
+    gender: Option<crate::accounts::profile_views::GenderChoice>,
+    #[schema(example = "US", min_length = 2, max_length = 2)]
+    country: Option<String>,
+    /// `YYYY-MM-DD`; blank clears it.
+    #[schema(format = Date)]
+    birthday: Option<String>,
+    /// Blank clears it.
+    #[schema(max_length = 255)]
+    address: Option<String>,
+    /// A JPEG, PNG, GIF or WebP image.
+    #[schema(format = Binary)]
+    photo: Option<String>,
+    #[schema(write_only)]
+    current_password: Option<String>,
+}
+
 /// The emailed code, with the address it was sent to.
 #[derive(ToSchema)]
 pub struct VerifyEmailRequest {

@@ -7,6 +7,7 @@ use super::auth::{bearer_token, client_address, guarded_change, guarded_sign_in,
 use super::body::Body;
 use super::export::cookie as export_cookie;
 use super::pagination::{self, ListParams};
+use super::photos;
 use crate::accounts::{keys, tokens::Sessions, users, views};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -56,19 +57,30 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(views::user(&state.store, &auth.user).await?))
 }
 
-/// `PUT` (`PARTIAL` false) or `PATCH /api/users/me`.
+/// `PUT` (`PARTIAL` false) or `PATCH /api/users/me`: JSON, form data, or multipart with
+/// the photo as a file.
 pub async fn change_me<const PARTIAL: bool>(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: Body,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.0;
-    let updated = guarded_change(&req, &state, &auth.user, &input.clone(), || {
+    let body = photos::read(&req, payload, &state, auth.id()).await?;
+    let input = body.input;
+    let changed = guarded_change(&req, &state, &auth.user, &input.clone(), || {
         users::change_me(&state.store, &auth.user, input, PARTIAL)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(views::user(&state.store, &updated).await?))
+    .await;
+    match changed {
+        Ok(updated) => Ok(HttpResponse::Ok().json(views::user(&state.store, &updated).await?)),
+        Err(err) => {
+            // Refused input keeps nothing: the photo sent with it goes too.
+            if let Some(photo) = &body.photo {
+                photo.forget(&state).await;
+            }
+            Err(err)
+        }
+    }
 }
 
 /// The token rules over the server's state.

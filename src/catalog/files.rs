@@ -244,8 +244,15 @@ impl FileStore {
 
     /// Keeps the bytes of `upload` under a new storage key: sniffed from their first bytes,
     /// hashed and counted as they arrive, refused (and whatever was written removed) when
-    /// of no accepted kind or past their kind's limit.
-    pub async fn save<S, E>(&self, mut upload: S, limits: MediaLimits) -> Result<Saved, SaveError>
+    /// of no accepted kind or past their kind's limit. `only` narrows the accepted kinds
+    /// (a photo is an image): the kind is refused from the first bytes, before a large
+    /// video is written only to be removed.
+    pub async fn save<S, E>(
+        &self,
+        mut upload: S,
+        limits: MediaLimits,
+        only: Option<MediaKind>,
+    ) -> Result<Saved, SaveError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -271,11 +278,18 @@ impl FileStore {
                 }
             }
         }
-        let content_type = sniff(&head).ok_or_else(|| {
-            SaveError::Refused(
-                "Upload a JPEG, PNG, GIF or WebP image, or an MP4 or WebM video.".to_owned(),
-            )
-        })?;
+        let content_type = sniff(&head)
+            .filter(|ct| only.is_none_or(|kind| kind_of(ct) == kind))
+            .ok_or_else(|| {
+                SaveError::Refused(
+                    match only {
+                        Some(MediaKind::Image) => "Upload a JPEG, PNG, GIF or WebP image.",
+                        Some(MediaKind::Video) => "Upload an MP4 or WebM video.",
+                        None => "Upload a JPEG, PNG, GIF or WebP image, or an MP4 or WebM video.",
+                    }
+                    .to_owned(),
+                )
+            })?;
         let (limit, kind_name) = limit_of(kind_of(content_type), limits);
         let key = new_key();
         let mut sink = self.open_sink(&key).await?;

@@ -29,7 +29,7 @@ fn signup_body(email: &str) -> Value {
     })
 }
 
-fn user_path(id: impl std::fmt::Display) -> String {
+pub(crate) fn user_path(id: impl std::fmt::Display) -> String {
     format!("{USERS}{id}/")
 }
 
@@ -95,7 +95,7 @@ async fn verify(app: &TestApp, email: &str, code: &str) -> (StatusCode, Value) {
 }
 
 /// A verified account: its id and access token.
-async fn verified(app: &TestApp, email: &str) -> (i64, String) {
+pub(crate) async fn verified(app: &TestApp, email: &str) -> (i64, String) {
     let id = signup(app, email).await["data"]["id"].as_i64().unwrap();
     let code = nth_code(app, email, 1).await;
     let (status, tokens) = verify(app, email, &code).await;

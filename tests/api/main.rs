@@ -21,6 +21,7 @@ mod metrics;
 mod open_tests;
 mod organizations;
 mod persistence;
+mod photos;
 mod schema;
 mod shutdown;
 mod store_contract;

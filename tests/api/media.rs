@@ -10,7 +10,7 @@ use crate::helpers::{spawn_app, spawn_app_with, status_json, TestApp};
 use crate::schema::assert_documented;
 
 const FILES: &str = "/api/v1/catalog/files/";
-const BOUNDARY: &str = "testit-media-boundary-7f3a";
+pub(crate) const BOUNDARY: &str = "testit-media-boundary-7f3a";
 const MANAGE_CATALOG: i64 = 5;
 
 /// One part of a multipart form: its name, an optional file name, its bytes.
@@ -28,6 +28,15 @@ pub(crate) fn file<'a>(filename: &'a str, bytes: &'a [u8]) -> Part<'a> {
     }
 }
 
+/// A part of any name: a file when it has a file name, else a text field.
+pub(crate) fn part<'a>(name: &'a str, filename: Option<&'a str>, bytes: &'a [u8]) -> Part<'a> {
+    Part {
+        name,
+        filename,
+        bytes,
+    }
+}
+
 pub(crate) fn title(text: &str) -> Part<'_> {
     Part {
         name: "title",
@@ -37,7 +46,7 @@ pub(crate) fn title(text: &str) -> Part<'_> {
 }
 
 /// A multipart/form-data body, built by hand (reqwest's multipart feature is not enabled).
-fn form(parts: &[Part<'_>]) -> Vec<u8> {
+pub(crate) fn form(parts: &[Part<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     for part in parts {
         body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
@@ -82,7 +91,7 @@ pub(crate) async fn upload(app: &TestApp, key: &str, parts: &[Part<'_>]) -> Valu
 
 /// `len` bytes that start with a kind's magic number; the rest varies, so ranges can be told
 /// apart.
-fn with_magic(magic: &[u8], len: usize) -> Vec<u8> {
+pub(crate) fn with_magic(magic: &[u8], len: usize) -> Vec<u8> {
     let mut bytes = magic.to_vec();
     let mut x: u32 = 0x1234_5678;
     while bytes.len() < len {
@@ -149,7 +158,7 @@ fn header(resp: &Response, name: &str) -> String {
 /// How many files' bytes are stored: files under `<data dir>/media/` on the embedded store,
 /// GridFS files on MongoDB (where chunks must belong to a stored file: an aborted upload
 /// leaves none behind).
-async fn stored_files(app: &TestApp) -> usize {
+pub(crate) async fn stored_files(app: &TestApp) -> usize {
     use futures_util::TryStreamExt;
     use mongodb::bson::{doc, Document};
     if crate::helpers::mongodb_uri().is_none() {
