@@ -1,7 +1,8 @@
 // The web app in a real browser: a teacher and a student, each in a browser context of
 // their own, from registration to a live test watched as it is taken. Every wait is on
 // visible state (Playwright's auto-waiting expectations), never on time.
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 
@@ -572,4 +573,65 @@ test("bad input says what to do: a wrong password, an email already registered",
     await error.getByRole("link", { name: "Sign in" }).click();
     await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
   });
+});
+
+/** The newest password-reset link the server emailed to `to` (its outbox), once it is there. */
+async function resetLinkFor(to) {
+  const outbox = process.env.TESTIT_OUTBOX;
+  expect(outbox, "scripts/test-web sets TESTIT_OUTBOX").toBeTruthy();
+  let link = null;
+  await expect.poll(() => {
+    const files = existsSync(outbox) ? readdirSync(outbox).filter((f) => f.endsWith(".eml")) : [];
+    for (const name of files.sort().reverse()) {
+      // Quoted-printable: long lines are cut with soft breaks ("=" at the end of a line).
+      const text = readFileSync(join(outbox, name), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
+      if (!text.includes(to)) continue;
+      const found = text.match(/https?:\/\/\S+\/app\/#\/password-reset\/\d+\/[0-9a-f]{64}/);
+      if (found) { link = found[0]; return true; }
+    }
+    return false;
+  }, { message: `a reset email to ${to}` }).toBe(true);
+  return link;
+}
+
+test("a forgotten password is set again through the emailed link, which works once", async ({ page, request }) => {
+  const { post } = restClient(request);
+  const email = `forgot-${run}@school.test`;
+  await post("/api/users/", { email, password: PASSWORD, first_name: "Fay", last_name: "Forgot", is_teacher: true });
+  const problems = watchConsole(page, "reset");
+
+  await page.goto("/app/#/signin");
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a link" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "on its way" })).toBeVisible();
+
+  const link = await resetLinkFor(email);
+  await page.goto(link);
+  await expect(page.getByRole("heading", { name: "Set a new password" })).toBeVisible();
+  await expectAccessible(page, "the new-password page");
+  const fresh = "a brand new horse battery";
+  await page.getByLabel("New password", { exact: true }).fill(fresh);
+  await page.getByLabel("New password again").fill("something else");
+  await page.getByRole("button", { name: "Set the password" }).click();
+  await expect(page.getByRole("alert")).toHaveText("The two passwords differ: type the same one twice.");
+  await page.getByLabel("New password again").fill(fresh);
+  await page.getByRole("button", { name: "Set the password" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Your new password is set" })).toBeVisible();
+
+  await page.getByRole("link", { name: "Sign in with it" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(fresh);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+  await page.getByRole("button", { name: "Sign out" }).click();
+
+  // The same link again: refused, with the way to a new one.
+  await page.goto(link);
+  await page.getByLabel("New password", { exact: true }).fill("yet another horse battery");
+  await page.getByLabel("New password again").fill("yet another horse battery");
+  await page.getByRole("button", { name: "Set the password" }).click();
+  await expect(page.getByRole("alert")).toContainText("does not work any more");
+  await expect(page.getByRole("link", { name: "Email me a new link" })).toBeVisible();
+  expect(problems).toEqual([]);
 });

@@ -3,7 +3,7 @@
 
 import { currentUser, onSession, signOut } from "./api.js";
 import { h, replace } from "./dom.js";
-import { registerView, signInView } from "./auth.js";
+import { forgotView, registerView, resetView, signInView } from "./auth.js";
 import { resultView, studentHome, takeView } from "./student.js";
 import { groupsView, testsView } from "./teacher.js";
 import { editorView } from "./editor.js";
@@ -16,6 +16,8 @@ let cleanup = null;
 const routes = [
   [/^\/signin$/, signInView, "anyone"],
   [/^\/register$/, registerView, "anyone"],
+  [/^\/forgot$/, forgotView, "anyone"],
+  [/^\/password-reset\/(\d+)\/([0-9a-f]{64})$/, resetView, "anyone"],
   [/^\/take\/([0-9a-fA-F-]+)$/, takeView, "user"],
   [/^\/result\/(\d+)$/, resultView, "user"],
   [/^\/tests$/, testsView, "teacher"],

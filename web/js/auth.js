@@ -11,7 +11,8 @@ export function signInView(main) {
   const alert = alertBox();
   const button = h("button", { type: "submit" }, "Sign in");
   const form = h("form", { class: "card narrow", novalidate: true }, alert.el, email.el, password.el, button,
-    h("p", {}, "No account yet? ", h("a", { href: "#/register" }, "Register")));
+    h("p", {}, "No account yet? ", h("a", { href: "#/register" }, "Register")),
+    h("p", {}, h("a", { href: "#/forgot" }, "Forgot your password?")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     alert.clear();
@@ -149,4 +150,72 @@ export function registerView(main) {
     }
   });
   main.append(heading("Register"), form);
+}
+
+// Forgotten passwords, through seed 000's reset: the server emails a link to
+// `#/password-reset/<uid>/<token>` (the token stays in the fragment, which no server or log
+// sees) and answers the same whether or not the address has an account.
+
+export function forgotView(main) {
+  const email = field("Email", { type: "email", name: "email", autocomplete: "username", required: true });
+  const alert = alertBox();
+  const button = h("button", { type: "submit" }, "Email me a link");
+  const form = h("form", { class: "card narrow", novalidate: true }, alert.el,
+    h("p", {}, "Enter the email you registered with. We send it a link to set a new password."),
+    email.el, button, h("p", {}, h("a", { href: "#/signin" }, "Back to sign in")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    alert.clear();
+    if (!email.control.value.trim()) {
+      alert.show("Enter your email.");
+      email.control.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      await api("POST", "/api/v1/user/password/reset/", { email: email.control.value.trim() });
+      replace(form, h("p", { role: "status" },
+        "If an account has this address, a link to set a new password is on its way. It works once, for an hour."),
+        h("p", {}, h("a", { href: "#/signin" }, "Back to sign in")));
+    } catch (err) {
+      alert.show(errorText(err));
+      button.disabled = false;
+    }
+  });
+  main.append(heading("Forgot your password?"), form);
+}
+
+export function resetView(main, uid, token) {
+  const first = field("New password", { type: "password", name: "new_password1", autocomplete: "new-password", required: true },
+    "At least 8 characters.");
+  const second = field("New password again", { type: "password", name: "new_password2", autocomplete: "new-password", required: true });
+  const alert = alertBox();
+  const button = h("button", { type: "submit" }, "Set the password");
+  const form = h("form", { class: "card narrow", novalidate: true }, alert.el, first.el, second.el, button);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    alert.clear();
+    if (first.control.value !== second.control.value) {
+      alert.show("The two passwords differ: type the same one twice.");
+      second.control.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      await api("POST", "/api/v1/user/password/reset/confirm/", {
+        uid: Number(uid), token, new_password1: first.control.value, new_password2: second.control.value,
+      });
+      replace(form, h("p", { role: "status" }, "Your new password is set. Every earlier sign-in has ended."),
+        h("p", {}, h("a", { href: "#/signin" }, "Sign in with it")));
+    } catch (err) {
+      const body = err.body || {};
+      // A dead link cannot be mended here: say how to get a new one.
+      alert.show(body.token
+        ? "This link does not work any more (used, expired, or replaced by a newer one). Ask for a new one below."
+        : errorText(err));
+      if (body.token) form.append(h("p", {}, h("a", { href: "#/forgot" }, "Email me a new link")));
+      button.disabled = false;
+    }
+  });
+  main.append(heading("Set a new password"), form);
 }
