@@ -268,7 +268,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::PUT, "/api/v1/user/favorites/{kind}/{id}/", "shelves", catalog::favorite::<true>)
             .summary("Add a teacher, course, video or collection (kind: teachers, courses, videos, collections) to the caller's favorites; adding twice is harmless.")
             .auth_token()
-            .answers(204, Empty),
+            .answers(204, Empty)
+            .or(400, "The shelf already holds 500 things", "ValidationError"),
         Endpoint::new(M::DELETE, "/api/v1/user/favorites/{kind}/{id}/", "shelves", catalog::favorite::<false>)
             .summary("Remove from the caller's favorites; removing what is not there is harmless.")
             .auth_token()
@@ -276,7 +277,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::PUT, "/api/v1/user/viewed_videos/{id}/", "shelves", catalog::viewed::<true>)
             .summary("Mark a video viewed by the caller.")
             .auth_token()
-            .answers(204, Empty),
+            .answers(204, Empty)
+            .or(400, "The shelf already holds 500 things", "ValidationError"),
         Endpoint::new(M::DELETE, "/api/v1/user/viewed_videos/{id}/", "shelves", catalog::viewed::<false>)
             .summary("Unmark a viewed video.")
             .auth_token()
@@ -284,7 +286,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(M::PUT, "/api/v1/user/signature_courses/{id}/", "shelves", catalog::signature::<true>)
             .summary("Add a course to the caller's signature courses.")
             .auth_token()
-            .answers(204, Empty),
+            .answers(204, Empty)
+            .or(400, "The shelf already holds 500 things", "ValidationError"),
         Endpoint::new(M::DELETE, "/api/v1/user/signature_courses/{id}/", "shelves", catalog::signature::<false>)
             .summary("Remove a course from the caller's signature courses.")
             .auth_token()

@@ -425,13 +425,11 @@ fn refuse_if_used(by: &str, ids: impl Iterator<Item = i64>) -> Result<(), ApiErr
     if ids.is_empty() {
         return Ok(());
     }
-    Err(ApiError::field(
-        by,
-        format!(
-            "Still used by {by} {}; change or delete them first.",
-            ids.join(", ")
-        ),
-    ))
+    // `{detail, code}` as the files' delete answers: the request has no field to blame.
+    Err(ApiError::bad_request(format!(
+        "Still used by {by} {}; change or delete them first.",
+        ids.join(", ")
+    )))
 }
 
 async fn existing<T: Document>(store: &Store, ids: &BTreeSet<i64>) -> Result<Vec<T>, ApiError> {
