@@ -24,7 +24,7 @@ use crate::state::AppState;
 use crate::store::{Filter, MediaFile};
 
 /// The longest title accepted, in characters.
-const MAX_TITLE_CHARS: usize = 255;
+pub(super) const MAX_TITLE_CHARS: usize = 255;
 /// Bytes of a text part read at most (a title is far shorter).
 const MAX_TEXT_PART_BYTES: usize = 4 * 1024;
 /// The bytes under an id never change (ids are not reused), but a deleted file should stop

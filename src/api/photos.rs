@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::body::Body;
 use super::links::answer_base;
-use super::media::{forget, is_multipart, read_form, title_from_name};
+use super::media::{forget, is_multipart, read_form, title_from_name, MAX_TITLE_CHARS};
 use crate::catalog::files::MediaKind;
 use crate::catalog::views::file_out;
 use crate::domain::input::Input;
@@ -17,8 +17,6 @@ use crate::store::MediaFile;
 
 /// The multipart part that carries the photo's bytes.
 pub const PHOTO: &str = "photo";
-/// A media file's title is at most this long (as the catalog's upload checks).
-const MAX_TITLE_CHARS: usize = 255;
 
 /// A profile change's body: the fields, and the photo file recorded for it, if one was sent.
 pub struct ProfileBody {

@@ -500,9 +500,7 @@ impl Store {
     /// MongoDB; anything else is the path of the embedded SQLite file (an optional
     /// `sqlite://` prefix is accepted).
     pub async fn open(database_url: &str) -> StoreResult<Store> {
-        let backend: Arc<dyn Backend> = if database_url.starts_with("mongodb://")
-            || database_url.starts_with("mongodb+srv://")
-        {
+        let backend: Arc<dyn Backend> = if mongo::names_mongodb(database_url) {
             Arc::new(mongo::MongoBackend::connect(database_url).await?)
         } else {
             let path = database_url
