@@ -1,7 +1,6 @@
 //! The real binary under SIGTERM: it tells live clients to go away (1001), stops accepting,
 //! finishes the requests it has started, exits cleanly, and has lost nothing it acknowledged.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,35 +17,63 @@ struct Server {
     base: String,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// What the server logged (warnings and worse, panics), for a failure message.
+fn server_errors(data_dir: &std::path::Path) -> String {
+    std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default()
 }
 
+/// Starts the binary on port 0 and learns the port from its "listening on" line. (A port
+/// picked here and handed over would be free only until released: the suite's other servers
+/// bind port 0 meanwhile, and one of them taking it left this server unable to bind, and the
+/// test talking to the other server.)
 async fn start(data_dir: &std::path::Path, database: Option<&str>) -> Server {
-    let port = free_port();
+    // Its warnings, errors, any panic and its start line, for failure messages.
+    let mut log = std::fs::File::create(data_dir.join("server.log")).expect("a log file");
     let mut command = Command::new(env!("CARGO_BIN_EXE_testit"));
     command
-        .env("TESTIT_BIND", format!("127.0.0.1:{port}"))
+        .env("TESTIT_BIND", "127.0.0.1:0")
         .env("TESTIT_DATA_DIR", data_dir)
         .env("TESTIT_GRADER_WORKERS", "1")
         .env(
             "TESTIT_RUNTIME_DIR",
             std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("testit-runtimes"),
         )
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env("RUST_LOG", "warn,testit=info")
+        .stdout(Stdio::piped())
+        .stderr(log.try_clone().expect("a log file"));
     if let Some(url) = database {
         command.env("TESTIT_DATABASE_URL", url);
     }
     // Owned at once, so that it is killed and reaped whatever happens next.
-    let server = Server {
+    let mut server = Server {
         child: command.spawn().expect("the server binary starts"),
-        base: format!("http://127.0.0.1:{port}"),
+        base: String::new(),
     };
+    // The log is read to its end by a thread of its own, so the server never blocks on it.
+    let stdout = server.child.stdout.take().expect("piped");
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Write};
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(port) = listening_port(&line) {
+                let _ = port_tx.send(port);
+            }
+            let _ = writeln!(log, "{line}");
+        }
+    });
+    let port = tokio::task::spawn_blocking(move || port_rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let Ok(port) = port else {
+        panic!(
+            "the server did not say where it listens: {}",
+            server_errors(data_dir)
+        );
+    };
+    server.base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..300 {
         if let Ok(resp) = client.get(format!("{}/health", server.base)).send().await {
@@ -56,7 +83,14 @@ async fn start(data_dir: &std::path::Path, database: Option<&str>) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the server did not come up");
+    panic!("the server did not come up: {}", server_errors(data_dir));
+}
+
+/// The port of the server's "listening on http://host:port" log line.
+fn listening_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once("listening on http://")?;
+    let address = rest.split_whitespace().next()?;
+    address.rsplit_once(':')?.1.parse().ok()
 }
 
 async fn call(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
@@ -167,7 +201,18 @@ async fn sigterm_mid_load_exits_cleanly_and_loses_no_acknowledged_submission() {
         }
         None
     });
+    let deadline = Instant::now() + Duration::from_secs(60);
     while acknowledged.load(Ordering::Relaxed) < 50 {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            panic!(
+                "the server stopped before SIGTERM ({exit}): {}",
+                server_errors(data.path())
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "50 submissions were not acknowledged within 60 s (the clients stop at an error status)"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let status = Command::new("kill")
@@ -190,7 +235,11 @@ async fn sigterm_mid_load_exits_cleanly_and_loses_no_acknowledged_submission() {
     for client in clients {
         client.await.unwrap();
     }
-    assert!(exit.success(), "the server exited with {exit}");
+    assert!(
+        exit.success(),
+        "the server exited with {exit}: {}",
+        server_errors(data.path())
+    );
     let close = tokio::time::timeout(Duration::from_secs(5), live)
         .await
         .expect("the live client heard the end")
