@@ -188,6 +188,30 @@ impl Throttle {
         refused.map(throttled)
     }
 
+    /// Before a lookup of a group's join code from `address`: refused (429) while the
+    /// address has run out of sign-in failures or attempts (a wrong code counts as a failed
+    /// sign-in, so guessing codes is limited as guessing passwords is); counts the attempt.
+    pub fn before_join(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        let Some(address) = address else {
+            return Ok(());
+        };
+        let refused = self
+            .failures_per_address
+            .refused_for(&address)
+            .or_else(|| self.attempts_per_address.refused_for(&address))
+            .or_else(|| self.attempts_per_address.count(&address));
+        refused.map_or(Ok(()), |wait| Err(throttled(wait)))
+    }
+
+    /// After a join code that opened nothing from `address`: counts the failure, answering
+    /// the 429 to send instead when it was one too many.
+    pub fn join_failed(&self, address: Option<IpAddr>) -> Option<ApiError> {
+        let address = address?;
+        let wait = self.failures_per_address.count(&address)?;
+        tracing::warn!(%address, "wrong join codes from one address over the limit");
+        Some(throttled(wait))
+    }
+
     /// Before creating an account from `address`: counts it, refusing (429) past the limit.
     pub fn sign_up(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
         per_address(&self.signups_per_address, address)
@@ -264,6 +288,22 @@ mod tests {
         assert!(throttle.code_request(address).is_err());
         assert!(throttle
             .code_request(Some(IpAddr::from([10, 0, 0, 6])))
+            .is_ok());
+    }
+
+    #[test]
+    fn wrong_join_codes_run_an_address_out_like_wrong_passwords() {
+        let throttle = Throttle::new(tight());
+        let address = Some(IpAddr::from([10, 0, 0, 7]));
+        for _ in 0..5 {
+            assert!(throttle.before_join(address).is_ok());
+            assert!(throttle.join_failed(address).is_none());
+        }
+        assert!(throttle.join_failed(address).is_some());
+        assert!(throttle.before_join(address).is_err());
+        assert!(throttle.before_sign_in("someone", address).is_err());
+        assert!(throttle
+            .before_join(Some(IpAddr::from([10, 0, 0, 8])))
             .is_ok());
     }
 

@@ -633,6 +633,26 @@ fn table() -> Vec<Endpoint> {
             .auth()
             .body("UserRefRequest")
             .answers(200, Object("Group")),
+        // Joining a group by its code.
+        Endpoint::new(M::GET, "/api/groups/{id}/join_code/", "groups", groups::join_code)
+            .summary("The group's join code, or null while it has none (its teachers).")
+            .auth()
+            .answers(200, Object("JoinCode")),
+        Endpoint::new(M::POST, "/api/groups/{id}/join_code/", "groups", groups::rotate_join_code)
+            .summary("Gives the group a new join code; the previous one stops working (its teachers).")
+            .auth()
+            .answers(200, Object("JoinCode")),
+        Endpoint::new(M::DELETE, "/api/groups/{id}/join_code/", "groups", groups::turn_off_join_code)
+            .summary("Turns the group's join code off: joins with it are refused (its teachers).")
+            .auth()
+            .answers(204, Empty),
+        Endpoint::new(M::GET, "/api/join/{code}/", "groups", groups::invitation)
+            .summary("What a join code opens: the organization (and its owner's name) and the group. An unknown or turned-off code is 404; rate-limited per address like sign-ins.")
+            .answers(200, Object("JoinInvitation")),
+        Endpoint::new(M::POST, "/api/join/{code}/", "groups", groups::join)
+            .summary("The caller (a student) joins the code's organization and group. An unknown or turned-off code is 404; rate-limited per address like sign-ins.")
+            .auth()
+            .answers(200, Object("Joined")),
     ]
 }
 

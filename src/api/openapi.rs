@@ -311,6 +311,10 @@ fn component_schemas() -> Map<String, Value> {
     add::<crate::api::catalog::VideoRequest>(&mut schemas);
     add::<crate::api::catalog::CollectionRequest>(&mut schemas);
     add::<crate::organizations::views::GroupOut>(&mut schemas);
+    add::<crate::organizations::views::JoinCodeOut>(&mut schemas);
+    add::<crate::organizations::views::JoinGroupOut>(&mut schemas);
+    add::<crate::organizations::views::JoinInvitationOut>(&mut schemas);
+    add::<crate::organizations::views::JoinedOut>(&mut schemas);
     add::<crate::testing::views::TestOut>(&mut schemas);
     add::<crate::testing::views::StudentTestOut>(&mut schemas);
     add::<crate::testing::views::OpenTestOut>(&mut schemas);

@@ -78,6 +78,8 @@ static FILES: &[File] = files! {
     "js/teacher.js" => "js/teacher.js", JS;
     "js/editor.js" => "js/editor.js", JS;
     "js/watch.js" => "js/watch.js", JS;
+    "js/router.js" => "js/router.js", JS;
+    "js/join.js" => "js/join.js", JS;
 };
 
 /// Registers `/`, `/app` and `/app/…` (GET and HEAD).

@@ -100,6 +100,7 @@ pub async fn create(store: &Store, me: &User, mut input: Input) -> Result<Group,
         name: name.into_string(),
         description,
         members,
+        join_code: None,
     };
     Ok(store.groups().insert(group).await?)
 }

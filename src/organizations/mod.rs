@@ -5,9 +5,11 @@
 //!
 //! - this module: organizations and teacher confirmation.
 //! - [`groups`]: groups and their members.
+//! - [`joins`]: join codes, and students joining a group (and its organization) by one.
 //! - [`views`]: the typed wire shapes of organizations, groups and their members.
 
 pub mod groups;
+pub mod joins;
 pub mod views;
 
 use crate::domain::input::{missing_pk, Input};

@@ -108,3 +108,69 @@ pub async fn group(
     out.pop()
         .ok_or_else(|| ApiError::internal("presenting one group gave none"))
 }
+
+/// A group's join code as its teachers see it: `ABCDE-FGHJK`, or null while it has none.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = JoinCode)]
+pub struct JoinCodeOut {
+    pub code: Option<String>,
+}
+
+impl JoinCodeOut {
+    pub fn new(code: Option<&str>) -> Self {
+        JoinCodeOut {
+            code: code.map(super::joins::display),
+        }
+    }
+}
+
+/// The group a join code opens, as anyone holding the code sees it before joining.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = JoinGroup)]
+pub struct JoinGroupOut {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+}
+
+/// What a join code opens: the organization (with its owner's name, which tells two
+/// schools of the same name apart) and the group.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = JoinInvitation)]
+pub struct JoinInvitationOut {
+    pub organization: OrganizationOut,
+    pub owner_name: String,
+    pub group: JoinGroupOut,
+}
+
+pub async fn invitation(
+    store: &Store,
+    group: &Group,
+    org: &Organization,
+) -> Result<JoinInvitationOut, ApiError> {
+    let owner = store.users().get(org.owner_id).await?;
+    let owner_name = owner
+        .map(|u| {
+            format!("{} {}", u.first_name, u.last_name)
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default();
+    Ok(JoinInvitationOut {
+        organization: OrganizationOut::from(org),
+        owner_name,
+        group: JoinGroupOut {
+            id: group.id,
+            name: group.name.clone(),
+            description: group.description.clone(),
+        },
+    })
+}
+
+/// After joining by code: the organization and the group (showing only the caller).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Joined)]
+pub struct JoinedOut {
+    pub organization: OrganizationOut,
+    pub group: GroupOut,
+}

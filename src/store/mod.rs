@@ -269,6 +269,7 @@ pub const INDEXES: &[IndexSpec] = &[
     lookup(User::COLLECTION, "organization_id"),
     lookup(Organization::COLLECTION, "owner_id"),
     lookup(Group::COLLECTION, "organization_id"),
+    unique(Group::COLLECTION, "join_code"),
     unique(RevokedToken::COLLECTION, "jti"),
     unique(RevokedFamily::COLLECTION, "family"),
     unique(UsedRefreshToken::COLLECTION, "jti"),

@@ -149,6 +149,10 @@ pub struct Group {
     /// User ids, in the order they were added.
     #[serde(default)]
     pub members: Vec<i64>,
+    /// The code students join the group with (`organizations::joins`); unique when present,
+    /// absent while the group has none or its teachers turned it off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_code: Option<String>,
 }
 document!(Group, "groups");
 

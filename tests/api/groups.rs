@@ -4,7 +4,7 @@
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, status_json, Account, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, status_json, Account, TestApp};
 
 type Answer = (StatusCode, Value);
 
@@ -369,4 +369,178 @@ async fn group_paths_work_with_and_without_a_trailing_slash_and_need_a_numeric_i
     for path in ["/api/groups/abc/", "/api/groups/abc"] {
         assert_eq!(get(&app, path, &owner).await, not_found(), "{path}");
     }
+}
+
+// Join codes: a group's teachers make, read, rotate and turn off its code; a student holding
+// it joins the organization and the group in one call.
+
+fn code_path(group: i64) -> String {
+    format!("/api/groups/{group}/join_code/")
+}
+
+/// `POST /api/groups/{group}/join_code/` as `who`: the new code.
+async fn make_code(app: &TestApp, who: &Account, group: i64) -> String {
+    let (status, body) = call(app, Method::POST, &code_path(group), who, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let code = body["code"].as_str().expect("a code").to_owned();
+    assert!(
+        code.len() == 11 && code.as_bytes()[5] == b'-',
+        "shown as ABCDE-FGHJK: {code}"
+    );
+    code
+}
+
+async fn preview(app: &TestApp, code: &str) -> Answer {
+    status_json(app.get(&format!("/api/join/{code}/"), None).await).await
+}
+
+async fn join(app: &TestApp, who: &Account, code: &str) -> Answer {
+    call(
+        app,
+        Method::POST,
+        &format!("/api/join/{code}/"),
+        who,
+        Value::Null,
+    )
+    .await
+}
+
+fn dead_code() -> Answer {
+    let detail = "This join code does not work: it was mistyped, turned off or replaced. Ask your teacher for the current link or code.";
+    coded(StatusCode::NOT_FOUND, detail, "not_found")
+}
+
+#[tokio::test]
+async fn a_student_joins_the_organization_and_the_group_by_its_code() {
+    let app = spawn_app().await;
+    let owner = app.owner("owner@example.com").await;
+    let group = app.group(&owner, "Class 7A", &[]).await;
+    // No code until a teacher makes one.
+    let (status, body) = get(&app, &code_path(group), &owner).await;
+    assert_eq!((status, body), ok(json!({ "code": null })));
+    let code = make_code(&app, &owner, group).await;
+    let (status, body) = get(&app, &code_path(group), &owner).await;
+    assert_eq!((status, body), ok(json!({ "code": code })));
+
+    // Anyone holding it sees what it opens, with the owner's name to tell schools apart.
+    let (status, invitation) = preview(&app, &code).await;
+    assert_eq!(status, StatusCode::OK, "{invitation}");
+    assert_eq!(invitation["group"]["name"], "Class 7A");
+    assert_eq!(invitation["organization"]["id"], owner.org.unwrap());
+    assert_eq!(
+        invitation["organization"]["name"],
+        "Org of owner@example.com"
+    );
+    assert!(invitation["owner_name"].is_string());
+
+    // A student without an organization joins both in one call; the code is read in any
+    // case and without its dash.
+    let student = app.user("student@example.com", false, None).await;
+    let typed = code.replace('-', "").to_lowercase();
+    let (status, joined) = join(&app, &student, &typed).await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+    assert_eq!(joined["organization"]["id"], owner.org.unwrap());
+    assert_eq!(member_ids(&joined["group"]), vec![student.id]);
+    assert_eq!(members(&app, &owner, group).await, vec![student.id]);
+    let (_, me) = get(&app, "/api/users/me", &student).await;
+    assert_eq!(me["organization"]["id"], owner.org.unwrap(), "{me}");
+    // Joining again changes nothing.
+    let (status, _) = join(&app, &student, &code).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(members(&app, &owner, group).await, vec![student.id]);
+
+    // A student of the same organization joins another group by its code.
+    let other_group = app.group(&owner, "Class 7B", &[]).await;
+    let other_code = make_code(&app, &owner, other_group).await;
+    assert_ne!(other_code, code);
+    let (status, _) = join(&app, &student, &other_code).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(members(&app, &owner, other_group).await, vec![student.id]);
+}
+
+#[tokio::test]
+async fn a_rotated_or_turned_off_code_is_refused_with_a_clear_404() {
+    let app = spawn_app().await;
+    let owner = app.owner("owner@example.com").await;
+    let group = app.group(&owner, "Class 7A", &[]).await;
+    let first = make_code(&app, &owner, group).await;
+    let second = make_code(&app, &owner, group).await;
+    assert_ne!(first, second);
+    let student = app.user("student@example.com", false, None).await;
+    assert_eq!(preview(&app, &first).await, dead_code());
+    assert_eq!(join(&app, &student, &first).await, dead_code());
+
+    let (status, _) = call(&app, Method::DELETE, &code_path(group), &owner, Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(preview(&app, &second).await, dead_code());
+    assert_eq!(join(&app, &student, &second).await, dead_code());
+    let (status, body) = get(&app, &code_path(group), &owner).await;
+    assert_eq!((status, body), ok(json!({ "code": null })));
+    // Nothing that is not a code opens anything either.
+    assert_eq!(preview(&app, "not-a-code").await, dead_code());
+    let (_, me) = get(&app, "/api/users/me", &student).await;
+    assert!(me["organization"].is_null(), "{me}");
+}
+
+#[tokio::test]
+async fn only_the_groups_teachers_see_and_change_its_code_and_teachers_cannot_join_by_one() {
+    let app = spawn_app().await;
+    let (owner, student) = school(&app).await;
+    let (other, outsider) = elsewhere(&app).await;
+    let group = app.group(&owner, "Class 7A", &[student.id]).await;
+    let code = make_code(&app, &owner, group).await;
+    for method in [Method::GET, Method::POST, Method::DELETE] {
+        let (status, _) = call(
+            &app,
+            method.clone(),
+            &code_path(group),
+            &student,
+            Value::Null,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} as a student");
+        let (status, _) = call(&app, method.clone(), &code_path(group), &other, Value::Null).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{method} as another organization"
+        );
+        let resp = app
+            .request(method.clone(), &code_path(group), None, None)
+            .await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} anonymously"
+        );
+    }
+    let resp = app
+        .request(Method::POST, &format!("/api/join/{code}/"), None, None)
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // A code never makes anyone a teacher of an organization, nor moves a student.
+    let (status, _) = join(&app, &other, &code).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = join(&app, &outsider, &code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(members(&app, &owner, group).await, vec![student.id]);
+    // The seed's group shapes are unchanged: no code in them.
+    let (_, body) = get(&app, &group_path(group), &owner).await;
+    assert!(body.get("join_code").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn guessing_codes_is_rate_limited_per_address_like_sign_ins() {
+    let app = spawn_app_with(|s| s.throttle.failures_per_address = 3).await;
+    let owner = app.owner("owner@example.com").await;
+    let group = app.group(&owner, "G", &[]).await;
+    let code = make_code(&app, &owner, group).await;
+    for _ in 0..3 {
+        assert_eq!(preview(&app, "ABCDE-FGHJK").await.0, StatusCode::NOT_FOUND);
+    }
+    let (status, body) = preview(&app, "ABCDE-FGHJM").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["code"], "throttled");
+    // Held back from now on, whatever the code.
+    assert_eq!(preview(&app, &code).await.0, StatusCode::TOO_MANY_REQUESTS);
 }

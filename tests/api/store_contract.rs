@@ -34,6 +34,7 @@ fn group(org: i64, name: &str, members: Vec<i64>) -> Group {
         name: name.to_owned(),
         description: String::new(),
         members,
+        join_code: None,
     }
 }
 

@@ -46,7 +46,8 @@ function watchConsole(page, name) {
 
 async function register(page, who, { teacherOf, joinOrg } = {}) {
   await page.goto("/");
-  await expect(page).toHaveURL(/\/app\/#\/signin$/);
+  // "/" says what TestIT is, beside signing in and registering.
+  await expect(page.getByRole("heading", { name: "TestIT: online tests for schools" })).toBeVisible();
   await page.getByRole("link", { name: "Register" }).first().click();
   await expect(page.getByRole("heading", { name: "Register" })).toBeVisible();
   await page.getByLabel("First name").fill(who.first);
@@ -634,4 +635,387 @@ test("a forgotten password is set again through the emailed link, which works on
   await expect(page.getByRole("alert")).toContainText("does not work any more");
   await expect(page.getByRole("link", { name: "Email me a new link" })).toBeVisible();
   expect(problems).toEqual([]);
+});
+
+// --- Issue 31: keyboard and screen-reader users, a teacher's first hour, joining by link ---
+
+/** Every axe rule of WCAG 2.0–2.2 A/AA and best practice. */
+async function expectNoViolations(page, where) {
+  const { violations } = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"])
+    .analyze();
+  const found = violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(found, `accessibility of ${where}`).toEqual([]);
+}
+
+/** Presses Tab (or Shift+Tab) until `target` has the focus. */
+async function tabTo(page, target, { back = false, most = 40 } = {}) {
+  for (let i = 0; i < most; i += 1) {
+    if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) return;
+    await page.keyboard.press(back ? "Shift+Tab" : "Tab");
+  }
+  await expect(target).toBeFocused();
+}
+
+/** Counts pointer events (a keyboard's Enter or Space makes none) and records what the
+ * polite live region says. */
+async function instrument(page) {
+  await page.addInitScript(() => {
+    window.__pointer = 0;
+    for (const type of ["pointerdown", "mousedown", "mouseup"]) {
+      window.addEventListener(type, () => { window.__pointer += 1; }, true);
+    }
+    window.__said = [];
+    new MutationObserver((records) => {
+      const status = document.getElementById("status");
+      const there = records.some((r) => status && (r.target === status || status.contains(r.target)));
+      if (there && status.textContent) window.__said.push(status.textContent);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+/** An owner, an organization, a group with the given students, through the REST API. */
+async function school(request, tag, pupils = []) {
+  const { post, login } = restClient(request);
+  const owner = `owner-${run}@${tag}.test`;
+  await post("/api/users/", { email: owner, password: PASSWORD, first_name: "Oona", last_name: `Owner ${tag}`, is_teacher: true });
+  const org = await post("/api/organizations/", { name: `School ${tag} ${run}` }, await login(owner));
+  const token = await login(owner);
+  const ids = [];
+  for (const p of pupils) {
+    ids.push((await post("/api/users/", { email: p.email, password: PASSWORD, first_name: p.first, last_name: p.last || "Pupil", is_teacher: false, organization_id: org.id })).id);
+  }
+  const group = await post("/api/groups/", { name: `Class ${tag}`, description: "", members: ids }, token);
+  return { owner, org, token, group, post, login };
+}
+
+test("a keyboard-only student, from sign-in to the result, with focus on each view's heading", async ({ page, request }) => {
+  const pupil = { first: "Kira", last: "Keys", email: `kira-${run}@keys.test` };
+  const { post, token, group } = await school(request, "keys", [pupil]);
+  const quiz = await post("/api/tests/", {
+    name: "Keyboard quiz", available_for: [group.id],
+    questions: [
+      { text: "Capital of Norway?", type: "text", number_in_test: 1, points: 1, body: { variants: [{ text: "Oslo", is_correct: true }] } },
+      { text: "5 − 1?", type: "radio", number_in_test: 2, points: 1, body: { variants: [{ text: "4", is_correct: true }, { text: "3", is_correct: false }] } },
+      { text: "Write add(a, b)", type: "code", number_in_test: 3, points: 1, body: { testing_code: "assert add(1, 2) == 3" } },
+    ],
+  }, token);
+  await instrument(page);
+  const problems = watchConsole(page, "keyboard");
+
+  await page.goto(`/app/#/take/${quiz.public_uuid}`);
+  const signInTitle = page.getByRole("heading", { name: "Sign in" });
+  await expect(signInTitle).toBeFocused();
+
+  await test.step("Skip to content moves focus to the main area and keeps the view", async () => {
+    const skip = page.getByRole("link", { name: "Skip to content" });
+    await tabTo(page, skip, { back: true });
+    await page.keyboard.press("Enter");
+    await expect(signInTitle).toBeFocused();
+    await expect(page).toHaveURL(/#\/signin$/);
+    await expect(page.getByRole("heading", { name: "Not found" })).toHaveCount(0);
+  });
+
+  await test.step("the header's focus ring is at least 3:1 on the dark header", async () => {
+    const link = page.locator("#nav a").first();
+    await tabTo(page, link, { back: true });
+    const ratio = await link.evaluate((el) => {
+      const rgb = (c) => c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = (v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const ring = lum(rgb(getComputedStyle(el).outlineColor));
+      const header = lum(rgb(getComputedStyle(el.closest("header")).backgroundColor));
+      const width = parseFloat(getComputedStyle(el).outlineWidth);
+      return { ratio: (Math.max(ring, header) + 0.05) / (Math.min(ring, header) + 0.05), width };
+    });
+    expect(ratio.width).toBeGreaterThanOrEqual(2);
+    expect(ratio.ratio).toBeGreaterThanOrEqual(3);
+  });
+
+  await test.step("signing in with the keyboard leads back to the test, its heading focused", async () => {
+    await tabTo(page, page.getByLabel("Email"));
+    await page.keyboard.type(pupil.email);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Enter");
+    await expect(page.getByRole("heading", { name: "Keyboard quiz" })).toBeFocused();
+  });
+
+  await test.step("Start the test: the heading takes focus", async () => {
+    await tabTo(page, page.getByRole("button", { name: "Start the test" }));
+    await page.keyboard.press("Enter");
+    await expect(page.getByLabel("Answer to question 1")).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Keyboard quiz" })).toBeFocused();
+  });
+
+  await test.step("answers by keyboard; Saved is announced once per save, not per keystroke", async () => {
+    await tabTo(page, page.getByLabel("Answer to question 1"));
+    await page.evaluate(() => { window.__said = []; });
+    await page.keyboard.type("Oslo");
+    const q1 = page.locator("fieldset.question").nth(0);
+    await expect(q1.locator(".save-state")).toHaveText("Saved");
+    await expect.poll(() => page.evaluate(() => window.__said)).toEqual(["Saved"]);
+    await expect(q1.locator(".save-state")).not.toHaveAttribute("aria-live");
+
+    await page.keyboard.press("Tab");
+    await expect(page.getByLabel("4", { exact: true })).toBeFocused();
+    await page.keyboard.press("Space");
+    await expect(page.locator("fieldset.question").nth(1).locator(".save-state")).toHaveText("Saved");
+  });
+
+  await test.step("the code editor: Tab indents, Esc then Tab leaves, and both are said", async () => {
+    const code = page.getByLabel("Code for question 3");
+    await tabTo(page, code);
+    const hint = page.getByText("Tab indents. To leave the editor with the keyboard, press Esc, then Tab.");
+    await expect(hint).toBeVisible();
+    await expect(code).toHaveAccessibleDescription(/Tab indents\. To leave the editor with the keyboard, press Esc, then Tab\./);
+    await page.evaluate(() => { window.__said = []; });
+    await page.keyboard.type("def add(a, b):");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Tab");
+    await expect(code).toBeFocused();
+    await page.keyboard.type("return a + b");
+    await expect(code).toHaveValue("def add(a, b):\n    return a + b");
+    await expect(page.locator("fieldset.question").nth(2).locator(".save-state")).toHaveText("Saved");
+    // 27 keystrokes; "Saved" once per save that landed (a save follows a pause in typing).
+    const said = await page.evaluate(() => window.__said);
+    expect(said.length).toBeGreaterThanOrEqual(1);
+    expect(said.length).toBeLessThanOrEqual(4);
+    expect(new Set(said)).toEqual(new Set(["Saved"]));
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Tab");
+    await expect(page.getByRole("button", { name: "Submit", exact: true })).toBeFocused();
+  });
+
+  await test.step("submitting leads to the result, its heading focused", async () => {
+    await page.keyboard.press("Enter");
+    await expect(page.getByRole("button", { name: "Yes, submit" })).toBeFocused();
+    await page.keyboard.press("Enter");
+    await expect(page.getByRole("heading", { name: "Result: Keyboard quiz" })).toBeFocused();
+  });
+
+  await test.step("Not found has its own title and focused heading", async () => {
+    await page.goto("/app/#/nowhere");
+    await expect(page.getByRole("heading", { name: "Not found" })).toBeFocused();
+    await expect(page).toHaveTitle("Not found · TestIT");
+  });
+  expect(await page.evaluate(() => window.__pointer)).toBe(0);
+  expect(problems).toEqual([]);
+});
+
+test("a new teacher's first hour, following the page's words: checklist, join link, a first completion", async ({ browser }) => {
+  const tess = { first: "Tia", last: "Newcomer", email: `tia-${run}@first.test` };
+  const pupil = { first: "Sol", last: "Joiner", email: `sol-${run}@first.test` };
+  const school = `First Hour School ${run}`;
+  const tc = await browser.newContext();
+  const tp = await tc.newPage();
+  await instrument(tp);
+  const problems = watchConsole(tp, "teacher");
+
+  await test.step("registering: the organization's name and the next steps", async () => {
+    await register(tp, tess, { teacherOf: school });
+    await expect(tp.getByRole("heading", { name: "Tests" })).toBeVisible();
+    await expect(tp.locator("main")).toContainText(`Organization: ${school}`);
+    const steps = tp.getByRole("region", { name: "Next steps" });
+    await expect(steps).toContainText("0 of 5 done.");
+    await steps.getByRole("link", { name: "Make a group for a class" }).click();
+  });
+
+  let joinLink;
+  await test.step("a group and its join link", async () => {
+    await expect(tp.getByRole("heading", { name: "Groups" })).toBeFocused();
+    await tp.getByLabel("Group name").fill("Year 5");
+    await tp.getByRole("button", { name: "Create group" }).click();
+    const group = tp.getByRole("region", { name: "Year 5" });
+    await group.getByRole("button", { name: "Make a join link for Year 5" }).click();
+    await expect(group.locator(".join-code")).toHaveText(/^[A-Z2-9]{5}-[A-Z2-9]{5}$/);
+    joinLink = await group.getByLabel("Join link for Year 5").inputValue();
+    expect(joinLink).toMatch(/\/app\/#\/join\/[A-Z2-9]{5}-[A-Z2-9]{5}$/);
+  });
+
+  const sc = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const sp = await sc.newPage();
+  problems.push(...watchConsole(sp, "student"));
+  await test.step("a student opens the link, registers and lands in the group in one step", async () => {
+    await sp.goto(joinLink);
+    await expect(sp.getByRole("heading", { name: "Join Year 5" })).toBeVisible();
+    await expect(sp.locator("main")).toContainText(school);
+    await sp.getByLabel("First name").fill(pupil.first);
+    await sp.getByLabel("Last name").fill(pupil.last);
+    await sp.getByLabel("Email").first().fill(pupil.email);
+    await sp.getByLabel("Password").first().fill(PASSWORD);
+    await sp.getByRole("button", { name: "Register and join" }).click();
+    await expect(sp.getByRole("heading", { name: "My tests" })).toBeFocused();
+    await expect(sp.locator("main").getByRole("status")).toHaveText(`You joined Year 5 at ${school}.`);
+    await expect(sp.locator(".org-name")).toHaveText(`Organization: ${school} · Group: Year 5`);
+  });
+
+  await test.step("the checklist ticks the group and its students; writing a test", async () => {
+    await tp.getByRole("link", { name: "Tests", exact: true }).click();
+    const steps = tp.getByRole("region", { name: "Next steps" });
+    await expect(steps).toContainText("2 of 5 done.");
+    await steps.getByRole("link", { name: "Write a test" }).click();
+    await expect(tp.getByRole("heading", { name: "New test" })).toBeFocused();
+    // A refused save focuses the first error, which names its field.
+    await tp.getByRole("button", { name: "Text answer" }).click();
+    await tp.getByRole("button", { name: "Save test" }).click();
+    const name = tp.getByLabel("Name", { exact: true });
+    await expect(name).toBeFocused();
+    await expect(name).toHaveAccessibleDescription("Name is empty: fill it in.");
+    await name.fill("First quiz");
+    // Leaving with unsaved changes asks first, in-app and with the browser's Back.
+    let asked = 0;
+    tp.once("dialog", (dialog) => { asked += 1; expect(dialog.message()).toContain("without saving"); dialog.dismiss(); });
+    await tp.getByRole("link", { name: "Tests", exact: true }).click();
+    await expect.poll(() => asked).toBe(1);
+    await expect(tp).toHaveURL(/#\/tests\/new$/);
+    await expect(name).toHaveValue("First quiz");
+    tp.once("dialog", (dialog) => { asked += 1; dialog.dismiss(); });
+    await tp.goBack();
+    await expect.poll(() => asked).toBe(2);
+    await expect(name).toHaveValue("First quiz");
+    await expect(tp).toHaveURL(/#\/tests\/new$/);
+
+    await tp.getByLabel("Year 5").check();
+    const q = tp.locator(".question-editor").nth(0);
+    await q.getByLabel("Question", { exact: true }).fill("Capital of Japan?");
+    await q.getByLabel("Accepted answer 1").fill("Tokyo");
+    await tp.getByRole("button", { name: "Save test" }).click();
+    await expect(tp.getByRole("heading", { name: "Edit: First quiz" })).toBeVisible();
+    // Saved: leaving asks nothing.
+    await tp.getByRole("link", { name: "Tests", exact: true }).click();
+    await expect(steps).toContainText("4 of 5 done.");
+    await steps.getByRole("link", { name: "Share the test's link with the students, and watch them take it live" }).click();
+  });
+
+  await test.step("watching live: columns headed with the question, a line said per student", async () => {
+    await expect(tp.locator(".connection")).toHaveText("Live");
+    await expect(tp.getByRole("columnheader", { name: /^Q1\s*: Capital of Japan\?$/ })).toBeVisible();
+    // The student's home lists the test once it is open to them.
+    await sp.reload();
+    await sp.getByRole("region", { name: "Tests open to you" }).getByRole("link", { name: "First quiz" }).click();
+    await sp.getByRole("button", { name: "Start the test" }).click();
+    await sp.getByLabel("Answer to question 1").fill("tokyo");
+    await expect(sp.locator(".save-state")).toHaveText("Saved");
+    await sp.getByRole("button", { name: "Submit", exact: true }).click();
+    await sp.getByRole("button", { name: "Yes, submit" }).click();
+    await expect(sp.getByText("Score: 1 / 1")).toBeVisible();
+    const row = tp.getByRole("row", { name: new RegExp(pupil.first) });
+    await expect(row.locator("td.status")).toHaveText("graded");
+    await expect.poll(() => tp.evaluate(() => window.__said.join(" | "))).toContain(`${pupil.first} ${pupil.last} submitted: 1 of 1`);
+  });
+
+  await test.step("all five steps ticked, and the list can be hidden", async () => {
+    await tp.getByRole("link", { name: "Tests", exact: true }).click();
+    const steps = tp.getByRole("region", { name: "All set" });
+    await expect(steps).toContainText("5 of 5 done.");
+    await steps.getByRole("button", { name: "Hide these steps" }).click();
+    await expect(tp.getByRole("heading", { name: "Tests" })).toBeFocused();
+    await tp.reload();
+    await expect(tp.getByRole("link", { name: "New test" })).toBeVisible();
+    await expect(tp.locator(".checklist")).toHaveCount(0);
+  });
+  expect(problems).toEqual([]);
+  await tc.close();
+  await sc.close();
+});
+
+test("students join by link or code; a turned-off code is refused in words", async ({ browser, request }) => {
+  const { post, login, token, group } = await school(request, "join");
+  const code = (await post(`/api/groups/${group.id}/join_code/`, undefined, token)).code;
+  const known = { email: `kai-${run}@join.test` };
+  await post("/api/users/", { email: known.email, password: PASSWORD, first_name: "Kai", last_name: "Known", is_teacher: false });
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchConsole(page, "joiner");
+  await test.step("a registered student signs in on the link's page and joins", async () => {
+    await page.goto(`/app/#/join/${code}`);
+    await expect(page.getByRole("heading", { name: "Join Class join" })).toBeVisible();
+    await expect(page.locator("main")).toContainText("Oona Owner join");
+    const form = page.getByRole("form", { name: "Have an account? Sign in" });
+    await form.getByLabel("Email").fill(known.email);
+    await form.getByLabel("Password").fill(PASSWORD);
+    await form.getByRole("button", { name: "Sign in and join" }).click();
+    await expect(page.getByRole("heading", { name: "My tests" })).toBeFocused();
+    await expect(page.locator(".org-name")).toContainText("Group: Class join");
+  });
+
+  await test.step("a code typed on the home page opens the same page", async () => {
+    const other = await post("/api/groups/", { name: "Chess club", description: "", members: [] }, token);
+    const second = (await post(`/api/groups/${other.id}/join_code/`, undefined, token)).code;
+    await page.getByLabel("Join a group with a code").fill(second.toLowerCase());
+    await page.getByRole("button", { name: "Join", exact: true }).click();
+    await page.getByRole("button", { name: "Join Chess club" }).click();
+    await expect(page.locator(".org-name")).toContainText("Groups: Class join, Chess club");
+  });
+
+  await test.step("a turned-off code: a clear refusal, focused", async () => {
+    const off = await request.delete(`/api/groups/${group.id}/join_code/`, { headers: { Authorization: `Bearer ${await login(`owner-${run}@join.test`)}` } });
+    expect(off.status()).toBe(204);
+    const visitor = await browser.newPage();
+    await visitor.goto(`/app/#/join/${code}`);
+    await expect(visitor.getByRole("heading", { name: "This join link does not work" })).toBeFocused();
+    await expect(visitor.getByRole("alert")).toContainText("turned off or replaced");
+    await visitor.close();
+  });
+  expect(problems).toEqual([]);
+  await context.close();
+});
+
+test("no axe violation (WCAG 2.0–2.2 A/AA, best practice) on any view at 1280 and 360 px", async ({ browser, request }) => {
+  const pupil = { first: "Ava", last: "Axe", email: `ava-${run}@axe.test` };
+  const { post, token, group, owner, org } = await school(request, "axe", [pupil]);
+  // A teacher waiting for confirmation, so that the owner's pages show the request.
+  await post("/api/users/", { email: `wait-${run}@axe.test`, password: PASSWORD, first_name: "Wes", last_name: "Waiting", is_teacher: true, organization_id: org.id });
+  const quiz = await post("/api/tests/", {
+    name: "Axe quiz", time_limit_seconds: 600, available_for: [group.id],
+    questions: [
+      { text: "Capital of Chile?", type: "text", number_in_test: 1, points: 1, body: { variants: [{ text: "Santiago", is_correct: true }] } },
+      { text: "1 + 1?", type: "check", number_in_test: 2, points: 1, body: { variants: [{ text: "2", is_correct: true }, { text: "3", is_correct: false }] } },
+      { text: "Write f()", type: "code", number_in_test: 3, points: 1, body: { testing_code: "assert f() == 1" } },
+    ],
+  }, token);
+  const code = (await post(`/api/groups/${group.id}/join_code/`, undefined, token)).code;
+  const done = await post("/api/completions/", { test: quiz.public_uuid, answers: [] }, await restClient(request).login(pupil.email)).catch(() => null);
+
+  for (const width of [1280, 360]) {
+    const context = await browser.newContext({ viewport: { width, height: 800 } });
+    const page = await context.newPage();
+    const check = async (path, ready, where) => {
+      await page.goto(path);
+      await expect(ready(page)).toBeVisible();
+      await expectNoViolations(page, `${where} at ${width} px`);
+      if (width === 360) await expectNoHorizontalScroll(page);
+    };
+    const title = (name) => (p) => p.getByRole("heading", { name, exact: true });
+    await check("/app/", title("TestIT: online tests for schools"), "the landing page");
+    await check("/app/#/signin", title("Sign in"), "sign-in");
+    await check("/app/#/register", title("Register"), "registration");
+    await check("/app/#/forgot", title("Forgot your password?"), "forgotten password");
+    await check("/app/#/nowhere", title("Not found"), "not found");
+    await check(`/app/#/join/${code}`, title("Join Class axe"), "a join link");
+    await check("/app/#/join/ABCDE-FGHJK", title("This join link does not work"), "a dead join link");
+    await signInAs(page, owner);
+    await check("/app/#/tests", (p) => p.locator(".checklist"), "the tests page with its steps");
+    await check("/app/#/groups", (p) => p.locator(".join-code"), "the groups page");
+    await check("/app/#/tests/new", title("New test"), "a new test");
+    await check(`/app/#/tests/${quiz.id}`, (p) => p.getByLabel("Testing code (asserts, or test_* functions)"), "the test editor");
+    await check(`/app/#/tests/${quiz.id}/watch`, (p) => p.locator("td.status").first(), "the live view");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signInAs(page, pupil.email);
+    await check("/app/#/", (p) => p.getByRole("region", { name: "Tests open to you" }).getByRole("link"), "the student's home");
+    await check(`/app/#/take/${quiz.public_uuid}`, (p) => p.getByRole("button", { name: "Start the test" }), "a test's start");
+    await page.getByRole("button", { name: "Start the test" }).click();
+    await expect(page.getByLabel("Code for question 3")).toBeVisible();
+    await expectNoViolations(page, `a test being taken at ${width} px`);
+    if (done) await check(`/app/#/result/${done.id}`, (p) => p.locator("p.score"), "a result");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signInAs(page, `wait-${run}@axe.test`);
+    await expect(page.locator(".pending-note")).toBeVisible();
+    await expectNoViolations(page, `a teacher waiting for confirmation at ${width} px`);
+    await context.close();
+  }
 });

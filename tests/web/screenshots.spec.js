@@ -74,8 +74,17 @@ test("screenshots of the main pages", async ({ browser, request }) => {
     await page.getByRole("button", { name: "Sign in" }).click();
   };
 
+  const code = (await post(`/api/groups/${group.id}/join_code/`, undefined, token)).code;
+  // A teacher who has just registered, for the first-use picture.
+  const newcomer = `noor-${run}@school.test`;
+  await post("/api/users/", { email: newcomer, password: PASSWORD, first_name: "Noor", last_name: "Newcomer", is_teacher: true });
+  await post("/api/organizations/", { name: "Hillside Primary" }, await login(newcomer));
+
   const visitor = await browser.newContext({ viewport: DESKTOP });
   const vp = await visitor.newPage();
+  await vp.goto("/app/");
+  await expect(vp.getByRole("heading", { name: "TestIT: online tests for schools" })).toBeVisible();
+  await shot(vp, "landing");
   await vp.goto("/app/#/signin");
   await expect(vp.getByRole("heading", { name: "Sign in" })).toBeVisible();
   await shot(vp, "sign-in");
@@ -83,7 +92,17 @@ test("screenshots of the main pages", async ({ browser, request }) => {
   await vp.getByLabel("a teacher", { exact: true }).check();
   await expect(vp.getByLabel("Organization name")).toBeVisible();
   await shot(vp, "register");
+  await signIn(vp, newcomer);
+  await expect(vp.getByRole("region", { name: "Next steps" })).toContainText("0 of 5 done.");
+  await shot(vp, "first-use");
   await visitor.close();
+
+  const joiner = await browser.newContext({ viewport: PHONE });
+  const jp = await joiner.newPage();
+  await jp.goto(`/app/#/join/${code}`);
+  await expect(jp.getByRole("heading", { name: "Join Year 10 Computing" })).toBeVisible();
+  await shot(jp, "join-link");
+  await joiner.close();
 
   const teacher = await browser.newContext({ viewport: DESKTOP });
   const tp = await teacher.newPage();
@@ -92,6 +111,7 @@ test("screenshots of the main pages", async ({ browser, request }) => {
   await shot(tp, "teacher-tests");
   await tp.getByRole("link", { name: "Groups" }).click();
   await expect(tp.getByRole("region", { name: "Year 10 Computing" })).toContainText("Barbara");
+  await expect(tp.getByRole("region", { name: "Year 10 Computing" }).locator(".join-code")).toHaveText(code);
   await shot(tp, "teacher-groups");
   await tp.goto(`/app/#/tests/${quiz.id}`);
   const testing = tp.getByLabel("Testing code (asserts, or test_* functions)");

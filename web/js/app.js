@@ -2,12 +2,14 @@
 // other path below /app/ is a 404), the navigation, and the views' lifecycles.
 
 import { currentUser, onSession, signOut } from "./api.js";
-import { h, replace } from "./dom.js";
-import { forgotView, registerView, resetView, signInView } from "./auth.js";
+import { h, heading, replace } from "./dom.js";
+import { forgotView, landingView, registerView, resetView, signInView } from "./auth.js";
 import { resultView, studentHome, takeView } from "./student.js";
 import { groupsView, testsView } from "./teacher.js";
 import { editorView } from "./editor.js";
 import { watchView } from "./watch.js";
+import { joinView } from "./join.js";
+import { go, guardLeaving, home, leaveQuestion } from "./router.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -25,16 +27,8 @@ const routes = [
   [/^\/tests\/(\d+)$/, editorView, "teacher"],
   [/^\/tests\/(\d+)\/watch$/, watchView, "teacher"],
   [/^\/groups$/, groupsView, "teacher"],
+  [/^\/join\/([A-Za-z0-9-]{1,40})$/, joinView, "everyone"],
 ];
-
-export function go(path) {
-  if (location.hash === `#${path}`) render();
-  else location.hash = path;
-}
-
-function home(user) {
-  return user?.is_teacher ? "/tests" : "/";
-}
 
 function renderNav(user) {
   const links = [];
@@ -58,8 +52,43 @@ function renderNav(user) {
   }
 }
 
+/** Focus on the view's heading (or the main area), so that keyboards and screen readers start there. */
+function focusMain() {
+  const title = main.querySelector("h1");
+  (title || main).focus({ preventScroll: true });
+}
+
+// The path shown, so that a refused leave can put it back.
+let shown = null;
+// The user already said yes to leaving (asked when they followed a link).
+let leaveConfirmed = false;
+
+// A link within the app, followed while the view has unsaved changes, asks first: refused,
+// the address does not change at all.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest?.('a[href^="#/"]');
+  if (!link || event.defaultPrevented || link.getAttribute("href") === `#${shown}`) return;
+  const question = leaveQuestion();
+  if (!question) return;
+  if (window.confirm(question)) leaveConfirmed = true;
+  else event.preventDefault();
+}, true);
+
 function render() {
   const path = location.hash.replace(/^#/, "") || "/";
+  const confirmed = leaveConfirmed;
+  leaveConfirmed = false;
+  if (shown !== null && path !== shown && !confirmed) {
+    // The browser's Back or Forward, or an address typed: asked now.
+    const question = leaveQuestion();
+    if (question && !window.confirm(question)) {
+      // Stay: the address goes back to the view that is still shown.
+      history.replaceState(null, "", `#${shown}`);
+      return;
+    }
+  }
+  guardLeaving(null);
+  shown = path;
   const user = currentUser();
   cleanup?.();
   cleanup = null;
@@ -67,17 +96,20 @@ function render() {
   let view = null;
   let params = [];
   if (path === "/") {
-    if (!user) return go("/signin");
-    if (user.is_teacher) return go("/tests");
-    view = studentHome;
+    if (!user) view = landingView;
+    else if (user.is_teacher) return go("/tests");
+    else view = studentHome;
   } else {
     const match = routes.find(([pattern]) => pattern.test(path));
     if (!match) {
-      replace(main, h("h1", { tabindex: "-1" }, "Not found"), h("p", {}, h("a", { href: "#/" }, "Back to the start")));
+      replace(main, heading("Not found"), h("p", {}, "There is no page at this address."),
+        h("p", {}, h("a", { href: "#/" }, "Back to the start")));
+      main.dataset.view = "notFound";
+      focusMain();
       return;
     }
     const [pattern, found, who] = match;
-    if (who !== "anyone" && !user) {
+    if ((who === "user" || who === "teacher") && !user) {
       sessionStorage.setItem("testit.after", path);
       return go("/signin");
     }
@@ -90,19 +122,23 @@ function render() {
   main.dataset.view = view.name;
   const result = view(main, ...params);
   cleanup = typeof result === "function" ? result : null;
-  const title = main.querySelector("h1");
-  if (title && document.activeElement !== title && !main.contains(document.activeElement)) {
-    title.focus({ preventScroll: true });
+  if (!main.contains(document.activeElement) || document.activeElement === main) focusMain();
+}
+
+// "Skip to content" moves focus to the main area and keeps the view (its `#main` is not a
+// route).
+document.querySelector(".skip")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  focusMain();
+});
+
+window.addEventListener("hashchange", () => {
+  if (location.hash === "#main") {
+    history.replaceState(null, "", `#${shown ?? "/"}`);
+    focusMain();
+    return;
   }
-}
-
-/** After signing in: back where the user was sent away from, or home. */
-export function afterSignIn(user) {
-  const after = sessionStorage.getItem("testit.after");
-  sessionStorage.removeItem("testit.after");
-  go(after || home(user));
-}
-
-window.addEventListener("hashchange", render);
+  render();
+});
 onSession((user) => { if (!user) renderNav(null); });
 render();

@@ -2,8 +2,23 @@
 // join one).
 
 import { api, reloadUser, signIn } from "./api.js";
-import { alertBox, errorText, field, h, heading, replace } from "./dom.js";
-import { afterSignIn } from "./app.js";
+import { alertBox, errorText, field, focusHeading, h, heading, replace } from "./dom.js";
+import { afterSignIn } from "./router.js";
+
+/** `/` for visitors: what TestIT is and for whom, beside signing in and registering. */
+export function landingView(main) {
+  main.append(heading("TestIT: online tests for schools"),
+    h("div", { class: "landing" },
+      h("section", { class: "card", "aria-labelledby": "for-teachers" },
+        h("h2", { id: "for-teachers" }, "For teachers"),
+        h("p", {}, "Write tests with text, choice and Python code questions; give them to your groups with a link; watch your students answer live; download the results."),
+        h("p", {}, h("a", { class: "button primary", href: "#/register" }, "Register your school"))),
+      h("section", { class: "card", "aria-labelledby": "for-students" },
+        h("h2", { id: "for-students" }, "For students"),
+        h("p", {}, "Open the join link your teacher gives you to get into your group, then take tests in the browser: every answer is saved as you give it."),
+        h("p", {}, h("a", { class: "button", href: "#/register" }, "Register"), " ", h("a", { class: "button", href: "#/signin" }, "Sign in")))),
+    h("p", {}, "Already registered? ", h("a", { href: "#/signin" }, "Sign in")));
+}
 
 export function signInView(main) {
   const email = field("Email", { type: "email", name: "email", autocomplete: "username", required: true });
@@ -53,7 +68,8 @@ export function registerView(main) {
   };
   const roles = h("fieldset", {}, h("legend", {}, "I am"), role("student", "a student", true), role("teacher", "a teacher"));
 
-  const orgSelect = field("Organization to join", { tag: "select", name: "organization", options: [h("option", { value: "" }, "Loading…")] });
+  const orgSelect = field("Organization to join", { tag: "select", name: "organization", options: [h("option", { value: "" }, "Loading…")] },
+    "Students: a join link from your teacher puts you in your group at once; open it instead.");
   const orgMode = (value, label, checked) => {
     const id = `org-${value}`;
     return h("div", { class: "choice" },
@@ -82,9 +98,13 @@ export function registerView(main) {
   update();
 
   api("GET", "/api/organizations/").then((orgs) => {
+    // Two schools of the same name are told apart by their description (or number).
+    const names = new Map();
+    for (const org of orgs) names.set(org.name, (names.get(org.name) || 0) + 1);
+    const label = (org) => (names.get(org.name) > 1 ? `${org.name} (${org.description || `no. ${org.id}`})` : org.name);
     orgSelect.control.replaceChildren(
       h("option", { value: "" }, orgs.length ? "Choose…" : "No organization yet"),
-      ...orgs.map((org) => h("option", { value: org.id }, org.name)),
+      ...orgs.map((org) => h("option", { value: org.id }, label(org))),
     );
   }).catch(() => orgSelect.control.replaceChildren(h("option", { value: "" }, "Could not load organizations")));
 
@@ -113,7 +133,8 @@ export function registerView(main) {
       f.control.setAttribute("aria-describedby", f.error.id);
       problems.push(f);
     };
-    for (const [name, f] of Object.entries(fields)) if (!body[name]) missing(f, "Required.");
+    const says = { first_name: "Enter your first name.", last_name: "Enter your last name.", email: "Enter your email.", password: "Choose a password." };
+    for (const [name, f] of Object.entries(fields)) if (!body[name]) missing(f, says[name]);
     if (creating && !orgName.control.value.trim()) missing(orgName, "Name your organization.");
     if (!creating && !body.organization_id) missing(orgSelect, "Choose your school's organization.");
     if (problems.length) {
@@ -174,9 +195,12 @@ export function forgotView(main) {
     button.disabled = true;
     try {
       await api("POST", "/api/v1/user/password/reset/", { email: email.control.value.trim() });
+      main.querySelector("h1").textContent = "Check your email";
+      document.title = "Check your email · TestIT";
       replace(form, h("p", { role: "status" },
         "If an account has this address, a link to set a new password is on its way. It works once, for an hour."),
         h("p", {}, h("a", { href: "#/signin" }, "Back to sign in")));
+      focusHeading(main);
     } catch (err) {
       alert.show(errorText(err));
       button.disabled = false;
@@ -205,8 +229,11 @@ export function resetView(main, uid, token) {
       await api("POST", "/api/v1/user/password/reset/confirm/", {
         uid: Number(uid), token, new_password1: first.control.value, new_password2: second.control.value,
       });
+      main.querySelector("h1").textContent = "Your new password is set";
+      document.title = "Your new password is set · TestIT";
       replace(form, h("p", { role: "status" }, "Your new password is set. Every earlier sign-in has ended."),
         h("p", {}, h("a", { href: "#/signin" }, "Sign in with it")));
+      focusHeading(main);
     } catch (err) {
       const body = err.body || {};
       // A dead link cannot be mended here: say how to get a new one.

@@ -125,3 +125,81 @@ export function heading(text) {
   document.title = `${text} · TestIT`;
   return h("h1", { tabindex: "-1", class: "page-title" }, text);
 }
+
+/** `plural(1, "question")` → "1 question", `plural(2, "attempt")` → "2 attempts". */
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Focuses the view's heading (after its content changed in place, as a view change). */
+export function focusHeading(main) {
+  main.querySelector("h1")?.focus({ preventScroll: true });
+}
+
+/**
+ * A code editor's keyboard, as code editors on the web do it: Tab indents (Shift+Tab takes
+ * an indent off the line) while editing; Esc, then Tab, leaves. Answers the hint to show
+ * under the textarea, which also describes it to screen readers.
+ */
+export function codeEditor(textarea) {
+  const id = textarea.id || uid("code");
+  textarea.id = id;
+  const hint = h("p", { class: "hint code-hint", id: `${id}-keys` },
+    "Tab indents. To leave the editor with the keyboard, press Esc, then Tab.");
+  const described = textarea.getAttribute("aria-describedby");
+  textarea.setAttribute("aria-describedby", [described, hint.id].filter(Boolean).join(" "));
+  let escaped = false;
+  const insert = (text, start, end) => {
+    textarea.setSelectionRange(start, end);
+    // execCommand keeps the browser's undo history; setRangeText is the fallback.
+    if (!document.execCommand?.("insertText", false, text)) {
+      textarea.setRangeText(text, start, end, "end");
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  };
+  textarea.addEventListener("focus", () => { escaped = false; });
+  textarea.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      escaped = true;
+      return;
+    }
+    if (event.key !== "Tab" || event.ctrlKey || event.altKey || event.metaKey) {
+      if (!["Shift", "Control", "Alt", "Meta"].includes(event.key)) escaped = false;
+      return;
+    }
+    if (escaped) return; // the browser moves focus on
+    event.preventDefault();
+    const { value, selectionStart: start, selectionEnd: end } = textarea;
+    const lineStart = value.lastIndexOf("\n", start - 1) + 1;
+    if (event.shiftKey) {
+      const spaces = /^ {1,4}/.exec(value.slice(lineStart))?.[0].length || 0;
+      if (spaces) {
+        insert("", lineStart, lineStart + spaces);
+        textarea.setSelectionRange(Math.max(lineStart, start - spaces), Math.max(lineStart, end - spaces));
+      }
+      return;
+    }
+    insert("    ", start, end);
+  });
+  return hint;
+}
+
+/**
+ * A server's message in the page's words: a blank or missing field is named by its label,
+ * and the API's "variants" are what the page calls them (`items`: "choices", "accepted
+ * answers").
+ */
+export function inPageWords(message, label, items = "choices") {
+  const Items = items[0].toUpperCase() + items.slice(1);
+  const item = items.replace(/s$/, "");
+  const name = label || "This field";
+  return String(message)
+    .replace(/^This field may not be (blank|null)\.?/, `${name} is empty: fill it in.`)
+    .replace(/^This field is required\.?/, `${name} is required.`)
+    .replace(/^Variants of a question must have distinct texts\.?/, `${Items} must differ: two have the same text.`)
+    .replace(/^A \w+ question needs exactly one correct variant\.?/, `Mark exactly one ${item} as correct.`)
+    .replace(/^A \w+ question needs at least one correct variant\.?/, `Mark at least one ${item} as correct.`)
+    .replace(/\bThis field\b/g, name)
+    .replace(/\bvariants\b/g, items)
+    .replace(/\bvariant\b/g, item);
+}

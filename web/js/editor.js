@@ -3,8 +3,8 @@
 // field it names (`questions[2].body.testing_code`).
 
 import { api } from "./api.js";
-import { alertBox, announce, errorText, h, heading, replace, uid } from "./dom.js";
-import { go } from "./app.js";
+import { alertBox, announce, codeEditor, errorText, h, heading, inPageWords, replace, uid } from "./dom.js";
+import { go, guardLeaving } from "./router.js";
 import { exportLink, linkBox } from "./teacher.js";
 
 const KINDS = {
@@ -22,13 +22,14 @@ function blank(type) {
   return { type, text: "", points: 1, body };
 }
 
-/** A labelled control with an error slot named by the server's field path. */
-function labelled(label, control, path, errors) {
+/** A labelled control with an error slot named by the server's field path (`name`: what
+ * its errors call the field, when the label is longer). */
+function labelled(label, control, path, errors, { name, after } = {}) {
   const id = control.id || uid();
   control.id = id;
-  const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
-  errors.set(path, { error, control });
-  return h("div", { class: "field" }, h("label", { for: id }, label), control, error);
+  const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true, tabindex: "-1" });
+  errors.set(path, { error, control, label: name || label });
+  return h("div", { class: "field" }, h("label", { for: id }, label), control, after || null, error);
 }
 
 export function editorView(main, id) {
@@ -41,6 +42,10 @@ export function editorView(main, id) {
   let questions = [];
   let groups = [];
   let errors = new Map();
+  // Changes not saved yet: leaving asks first.
+  let dirty = false;
+  const changed = () => { dirty = true; };
+  guardLeaving(() => (dirty ? "Leave this test without saving? Your changes are not saved yet." : null));
 
   const render = () => {
     errors = new Map();
@@ -53,13 +58,15 @@ export function editorView(main, id) {
       return h("div", { class: "choice" }, h("input", { type: "checkbox", id: gid, value: g.id, checked: available.has(g.id), name: "group" }), h("label", { for: gid }, g.name));
     });
     const list = h("ol", { class: "questions" });
-    const renderQuestions = () => {
+    const renderQuestions = (edited = true) => {
+      if (edited) changed();
       for (const key of [...errors.keys()]) if (key.startsWith("questions")) errors.delete(key);
       replace(list, questions.map((q, i) => questionEditor(q, i)));
     };
 
     const questionEditor = (q, i) => {
       const path = `questions[${i}]`;
+      const number = `Question ${i + 1}`;
       const text = h("textarea", { rows: 2, value: q.text, oninput: (e) => { q.text = e.target.value; } });
       const points = h("input", { type: "number", min: "0", max: "32767", step: "1", inputmode: "numeric", value: String(q.points), oninput: (e) => { q.points = e.target.value; } });
       const parts = [
@@ -68,15 +75,19 @@ export function editorView(main, id) {
             h("button", { type: "button", disabled: i === 0, "aria-label": `Move question ${i + 1} up`, onclick: () => { [questions[i - 1], questions[i]] = [questions[i], questions[i - 1]]; renderQuestions(); } }, "↑"),
             h("button", { type: "button", disabled: i === questions.length - 1, "aria-label": `Move question ${i + 1} down`, onclick: () => { [questions[i + 1], questions[i]] = [questions[i], questions[i + 1]]; renderQuestions(); } }, "↓"),
             h("button", { type: "button", class: "danger", "aria-label": `Remove question ${i + 1}`, onclick: () => { questions.splice(i, 1); renderQuestions(); } }, "Remove"))),
-        labelled("Question", text, `${path}.text`, errors),
-        labelled("Points", points, `${path}.points`, errors),
+        labelled("Question", text, `${path}.text`, errors, { name: `The text of question ${i + 1}` }),
+        labelled("Points", points, `${path}.points`, errors, { name: `Points of question ${i + 1}` }),
       ];
       if (q.type === "code") {
         const code = h("textarea", { class: "code", rows: 8, spellcheck: "false", value: q.body.testing_code || "", oninput: (e) => { q.body.testing_code = e.target.value; } });
-        parts.push(labelled("Testing code (asserts, or test_* functions)", code, `${path}.body.testing_code`, errors));
+        parts.push(labelled("Testing code (asserts, or test_* functions)", code, `${path}.body.testing_code`, errors,
+          { name: `The testing code of question ${i + 1}`, after: codeEditor(code) }));
       } else {
+        const itemName = q.type === "text" ? "Accepted answer" : "Choice";
+        const inputs = [];
         const variantList = h("ul", { class: "variants" }, q.body.variants.map((v, j) => {
-          const vt = h("input", { type: "text", value: v.text, "aria-label": `${q.type === "text" ? "Accepted answer" : "Choice"} ${j + 1}`, oninput: (e) => { v.text = e.target.value; } });
+          const vt = h("input", { type: "text", value: v.text, "aria-label": `${itemName} ${j + 1}`, oninput: (e) => { v.text = e.target.value; } });
+          inputs.push(vt);
           const cid = uid("c");
           const correct = h("input", {
             type: q.type === "radio" ? "radio" : "checkbox",
@@ -92,8 +103,9 @@ export function editorView(main, id) {
             q.type === "text" ? null : h("span", { class: "choice" }, correct, h("label", { for: cid }, "correct")),
             h("button", { type: "button", class: "link", "aria-label": `Remove ${q.type === "text" ? "answer" : "choice"} ${j + 1}`, onclick: () => { q.body.variants.splice(j, 1); renderQuestions(); } }, "Remove"));
         }));
-        const error = h("p", { class: "field-error", hidden: true });
-        errors.set(`${path}.body.variants`, { error, control: variantList });
+        const error = h("p", { class: "field-error", id: uid("e"), hidden: true, tabindex: "-1" });
+        const items = q.type === "text" ? "accepted answers" : "choices";
+        errors.set(`${path}.body.variants`, { error, control: null, inputs, items, label: `${number}: ${items}`, itemName });
         parts.push(h("div", { class: "field" },
           h("p", { class: "label" }, q.type === "text" ? "Accepted answers (case and spacing do not matter)" : "Choices"),
           variantList, error,
@@ -105,12 +117,12 @@ export function editorView(main, id) {
           h("input", { type: "checkbox", id: sid, checked: q.body.strict_score !== false, onchange: (e) => { q.body.strict_score = e.target.checked; } }),
           h("label", { for: sid }, q.type === "code" ? "Full points only when every check passes" : "Full points only for exactly the right choices")));
       }
-      const error = h("p", { class: "field-error", hidden: true });
-      errors.set(path, { error, control: null });
+      const error = h("p", { class: "field-error", id: uid("e"), hidden: true, tabindex: "-1" });
+      errors.set(path, { error, control: null, label: number });
       parts.push(error);
       return h("li", { class: "card question-editor", dataset: { index: i } }, parts);
     };
-    renderQuestions();
+    renderQuestions(false);
 
     const adders = h("div", { class: "row add-question" }, h("span", {}, "Add a question:"),
       Object.entries(KINDS).map(([type, label]) => h("button", { type: "button", onclick: () => { questions.push(blank(type)); renderQuestions(); list.lastElementChild?.querySelector("textarea")?.focus(); } }, label)));
@@ -125,12 +137,15 @@ export function editorView(main, id) {
       h("h2", {}, "Questions"), list, adders,
       h("div", { class: "actions" }, save));
 
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       alert.clear();
-      for (const { error, control } of errors.values()) {
+      for (const { error, control, inputs } of errors.values()) {
         error.hidden = true;
         control?.removeAttribute?.("aria-invalid");
+        for (const input of inputs || []) input.removeAttribute("aria-invalid");
       }
       const payload = {
         name: name.value.trim(),
@@ -153,6 +168,7 @@ export function editorView(main, id) {
         const saved = id
           ? await api("PUT", `/api/tests/${id}/`, payload)
           : await api("POST", "/api/tests/", payload);
+        dirty = false;
         announce("Test saved.");
         if (!id) {
           go(`/tests/${saved.id}`);
@@ -179,6 +195,7 @@ export function editorView(main, id) {
             onclick: async () => {
               if (!window.confirm(`Delete the test ${test.name}? Its results stay with the students.`)) return;
               await api("DELETE", `/api/tests/${test.id}/`);
+              dirty = false;
               go("/tests");
             },
           }, "Delete test"))) : null,
@@ -192,29 +209,42 @@ export function editorView(main, id) {
       return;
     }
     const unplaced = [];
-    let first = null;
+    const shown = [];
     for (const [key, messages] of Object.entries(fields)) {
-      const text = Array.isArray(messages) ? messages.join(" ") : String(messages);
-      const slot = errors.get(key) || errors.get(key.replace(/\.body\..*$|\.[^.[\]]+$/, ""));
-      if (slot) {
-        slot.error.textContent = text;
-        slot.error.hidden = false;
-        if (slot.control?.setAttribute) {
-          slot.control.setAttribute("aria-invalid", "true");
-          slot.control.setAttribute("aria-describedby", slot.error.id || "");
-        }
-        first ||= slot.control || slot.error;
-      } else {
-        unplaced.push(key === "non_field_errors" ? text : `${key}: ${text}`);
+      const raw = Array.isArray(messages) ? messages.join(" ") : String(messages);
+      // A choice's own field (`questions[1].body.variants[0].text`) shows under the choices,
+      // named by its number.
+      const item = /^(questions\[\d+\]\.body\.variants)\[(\d+)\]/.exec(key);
+      const slot = errors.get(key) || (item && errors.get(item[1])) || errors.get(key.replace(/\.body\..*$|\.[^.[\]]+$/, ""));
+      if (!slot) {
+        unplaced.push(key === "non_field_errors" ? raw : `${key}: ${inPageWords(raw)}`);
+        continue;
       }
+      const input = item ? slot.inputs?.[Number(item[2])] : null;
+      const label = input ? `${slot.label.replace(/:.*$/, "")}: ${slot.itemName.toLowerCase()} ${Number(item[2]) + 1}` : slot.label;
+      const text = inPageWords(raw, label, slot.items);
+      slot.error.textContent = slot.error.hidden ? text : `${slot.error.textContent}\n${text}`;
+      slot.error.hidden = false;
+      const control = input || slot.control;
+      if (control) {
+        control.setAttribute("aria-invalid", "true");
+        control.setAttribute("aria-describedby", slot.error.id);
+      }
+      shown.push({ control, error: slot.error });
     }
-    alert.show(["The test was not saved. Please fix the marked fields.", ...unplaced].join("\n"));
-    if (first?.focus) first.focus();
+    alert.show([shown.length ? "The test was not saved. Please fix the marked fields." : "The test was not saved.", ...unplaced].join("\n"));
+    // The first error in the page's order takes focus: its field (whose description is the
+    // error) or, for a message about a whole question, the message itself.
+    const order = (a, b) => ((a.control || a.error).compareDocumentPosition(b.control || b.error) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1);
+    const first = shown.sort(order)[0];
+    if (first) (first.control || first.error).focus();
+    else alert.el.focus?.();
   };
 
   const load = (t) => {
     test = t;
     title.textContent = t ? `Edit: ${t.name}` : "New test";
+    document.title = `${title.textContent} · TestIT`;
     questions = t ? t.questions.slice().sort((a, b) => a.number_in_test - b.number_in_test).map((q) => ({
       id: q.id,
       type: q.type,

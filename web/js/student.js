@@ -2,9 +2,9 @@
 // answer saved as it is given, resumed after a reload with the server's clock).
 
 import { api, currentUser } from "./api.js";
-import { alertBox, announce, clock, errorText, h, heading, num, replace, uid } from "./dom.js";
+import { alertBox, announce, clock, codeEditor, errorText, focusHeading, h, heading, num, plural, replace, uid } from "./dom.js";
 import { LiveSocket } from "./live.js";
-import { go } from "./app.js";
+import { go } from "./router.js";
 
 const RECENT = "testit.recent";
 
@@ -42,11 +42,35 @@ export function studentHome(main) {
   });
   const opened = h("section", { "aria-labelledby": "open-h" }, h("h2", { id: "open-h" }, "Tests open to you"), h("p", {}, "Loading…"));
   const results = h("section", { "aria-labelledby": "results-h" }, h("h2", { id: "results-h" }, "Your results"), h("p", {}, "Loading…"));
+  const code = h("input", { id: "join-code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", "aria-describedby": "join-code-hint" });
+  const join = h("form", { class: "card inline-form", novalidate: true },
+    h("label", { for: "join-code" }, "Join a group with a code"),
+    h("p", { class: "hint", id: "join-code-hint" }, "Your teacher gives you a join link or a code like ABCDE-FGHJK."),
+    code, h("button", { type: "submit" }, "Join"));
+  join.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const typed = code.value.trim().replace(/^.*#\/join\//, "");
+    if (/^[A-Za-z0-9-]{1,40}$/.test(typed)) go(`/join/${typed}`);
+    else alert.show("Enter the code your teacher gave you, like ABCDE-FGHJK.");
+  });
+  const pending = user?.is_teacher_pending;
+  const joined = sessionStorage.getItem("testit.joined");
+  sessionStorage.removeItem("testit.joined");
+  const where = h("p", { class: "org-name" }, user?.organization ? ["Organization: ", h("strong", {}, user.organization.name)] : null);
+  if (user?.organization && !pending) {
+    api("GET", "/api/groups/").then((groups) => {
+      if (groups.length) where.append(` · ${groups.length === 1 ? "Group" : "Groups"}: `, groups.map((g) => g.name).join(", "));
+    }).catch(() => {});
+  }
   // replace(), not append(): the DOM's append would print a skipped (null) child as "null".
   replace(main, heading("My tests"),
-    user && !user.organization ? h("p", { class: "note" }, "You have not joined an organization.") : null,
-    user?.is_teacher_pending ? h("p", { class: "note" }, "You asked for teacher rights: the owner of your organization has not confirmed them yet. Sign in again once they have.") : null,
-    alert.el, opened, open, results);
+    joined ? h("p", { class: "success", role: "status" }, joined) : null,
+    where,
+    user && !user.organization && !pending ? h("p", { class: "note" }, "You have not joined an organization yet: open the join link your teacher gave you, or type its code below.") : null,
+    pending ? h("div", { class: "card note pending-note" },
+      h("p", {}, `You asked to teach at ${user.organization?.name || "your organization"}. Its owner confirms teachers in TestIT: on their Tests page (or Groups page) they find you under "Teachers waiting for confirmation" and press "Confirm as teacher".`),
+      h("p", {}, "Ask them to, then sign out and in again: your teacher pages appear.")) : null,
+    alert.el, opened, open, pending ? null : join, results);
 
   // The tests of the student's groups, from the server: what they may take, on any device.
   const openTests = api("GET", "/api/users/me/tests/");
@@ -133,8 +157,10 @@ function questionInputs(question, onEdit) {
       return question.body.variants.map((v) => choice("radio", v));
     case "check":
       return question.body.variants.map((v) => choice("checkbox", v));
-    default:
-      return h("textarea", { class: "code", rows: 10, spellcheck: "false", autocapitalize: "off", "aria-label": `Code for question ${question.number_in_test}`, oninput: () => onEdit(true), onchange: () => onEdit(false) });
+    default: {
+      const code = h("textarea", { class: "code", rows: 10, spellcheck: "false", autocapitalize: "off", "aria-label": `Code for question ${question.number_in_test}`, oninput: () => onEdit(true), onchange: () => onEdit(false) });
+      return [code, codeEditor(code)];
+    }
   }
 }
 
@@ -161,9 +187,12 @@ export function takeView(main, uuid) {
   let debounce = new Map();
   let tick = null;
 
-  const setStatus = (entry, text, kind) => {
+  // Shown beside each question; said to screen readers only when a save lands ("Saved") or
+  // fails, never on every keystroke.
+  const setStatus = (entry, text, kind, say = false) => {
     entry.status.textContent = text;
     entry.status.dataset.state = kind;
+    if (say) announce(text);
   };
 
   const send = (message, reply) => {
@@ -208,7 +237,7 @@ export function takeView(main, uuid) {
     const form = h("form", { class: "take", novalidate: true });
     const questions = test.questions.slice().sort((a, b) => a.number_in_test - b.number_in_test);
     for (const question of questions) {
-      const status = h("span", { class: "save-state", "data-state": "idle", "aria-live": "polite" });
+      const status = h("span", { class: "save-state", "data-state": "idle" });
       const legend = h("legend", {}, `${question.number_in_test}. ${question.text}`, " ", h("span", { class: "points" }, `(${question.points} ${question.points === 1 ? "point" : "points"})`));
       const root = h("fieldset", { class: `question q-${question.type}`, dataset: { question: question.id } }, legend);
       root.append(...[questionInputs(question, (typing) => edited(question.id, typing))].flat(), status);
@@ -223,6 +252,8 @@ export function takeView(main, uuid) {
     form.append(h("div", { class: "actions" }, ask), confirm);
     form.addEventListener("submit", (event) => event.preventDefault());
     replace(body, form);
+    // The view changed (the Start button is gone): its heading takes focus.
+    if (!form.contains(document.activeElement)) focusHeading(main);
   };
 
   const submit = () => {
@@ -296,13 +327,13 @@ export function takeView(main, uuid) {
       const n = test.questions.length;
       const left = test.max_attempts === null ? null : Math.max(0, test.max_attempts - done.length);
       const facts = [
-        `${n} ${n === 1 ? "question" : "questions"}`,
+        plural(n, "question"),
         test.time_limit_seconds ? `${clock(test.time_limit_seconds)} to answer: the clock starts when you start, and the test is submitted when it runs out` : "no time limit",
-        left === null ? null : `${left} of ${test.max_attempts} attempt(s) left`,
+        left === null ? null : `${left} of ${plural(test.max_attempts, "attempt")} left`,
       ].filter(Boolean);
       replace(body, h("div", { class: "card intro" },
         h("ul", {}, facts.map((f) => h("li", {}, f))),
-        done.length ? h("p", {}, `You have submitted this test ${done.length} time(s): `, h("a", { href: `#/result/${done[done.length - 1].id}` }, "see your last result"), ".") : null,
+        done.length ? h("p", {}, `You have submitted this test ${done.length === 1 ? "once" : plural(done.length, "time")}: `, h("a", { href: `#/result/${done[done.length - 1].id}` }, "see your last result"), ".") : null,
         h("p", {}, "Every answer is saved as you give it, so you can reload or come back on another device."),
         left === 0 ? h("p", { class: "alert" }, "You have no attempts left.")
           : h("button", { type: "button", class: "primary", onclick: begin }, "Start the test")));
@@ -344,7 +375,7 @@ export function takeView(main, uuid) {
           const entry = state.questions.get(message.question);
           if (entry) {
             entry.pending = Math.max(0, entry.pending - 1);
-            if (!entry.pending && !debounce.has(message.question)) setStatus(entry, "Saved", "saved");
+            if (!entry.pending && !debounce.has(message.question)) setStatus(entry, "Saved", "saved", true);
           }
           break;
         }
@@ -360,7 +391,7 @@ export function takeView(main, uuid) {
             const entry = state.questions.get(reply.question);
             if (entry) {
               entry.pending = Math.max(0, entry.pending - 1);
-              setStatus(entry, `Not saved: ${message.detail}`, "error");
+              setStatus(entry, `Not saved: ${message.detail}`, "error", true);
             }
           } else if (reply?.kind === "start" && !state.started) {
             sessionStorage.removeItem(`testit.attempt.${uuid}`);

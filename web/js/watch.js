@@ -4,9 +4,9 @@
 // (re)connection the view asks `watch` again and rebuilds from the fresh snapshot.
 
 import { api, apiWithClock } from "./api.js";
-import { clock, errorText, h, heading, num, personName, replace } from "./dom.js";
+import { announce, clock, errorText, h, heading, num, personName, plural, replace } from "./dom.js";
 import { LiveSocket } from "./live.js";
-import { go } from "./app.js";
+import { go } from "./router.js";
 import { exportLink } from "./teacher.js";
 
 const STATUS = {
@@ -21,7 +21,8 @@ export function watchView(main, id) {
   const testId = Number(id);
   const title = heading("Live results");
   const connection = h("p", { class: "connection", "data-state": "connecting" }, "Connecting…");
-  const counts = h("p", { class: "counts", "aria-live": "polite" });
+  // The summary is shown, not announced: each student's change is announced instead.
+  const counts = h("p", { class: "counts" });
   const table = h("table", { class: "live" });
   const wrap = h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Students and their answers" }, table);
   const body = h("div", {}, h("p", {}, "Loading…"));
@@ -42,6 +43,32 @@ export function watchView(main, id) {
   const tbody = h("tbody");
   const tfoot = h("tfoot");
   const open = new Set(); // user ids whose details are shown
+
+  // Announcements, one line per student's event ("Sam Student submitted: 7 of 7"), said
+  // politely and at most once every few seconds: what piled up meanwhile is said together
+  // (a student's latest line only), so a busy class does not drown the screen reader.
+  const ANNOUNCE_EVERY = 3000;
+  const said = new Map(); // user id → line waiting to be said
+  let saying = null;
+  let quiet = false; // a snapshot is being applied: nothing new happened
+  const say = (r, what) => {
+    if (quiet) return;
+    said.delete(r.id);
+    said.set(r.id, `${personName(r.user || { id: r.id })} ${what}`);
+    if (!saying) saying = setTimeout(sayNow, 0);
+  };
+  function sayNow() {
+    if (!said.size) {
+      saying = null;
+      return;
+    }
+    const lines = [...said.values()];
+    said.clear();
+    const shown = lines.slice(0, 3);
+    if (lines.length > 3) shown.push(`and ${plural(lines.length - 3, "more change")}`);
+    announce(`${shown.join(". ")}.`);
+    saying = setTimeout(sayNow, ANNOUNCE_EVERY);
+  }
 
   const row = (user) => {
     const key = typeof user === "object" ? user.id : user;
@@ -67,8 +94,12 @@ export function watchView(main, id) {
     return left > 0 ? clock(left) : "0:00";
   };
 
+  // The completion a row's cells show: none while the student is on a new attempt (the
+  // previous one stays under Details).
+  const shownCompletion = (r) => (r.status === "in_progress" ? null : r.completion);
+
   const answerCell = (r, q) => {
-    const answer = r.completion?.answers?.find((a) => a.question === q.id);
+    const answer = shownCompletion(r)?.answers?.find((a) => a.question === q.id);
     if (!answer) return h("td", { class: "q" }, r.status === "in_progress" ? "" : "–");
     const correct = answer.body?.is_correct;
     if (correct === null || correct === undefined) return h("td", { class: "q pending" }, "…", h("span", { class: "visually-hidden" }, " grading"));
@@ -88,10 +119,10 @@ export function watchView(main, id) {
     const q = new Map(questions.map((x) => [x.id, x]));
     return h("tr", { class: "details" }, h("td", { colspan: String(6 + questions.length) },
       c ? h("div", {},
-        h("p", {}, `Submitted ${new Date(c.submitted_at).toLocaleString()}${r.timedOut ? " (at the deadline)" : ""} · ${r.completions.size} completion(s) · status ${c.status}`),
+        h("p", {}, `${r.status === "in_progress" ? "Previous attempt: submitted" : "Submitted"} ${new Date(c.submitted_at).toLocaleString()}${r.timedOut ? " (at the deadline)" : ""} · ${plural(r.completions.size, "completion")} · status ${c.status}`),
         h("ol", { class: "answers" }, (c.answers || []).map((a) => h("li", {},
           h("p", { class: "q" }, q.get(a.question)?.text || `Question ${a.question}`,
-            " — ", a.body?.is_correct === null || a.body?.is_correct === undefined ? "grading" : `${num(a.points)} point(s)${a.body.is_correct ? ", correct" : ", wrong"}`),
+            " — ", a.body?.is_correct === null || a.body?.is_correct === undefined ? "grading" : `${a.points === 1 ? "1 point" : `${num(a.points)} points`}${a.body.is_correct ? ", correct" : ", wrong"}`),
           answerText(a),
           a.body?.runtime_errors ? h("pre", { class: "errors" }, a.body.runtime_errors) : null))))
         : h("p", {}, "No completion yet.")));
@@ -103,7 +134,7 @@ export function watchView(main, id) {
     r.tr = tr;
     tr.dataset.user = String(r.id);
     tr.dataset.status = r.status;
-    const score = r.score === null ? "" : `${num(r.score)} / ${num(r.max)}`;
+    const score = r.score === null || !shownCompletion(r) ? "" : `${num(r.score)} / ${num(r.max)}`;
     const shown = open.has(r.id);
     replace(tr,
       h("th", { scope: "row" }, name, r.user?.email ? h("span", { class: "meta" }, r.user.email) : null),
@@ -178,7 +209,8 @@ export function watchView(main, id) {
       h("thead", {}, h("tr", {},
         h("th", { scope: "col" }, "Student"), h("th", { scope: "col" }, "Answered"), h("th", { scope: "col" }, "Time left"),
         h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Score"),
-        questions.map((q) => h("th", { scope: "col", title: q.text }, `Q${q.number_in_test}`)),
+        questions.map((q) => h("th", { scope: "col", class: "q-col", title: q.text },
+          `Q${q.number_in_test}`, h("span", { class: "q-text" }, h("span", { class: "visually-hidden" }, ": "), q.text))),
         h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Details")))),
       tbody, tfoot);
     replace(tbody);
@@ -206,6 +238,7 @@ export function watchView(main, id) {
   };
 
   const applySnapshot = ({ attempts, completions }) => {
+    quiet = true;
     rows.clear();
     for (const user of expected) row(user);
     for (const c of completions) completed(row(c.user), c, true);
@@ -216,6 +249,7 @@ export function watchView(main, id) {
       r.deadline = a.deadline ? Date.parse(a.deadline) : null;
     }
     renderTable();
+    quiet = false;
   };
 
   const onMessage = (m) => {
@@ -237,6 +271,7 @@ export function watchView(main, id) {
         r.status = "in_progress";
         r.answered = 0;
         r.deadline = m.deadline ? Date.parse(m.deadline) : null;
+        say(r, r.completions.size ? "started a new attempt" : "started");
         mark(r);
         break;
       }
@@ -245,6 +280,7 @@ export function watchView(main, id) {
           const r = row(p.user);
           if (r.status !== "in_progress" && r.status !== "not_started") continue;
           r.status = "in_progress";
+          if (r.answered !== p.answered) say(r, `answered ${p.answered} of ${questions.length}`);
           r.answered = p.answered;
           mark(r);
         }
@@ -255,6 +291,7 @@ export function watchView(main, id) {
         r.timedOut = m.type === "attempt_timed_out";
         // The student's view of the completion: scores, no correctness yet.
         completed(r, m.completion, false);
+        say(r, `${r.timedOut ? "ran out of time" : "submitted"}${r.status === "grading" ? ": grading code answers" : `: ${num(r.score)} of ${num(r.max)}`}`);
         mark(r);
         break;
       }
@@ -272,7 +309,10 @@ export function watchView(main, id) {
       case "completion_graded": {
         const c = m.completion;
         const r = row(c.user);
+        // Said when code answers were being graded; a submission graded at once was said.
+        const waited = r.status === "grading";
         completed(r, c, true);
+        if (waited) say(r, `graded: ${num(r.score)} of ${num(r.max)}`);
         mark(r);
         break;
       }
@@ -313,6 +353,7 @@ export function watchView(main, id) {
 
   return () => {
     clearInterval(tick);
+    clearTimeout(saying);
     cancelAnimationFrame(frame);
     socket?.close();
   };

@@ -165,6 +165,7 @@ pub async fn seed_class(store: &Store, students: usize) -> Class {
         name: "All".into(),
         description: String::new(),
         members: members.clone(),
+        join_code: None,
     };
     let group = store.groups().insert(group).await.expect("group");
     Class {
