@@ -18,8 +18,6 @@ use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::settings::Settings;
-
 /// Messages waiting for delivery; past this many, new ones are dropped (and logged) rather
 /// than holding memory or a request worker.
 const QUEUE: usize = 1024;
@@ -72,13 +70,15 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// Starts the delivery task on the current tokio runtime. Fails only on a bad setting.
-    pub fn start(settings: &Settings) -> Result<Mailer, String> {
-        let from: Mailbox = settings
-            .mail_from
+    /// Starts the delivery task on the current tokio runtime, sending as `from` through
+    /// `smtp_url`, or into `<data_dir>/outbox` without one. Fails only on a bad setting.
+    /// (It takes the settings it needs rather than `Settings`, which checks these two
+    /// values with this module's functions: neither module then depends on the other.)
+    pub fn start(from: &str, smtp_url: Option<&str>, data_dir: &Path) -> Result<Mailer, String> {
+        let from: Mailbox = from
             .parse()
             .map_err(|err| format!("TESTIT_MAIL_FROM: {err}"))?;
-        let delivery = match &settings.smtp_url {
+        let delivery = match smtp_url {
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|err| format!("TESTIT_SMTP_URL: {err}"))?
@@ -86,7 +86,7 @@ impl Mailer {
                     .build();
                 Delivery::Smtp(transport)
             }
-            None => Delivery::Outbox(settings.data_dir.join(OUTBOX)),
+            None => Delivery::Outbox(data_dir.join(OUTBOX)),
         };
         let (queue, mut waiting) = mpsc::channel::<Outgoing>(QUEUE);
         tokio::spawn(async move {
@@ -215,8 +215,13 @@ mod tests {
     #[tokio::test]
     async fn without_smtp_messages_land_in_the_outbox_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings::with_data_dir(dir.path());
-        let mailer = Mailer::start(&settings).unwrap();
+        let settings = crate::settings::Settings::with_data_dir(dir.path());
+        let mailer = Mailer::start(
+            &settings.mail_from,
+            settings.smtp_url.as_deref(),
+            &settings.data_dir,
+        )
+        .unwrap();
         mailer.send(Outgoing {
             to: "ann@example.org".into(),
             subject: "Hello".into(),

@@ -94,7 +94,12 @@ impl Application {
             jwt::now(),
         )
         .await?;
-        let mailer = crate::mail::Mailer::start(&settings).map_err(std::io::Error::other)?;
+        let mailer = crate::mail::Mailer::start(
+            &settings.mail_from,
+            settings.smtp_url.as_deref(),
+            &settings.data_dir,
+        )
+        .map_err(std::io::Error::other)?;
         let platform = crate::accounts::platform::Platform::new(&settings.platform)
             .map_err(std::io::Error::other)?;
         let (going_away, going_away_rx) = tokio::sync::watch::channel(false);
