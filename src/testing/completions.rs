@@ -304,7 +304,7 @@ pub async fn submit(
         user_id: me.id,
         groups: groups.into_iter().map(|g| g.name).collect(),
         submitted_at: crate::accounts::jwt::now(),
-        score: answers.iter().map(|a| a.points).sum(),
+        score: crate::domain::grading::total(answers.iter().map(|a| a.points)),
         max_score: test.questions.iter().map(|q| q.points as f64).sum(),
         pending: answers.iter().any(|a| a.is_correct.is_none()),
         answers,

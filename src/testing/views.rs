@@ -9,14 +9,15 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::domain::grading::truncated;
 use crate::error::ApiError;
 use crate::organizations::views::MemberOut;
 use crate::store::{
     Answer, Completion, Filter, Group, Question, QuestionKind, Response, Store, Test, User,
 };
 
-/// A score or points as a JSON number: whole values print as integers (`3`, not `3.0`),
-/// others keep every digit (`0.6666666666666666`), never truncated.
+/// An exact score or points (`score_exact`, `points_exact`) as a JSON number: whole values
+/// print as integers (`3`, not `3.0`), others keep every digit (`0.6666666666666666`).
 pub fn number(value: f64) -> Value {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     if value.fract() == 0.0 && value.abs() < EXACT {
@@ -356,8 +357,11 @@ pub struct StudentAnswer {
 pub struct GradedAnswer {
     pub question: i64,
     pub body: AnswerBody,
+    /// Seed 003's integer: `points_exact` truncated toward zero.
+    pub points: i64,
+    /// The points the answer earned, fractions kept (partial credit).
     #[serde(serialize_with = "whole_number")]
-    pub points: f64,
+    pub points_exact: f64,
 }
 
 /// A completion as its student sees it: no correctness.
@@ -369,8 +373,11 @@ pub struct CompletionOut {
     /// The test's public_uuid.
     pub test: String,
     pub answers: Vec<StudentAnswer>,
+    /// Seed 003's integer: `score_exact` truncated toward zero.
+    pub score: i64,
+    /// The exact sum of the answers' points, fractions kept.
     #[serde(serialize_with = "whole_number")]
-    pub score: f64,
+    pub score_exact: f64,
     #[serde(serialize_with = "whole_number")]
     pub max_score: f64,
     #[schema(format = DateTime)]
@@ -430,8 +437,11 @@ pub struct GradedCompletionOut {
     pub user: Student,
     pub test: i64,
     pub answers: Vec<GradedAnswer>,
+    /// Seed 003's integer: `score_exact` truncated toward zero.
+    pub score: i64,
+    /// The exact sum of the answers' points, fractions kept.
     #[serde(serialize_with = "whole_number")]
-    pub score: f64,
+    pub score_exact: f64,
     #[serde(serialize_with = "whole_number")]
     pub max_score: f64,
     #[schema(format = DateTime)]
@@ -528,7 +538,8 @@ pub fn student_completion(c: &Completion, current_uuid: Option<&str>) -> Complet
                 body: answer_body(a, false),
             })
             .collect(),
-        score: c.score,
+        score: truncated(c.score),
+        score_exact: c.score,
         max_score: c.max_score,
         submitted_at: timestamp(c.submitted_at),
         status: status(c),
@@ -553,10 +564,12 @@ pub fn graded_completion(c: &Completion, user: Option<&User>) -> GradedCompletio
             .map(|a| GradedAnswer {
                 question: a.question.id,
                 body: answer_body(a, true),
-                points: a.points,
+                points: truncated(a.points),
+                points_exact: a.points,
             })
             .collect(),
-        score: c.score,
+        score: truncated(c.score),
+        score_exact: c.score,
         max_score: c.max_score,
         submitted_at: timestamp(c.submitted_at),
         status: status(c),

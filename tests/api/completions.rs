@@ -182,6 +182,7 @@ fn all_right(test: &Value) -> Value {
 fn marked(test: &Value, number: usize, points: i64, body: Value) -> Value {
     let mut marked = answer(test, number, body);
     marked["points"] = json!(points);
+    marked["points_exact"] = json!(points);
     marked
 }
 
@@ -237,7 +238,7 @@ async fn a_submission_answers_the_student_view_with_one_answer_per_question_in_o
         answer(t, 1, text("Paris")),
     ]);
     let c = s.submitted(&s.student, t, answers).await;
-    let fields = "answers id max_score score status submitted_at test user";
+    let fields = "answers id max_score score score_exact status submitted_at test user";
     assert_eq!(keys(&c), fields);
     assert!(c["id"].is_i64() && c["submitted_at"].is_string(), "{c}");
     let totals = json!({"user": s.student.id, "test": uuid(t), "score": 5, "max_score": 13});
@@ -316,7 +317,7 @@ async fn non_strict_check_answers_share_points_by_right_minus_wrong_picks() {
 }
 
 #[tokio::test]
-async fn fractional_scores_keep_all_their_digits() {
+async fn fractional_scores_answer_the_truncated_integer_and_keep_every_digit_beside_it() {
     let s = school().await;
     let variants = ["a", "e", "i"].map(|v| json!({"text": v, "is_correct": true}));
     let body = json!({"variants": variants, "strict_score": false});
@@ -324,15 +325,14 @@ async fn fractional_scores_keep_all_their_digits() {
     let t = s.one_question_test(q).await;
     let answers = json!([answer(&t, 1, checks(&t, 1, &["e"]))]);
     let c = s.submitted(&s.student, &t, answers).await;
-    assert_eq!(c["score"], json!(0.3333333333333333));
+    let third = json!(0.3333333333333333);
+    let totals = json!({"score": 0, "score_exact": third, "max_score": 1});
+    assert_eq!(only(&c, "score score_exact max_score"), totals);
     let (status, g) = s.graded(&c, &s.owner).await;
     assert_eq!(status, StatusCode::OK, "{g}");
-    let third = json!(0.3333333333333333);
-    let totals = json!({"score": third, "max_score": 1});
-    assert_eq!(
-        (&g["answers"][0]["points"], only(&g, "score max_score")),
-        (&third, totals)
-    );
+    let points = only(&g["answers"][0], "points points_exact");
+    assert_eq!(points, json!({"points": 0, "points_exact": third}));
+    assert_eq!(only(&g, "score score_exact max_score"), totals);
 }
 
 #[tokio::test]
