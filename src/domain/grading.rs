@@ -79,6 +79,21 @@ pub fn truncated(exact: f64) -> i64 {
     }
 }
 
+/// The variant of a question a text answer names, compared as grading compares them (so
+/// in any case, as the original matched): a correct one first, else any. `None`: the
+/// answer matches no variant.
+pub fn matched_variant(question: &Question, text: &str) -> Option<i64> {
+    let answer = normalize_text(text);
+    let matching = || {
+        question
+            .variants
+            .iter()
+            .filter(|v| normalize_text(&v.text) == answer)
+    };
+    let mut correct_first = matching().filter(|v| v.is_correct).chain(matching());
+    correct_first.next().map(|v| v.id)
+}
+
 /// Grades one response to one question. A response of another kind than the question's
 /// (which the API never builds) is wrong.
 pub fn grade(question: &Question, response: &Response) -> Grade {
@@ -164,6 +179,9 @@ mod tests {
         }
         assert_eq!(grade(&q, &Response::Text("Boston".into())), Grade::WRONG);
         assert_eq!(grade(&q, &Response::Text("NewYork".into())), Grade::WRONG);
+        assert_eq!(matched_variant(&q, " new york"), Some(10));
+        assert_eq!(matched_variant(&q, "BOSTON"), Some(11));
+        assert_eq!(matched_variant(&q, "Chicago"), None);
     }
 
     #[test]

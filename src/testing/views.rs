@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::domain::grading::truncated;
+use crate::domain::grading::{matched_variant, truncated};
 use crate::error::ApiError;
 use crate::organizations::views::MemberOut;
 use crate::store::{
@@ -303,10 +303,11 @@ pub async fn open_test_views(
 // ---------------------------------------------------------------------------------------
 // Completions.
 
-/// A picked variant, or a text answer (`id` null).
+/// A picked variant, or a text answer: `id` is the variant the text matches (in any case),
+/// else the answer's own id (never a variant's); `0` for an unanswered question.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PickedVariant {
-    pub id: Option<i64>,
+    pub id: i64,
     pub text: String,
     /// Teachers only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -452,16 +453,20 @@ pub struct GradedCompletionOut {
 fn picked(question: &Question, id: i64, with_correctness: bool) -> PickedVariant {
     let variant = question.variants.iter().find(|v| v.id == id);
     PickedVariant {
-        id: Some(id),
+        id,
         text: variant.map_or_else(String::new, |v| v.text.clone()),
         is_correct: with_correctness.then(|| variant.is_some_and(|v| v.is_correct)),
     }
 }
 
+/// `picked_variant.id` of an unanswered text or radio question (seed 003 requires an integer
+/// there; no stored id is 0). Also shown for a text answer stored before answers had ids.
+pub const UNANSWERED: i64 = 0;
+
 fn answer_body(answer: &Answer, with_correctness: bool) -> AnswerBody {
     let q = &answer.question;
-    let nothing = |text: String, is_correct: bool| PickedVariant {
-        id: None,
+    let text_answer = |id: i64, text: String, is_correct: bool| PickedVariant {
+        id,
         text,
         is_correct: with_correctness.then_some(is_correct),
     };
@@ -470,7 +475,7 @@ fn answer_body(answer: &Answer, with_correctness: bool) -> AnswerBody {
         // with nothing: clients read `body.picked_variant.text` and the like without checking.
         Response::Unanswered => match q.kind {
             QuestionKind::Text | QuestionKind::Radio => AnswerBody {
-                picked_variant: Some(nothing(String::new(), false)),
+                picked_variant: Some(text_answer(UNANSWERED, String::new(), false)),
                 ..AnswerBody::default()
             },
             QuestionKind::Check => AnswerBody {
@@ -483,7 +488,13 @@ fn answer_body(answer: &Answer, with_correctness: bool) -> AnswerBody {
             },
         },
         Response::Text(text) => AnswerBody {
-            picked_variant: Some(nothing(text.clone(), answer.is_correct == Some(true))),
+            picked_variant: Some(text_answer(
+                matched_variant(q, text)
+                    .or(answer.answer_id)
+                    .unwrap_or(UNANSWERED),
+                text.clone(),
+                answer.is_correct == Some(true),
+            )),
             ..AnswerBody::default()
         },
         Response::Single(id) => AnswerBody {

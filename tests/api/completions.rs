@@ -244,7 +244,7 @@ async fn a_submission_answers_the_student_view_with_one_answer_per_question_in_o
     let totals = json!({"user": s.student.id, "test": uuid(t), "score": 5, "max_score": 13});
     assert_eq!(only(&c, "user test score max_score"), totals);
     let pick = |n, text| json!({"id": variant_id(t, n, text), "text": text});
-    let paris = json!({"id": null, "text": "Paris"});
+    let paris = json!({"id": variant_id(t, 1, "Paris"), "text": "Paris"});
     let expected = json!([
         {"question": question_id(t, 1), "body": {"picked_variant": paris}},
         {"question": question_id(t, 2), "body": {"picked_variant": pick(2, "4")}},
@@ -397,7 +397,7 @@ async fn empty_answers_count_as_unanswered_and_score_nothing() {
     let c = s.submitted(&s.student, t, answers).await;
     let answers = c["answers"].as_array().unwrap();
     assert_eq!(answers.len(), 5, "{c}");
-    let nothing = json!({"picked_variant": {"id": null, "text": ""}});
+    let nothing = json!({"picked_variant": {"id": 0, "text": ""}});
     let bodies: Vec<&Value> = answers.iter().map(|a| &a["body"]).collect();
     let shapes = [
         &nothing,
@@ -417,7 +417,7 @@ async fn an_unanswered_question_keeps_the_shape_of_its_kind_in_every_completion_
     let c = s
         .submitted(&s.student, t, json!([answer(t, 1, text(""))]))
         .await;
-    let nothing = json!({"picked_variant": {"id": null, "text": ""}});
+    let nothing = json!({"picked_variant": {"id": 0, "text": ""}});
     let student_shapes = json!([nothing, nothing, {"picked_variants": []},
                                 {"picked_variants": []}, {"code": ""}]);
     let bodies = |c: &Value| -> Value {
@@ -437,7 +437,7 @@ async fn an_unanswered_question_keeps_the_shape_of_its_kind_in_every_completion_
         assert_eq!(bodies(view), student_shapes, "{view}");
     }
 
-    let unmarked = json!({"id": null, "text": "", "is_correct": false});
+    let unmarked = json!({"id": 0, "text": "", "is_correct": false});
     let teacher_shapes = json!([
         {"picked_variant": unmarked, "is_correct": false},
         {"picked_variant": unmarked, "is_correct": false},
@@ -640,7 +640,17 @@ async fn the_tests_creator_and_the_organizations_owner_read_completions_with_cor
     ]);
     let c = s.submitted(&s.student, &t, answers).await;
     let pick = |n, text, ok| json!({"id": variant_id(&t, n, text), "text": text, "is_correct": ok});
-    let lyon = json!({"id": null, "text": "Lyon", "is_correct": false});
+    // Lyon matches no variant: the answer's own id, never a variant's.
+    let lyon_id = c["answers"][0]["body"]["picked_variant"]["id"]
+        .as_i64()
+        .unwrap();
+    let variant_ids = t["questions"].as_array().unwrap().iter();
+    let mut variant_ids = variant_ids.flat_map(|q| q["body"]["variants"].as_array().unwrap());
+    assert!(
+        lyon_id > 0 && !variant_ids.any(|v| v["id"] == lyon_id),
+        "{c}"
+    );
+    let lyon = json!({"id": lyon_id, "text": "Lyon", "is_correct": false});
     let primes = json!([pick(3, "2", true), pick(3, "4", false)]);
     let q1 = json!({"picked_variant": lyon, "is_correct": false});
     let q2 = json!({"picked_variant": pick(2, "4", true), "is_correct": true});

@@ -100,3 +100,96 @@ async fn scores_and_points_are_integers_truncated_from_the_exact_sum_with_the_ex
     assert_eq!(list[1]["answers"][1]["points"], 0);
     assert_eq!(list[1]["score"], 0);
 }
+
+/// `picked_variant.id` of every answer of a completion view, in the test's order.
+fn picked_ids(c: &Value) -> Vec<Value> {
+    let answers = c["answers"].as_array().unwrap().iter();
+    answers
+        .map(|a| a["body"]["picked_variant"]["id"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_picked_variant_has_an_integer_id_and_the_question_never_grows() {
+    let app = spawn_app().await;
+    let variants =
+        json!([{"text": "Paris", "is_correct": true}, {"text": "Lyon", "is_correct": false}]);
+    let radio = json!([{"text": "3", "is_correct": false}, {"text": "4", "is_correct": true}]);
+    let questions = json!([
+        {"text": "Capital of France?", "type": "text", "number_in_test": 1, "points": 2,
+         "body": {"variants": variants}},
+        {"text": "2 + 2?", "type": "radio", "number_in_test": 2, "points": 1,
+         "body": {"variants": radio}},
+        {"text": "Largest city?", "type": "text", "number_in_test": 3, "points": 1,
+         "body": {"variants": [{"text": "Paris", "is_correct": true}]}},
+    ]);
+    let (owner, student, test) = class_with_test(&app, questions).await;
+    let uuid = test["public_uuid"].as_str().unwrap();
+    let q = |n: usize| test["questions"][n - 1]["id"].clone();
+    // Seed 003 §1.1: `picked_variant {id* integer READ-ONLY, text* string}`; a client sends
+    // the text of a text answer (the id is read-only).
+    let submit = |first: &str, third: &str| {
+        json!([
+            {"question": q(1), "body": {"picked_variant": {"text": first}}},
+            {"question": q(3), "body": {"picked_variant": {"text": third}}},
+        ])
+    };
+    let (status, c) = status_json(
+        app.submit(&student, uuid, submit("PARIS", "Marseille"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    let ids = picked_ids(&c);
+    // A match in any case is the variant; no match is the answer's own id; the unanswered
+    // radio question is 0.
+    assert_eq!(ids[0], variant_id(&test, 1, "Paris"), "{c}");
+    assert_eq!(ids[1], 0, "{c}");
+    let own = ids[2].as_i64().expect("an integer");
+    let every_variant: Vec<Value> = test["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|q| q["body"]["variants"].as_array().unwrap().clone())
+        .map(|v| v["id"].clone())
+        .collect();
+    assert!(
+        own > 0 && !every_variant.contains(&ids[2]),
+        "{own} {every_variant:?}"
+    );
+    assert_eq!(
+        c["answers"][2]["body"]["picked_variant"]["text"],
+        "Marseille"
+    );
+
+    // The same id in every view, every time; another answer gets another id.
+    let id = c["id"].as_i64().unwrap();
+    let (_, again) = status_json(
+        app.get(&format!("/api/completions/{id}/"), Some(&student.access))
+            .await,
+    )
+    .await;
+    let path = format!("/api/completions/{id}/with_correctness/");
+    let (_, graded) = status_json(app.get(&path, Some(&owner.access)).await).await;
+    let (_, mine) = status_json(
+        app.get("/api/users/me/completions/", Some(&student.access))
+            .await,
+    )
+    .await;
+    for view in [&again, &graded, &mine[0]] {
+        assert_eq!(picked_ids(view), ids, "{view}");
+    }
+    let (_, other) = status_json(
+        app.submit(&student, uuid, submit("lyon", "Marseille"))
+            .await,
+    )
+    .await;
+    let other_ids = picked_ids(&other);
+    assert_eq!(other_ids[0], variant_id(&test, 1, "Lyon"));
+    assert!(other_ids[2].is_i64() && other_ids[2] != ids[2], "{other}");
+
+    // The question is as the teacher wrote it: no variant was added.
+    let path = format!("/api/tests/{}/", test["id"]);
+    let (_, now) = status_json(app.get(&path, Some(&owner.access)).await).await;
+    assert_eq!(now["questions"], test["questions"]);
+}
