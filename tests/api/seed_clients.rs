@@ -1,10 +1,12 @@
 //! The seed documents' own clients, unchanged (issue 27): each test sends a request as the
 //! document shows it and checks the answer against the document's field list and types.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, status_json, variant_id, Account, TestApp};
+use crate::helpers::{
+    spawn_app, spawn_app_with, status_json, variant_id, Account, TestApp, PASSWORD,
+};
 
 /// A lenient check question of `points` with three right variants, `a`, `b` and `c`, and a
 /// wrong one, `d`.
@@ -192,4 +194,110 @@ async fn every_picked_variant_has_an_integer_id_and_the_question_never_grows() {
     let path = format!("/api/tests/{}/", test["id"]);
     let (_, now) = status_json(app.get(&path, Some(&owner.access)).await).await;
     assert_eq!(now["questions"], test["questions"]);
+}
+
+#[tokio::test]
+async fn http_basic_signs_in_on_seed_003s_routes_under_the_sign_in_limits() {
+    let app = spawn_app_with(|s| s.throttle.failures_per_account = 3).await;
+    let owner = app.owner("ann@seed.test").await;
+    let doc = crate::schema::schema(&app).await;
+    // Seed 003's security schemes: `basicAuth  http, basic`, offered on its operations.
+    assert_eq!(
+        doc["components"]["securitySchemes"]["basicAuth"]["scheme"],
+        "basic"
+    );
+    let security = &doc["paths"]["/api/users/me"]["get"]["security"];
+    assert!(
+        security
+            .as_array()
+            .unwrap()
+            .contains(&json!({"basicAuth": []})),
+        "{security}"
+    );
+
+    let (status, me) = status_json(
+        app.with_basic(Method::GET, "/api/users/me", &owner.email, PASSWORD)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &me["id"]),
+        (StatusCode::OK, &json!(owner.id)),
+        "{me}"
+    );
+    let (status, tests) = status_json(
+        app.with_basic(Method::GET, "/api/tests/", &owner.email, PASSWORD)
+            .await,
+    )
+    .await;
+    assert_eq!((status, tests), (StatusCode::OK, json!([])));
+
+    // Credentials that fail are said to have failed, not to be missing.
+    let wrong = app
+        .with_basic(Method::GET, "/api/users/me", &owner.email, "wrong horse")
+        .await;
+    let (status, body) = status_json(wrong).await;
+    let failed = json!({"detail": "Invalid username/password.", "code": "authentication_failed"});
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, failed.clone()));
+    let unknown = app
+        .with_basic(Method::GET, "/api/groups/", "nobody@seed.test", PASSWORD)
+        .await;
+    assert_eq!(
+        status_json(unknown).await,
+        (StatusCode::UNAUTHORIZED, failed)
+    );
+
+    // Each failure counts as a failed sign-in of the login, at every door: two more make
+    // three, the limit; the fourth is one too many, and then the password doors and Basic
+    // refuse even the right password.
+    for _ in 0..2 {
+        let resp = app
+            .with_basic(Method::GET, "/api/users/me", &owner.email, "wrong horse")
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    let resp = app
+        .with_basic(Method::GET, "/api/users/me", &owner.email, "wrong horse")
+        .await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let resp = app
+        .with_basic(Method::GET, "/api/users/me", &owner.email, PASSWORD)
+        .await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (status, body) = status_json(app.obtain_tokens(&owner.email, PASSWORD).await).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::TOO_MANY_REQUESTS, &json!("throttled"))
+    );
+    // The bearer token still works: the lock is on guessing the password.
+    let resp = app.get("/api/users/me", Some(&owner.access)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn http_basic_is_no_credential_where_no_document_lists_it() {
+    let app = spawn_app().await;
+    let owner = app.owner("ann@seed.test").await;
+    // Seed 001's permissions catalog takes `Token <key>` (and JWTs), not Basic.
+    let resp = app
+        .with_basic(Method::GET, "/api/permissions/", &owner.email, PASSWORD)
+        .await;
+    let (status, body) = status_json(resp).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("not_authenticated"))
+    );
+    // A Basic header that is no `login:password` pair is a failed credential, said so.
+    let resp = app
+        .client
+        .get(app.url("/api/users/me"))
+        .header("Authorization", "Basic not-base64!")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_json(resp).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("authentication_failed"))
+    );
 }
