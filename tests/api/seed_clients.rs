@@ -301,3 +301,51 @@ async fn http_basic_is_no_credential_where_no_document_lists_it() {
         (StatusCode::UNAUTHORIZED, &json!("authentication_failed"))
     );
 }
+
+#[tokio::test]
+async fn an_account_signed_up_without_an_email_shows_an_empty_string_at_every_door() {
+    let app = spawn_app().await;
+    // Seed 001's sign-up example, without the optional email (and with a password of the
+    // one policy: the documented `s3cret` is a deliberate 400).
+    let kaveh = json!({"first_name": "kaveh", "last_name": "mehrbanian", "username": "kavehkm",
+                       "password": PASSWORD});
+    let (status, user) = status_json(app.sign_up(&kaveh).await).await;
+    assert_eq!(
+        (status, &user["email"]),
+        (StatusCode::CREATED, &json!("")),
+        "{user}"
+    );
+    // A second account without an email: absent in the store, so no clash on "".
+    let mut other = kaveh.clone();
+    other["username"] = json!("someone_else");
+    assert_eq!(app.sign_up(&other).await.status(), StatusCode::CREATED);
+
+    let (status, signed) = status_json(app.sign_in("kavehkm", PASSWORD).await).await;
+    assert_eq!(
+        (status, &signed["email"]),
+        (StatusCode::OK, &json!("")),
+        "{signed}"
+    );
+    let key = signed["token"].as_str().unwrap();
+    let id = signed["id"].as_i64().unwrap();
+    for path in [
+        format!("/api/users/{id}"),
+        "/api/users/me".to_owned(),
+        format!("/api/v1/accounts/users/{id}/"),
+        format!("/api/v1/user/{id}/"),
+    ] {
+        let resp = app.with_key(Method::GET, &path, Some(key), None).await;
+        let (status, shown) = status_json(resp).await;
+        assert_eq!(
+            (status, &shown["email"]),
+            (StatusCode::OK, &json!("")),
+            "{path}: {shown}"
+        );
+    }
+    let (_, listed) = status_json(
+        app.with_key(Method::GET, "/api/users", Some(key), None)
+            .await,
+    )
+    .await;
+    assert_eq!(listed[0]["email"], "", "{listed}");
+}
