@@ -349,3 +349,40 @@ async fn an_account_signed_up_without_an_email_shows_an_empty_string_at_every_do
     .await;
     assert_eq!(listed[0]["email"], "", "{listed}");
 }
+
+#[tokio::test]
+async fn the_readme_rules_that_differ_from_seed_003_are_what_the_server_does() {
+    let app = spawn_app().await;
+    let owner = app.owner("owner@seed.test").await;
+    let teacher = app.teacher_of(&owner, "teacher@seed.test").await;
+    let bystander = app.teacher_of(&owner, "bystander@seed.test").await;
+    let student = app.student("student@seed.test", owner.org.unwrap()).await;
+    let group = app.group(&teacher, "Class", &[student.id]).await;
+    let mut body = crate::helpers::sample_test();
+    body["available_for"] = json!([group]);
+    let test = app.create_test(&teacher, &body).await;
+    let uuid = test["public_uuid"].as_str().unwrap();
+
+    // §4.1 "List all tests created by current teacher": the owner lists every teacher's.
+    let (_, listed) = status_json(app.get("/api/tests/", Some(&owner.access)).await).await;
+    assert_eq!(listed[0]["id"], test["id"], "{listed}");
+    let (_, theirs) = status_json(app.get("/api/tests/", Some(&bystander.access)).await).await;
+    assert_eq!(theirs, json!([]));
+
+    // §4.9, the student view: also a preview for the test's teachers, without correctness.
+    let link = format!("/api/tests/p/{uuid}/");
+    for who in [&teacher, &owner, &student] {
+        let (status, view) = status_json(app.get(&link, Some(&who.access)).await).await;
+        assert_eq!(status, StatusCode::OK, "{}: {view}", who.email);
+        assert!(!view.to_string().contains("is_correct"), "{view}");
+    }
+    let (status, _) = status_json(app.get(&link, Some(&bystander.access)).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // §5.7 "students only!": a teacher gets their own completions, none.
+    let mine = "/api/users/me/completions/";
+    assert_eq!(
+        status_json(app.get(mine, Some(&teacher.access)).await).await,
+        (StatusCode::OK, json!([]))
+    );
+}
