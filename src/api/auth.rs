@@ -66,6 +66,38 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ApiE
     Ok(Some((login.to_owned(), password.to_owned())))
 }
 
+/// HTTP Basic credentials read from a request whose route documents them (seed 003's;
+/// elsewhere such a header is no credential of the route's, so "not provided"), to be checked
+/// by [`BasicAttempt::check`]. Read before the handler's future, which cannot borrow the
+/// request.
+pub struct BasicAttempt {
+    login: String,
+    password: String,
+    address: Option<IpAddr>,
+}
+
+impl BasicAttempt {
+    /// `Ok(None)`: no Basic header, or a route without Basic; a 401 for a Basic header that
+    /// decodes to no `login:password` pair.
+    pub fn of(req: &HttpRequest, state: &AppState) -> Result<Option<BasicAttempt>, ApiError> {
+        if !documents_basic(req) {
+            return Ok(None);
+        }
+        Ok(
+            basic_credentials(req)?.map(|(login, password)| BasicAttempt {
+                login,
+                password,
+                address: client_address(req, state),
+            }),
+        )
+    }
+
+    /// Checks the credentials as the password doors do (see [`AuthUser::basic`]).
+    pub async fn check(self, state: &AppState) -> Result<AuthUser, ApiError> {
+        AuthUser::basic(state, self.address, &self.login, self.password).await
+    }
+}
+
 /// The client's address: the peer's, or, behind a trusted proxy that the settings name
 /// (`TESTIT_CLIENT_ADDRESS_HEADER`), the one that proxy put in its header (for
 /// `X-Forwarded-For`, the last entry: the one the proxy itself appended).
@@ -240,15 +272,11 @@ impl FromRequest for AuthUser {
         let token = bearer_token(req).map(str::to_owned);
         // Basic only where the route documents it (seed 003's); elsewhere such a header is
         // no credential of the route's, so "not provided".
-        let basic = match documents_basic(req) {
-            true => basic_credentials(req),
-            false => Ok(None),
-        };
-        let address = state.as_ref().and_then(|s| client_address(req, s));
+        let basic = state.as_ref().map(|state| BasicAttempt::of(req, state));
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
-            if let Some((login, password)) = basic? {
-                return AuthUser::basic(&state, address, &login, password).await;
+            if let Some(attempt) = basic.transpose()?.flatten() {
+                return attempt.check(&state).await;
             }
             let token = token.ok_or_else(|| ApiError::code(ErrorCode::NotAuthenticated))?;
             AuthUser::authenticate(&state, &token).await

@@ -386,3 +386,28 @@ async fn the_readme_rules_that_differ_from_seed_003_are_what_the_server_does() {
         (StatusCode::OK, json!([]))
     );
 }
+
+#[tokio::test]
+async fn the_xlsx_export_takes_http_basic_too() {
+    let app = spawn_app().await;
+    let owner = app.owner("owner@seed.test").await;
+    let test = app
+        .create_test(&owner, &crate::helpers::sample_test())
+        .await;
+    let path = format!("/api/tests/{}/completions/export/", test["id"]);
+    let resp = app
+        .with_basic(Method::GET, &path, &owner.email, PASSWORD)
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app
+        .with_basic(Method::GET, &path, &owner.email, "wrong horse")
+        .await;
+    let (status, body) = status_json(resp).await;
+    assert_eq!(
+        (status, &body["detail"]),
+        (
+            StatusCode::UNAUTHORIZED,
+            &json!("Invalid username/password.")
+        )
+    );
+}
