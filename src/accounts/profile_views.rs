@@ -26,9 +26,9 @@ pub enum GenderChoice {
 #[schema(as = AccountSummary)]
 pub struct AccountSummaryOut {
     pub id: i64,
-    /// `null` only for an account made through another door without one.
-    #[schema(format = Email)]
-    pub email: Option<String>,
+    /// `""` for an account without one (seed 001's sign-up without an email, a Facebook
+    /// user who shares none): the field is a string, as the seeds type it.
+    pub email: String,
     pub first_name: String,
     pub last_name: String,
     /// E.164: `+` and 8 to 15 digits.
@@ -50,8 +50,9 @@ pub struct AccountSummaryOut {
 #[schema(as = Account)]
 pub struct AccountOut {
     pub id: i64,
-    #[schema(format = Email)]
-    pub email: Option<String>,
+    /// `""` for an account without one (seed 001's sign-up without an email, a Facebook
+    /// user who shares none): the field is a string, as the seeds type it.
+    pub email: String,
     pub first_name: String,
     pub last_name: String,
     #[schema(example = "+1234567890")]
@@ -129,7 +130,7 @@ pub fn has_initial_profile(user: &User) -> bool {
 pub fn summary(user: &User) -> AccountSummaryOut {
     AccountSummaryOut {
         id: user.id,
-        email: user.email.clone(),
+        email: user.email.clone().unwrap_or_default(),
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
         phone: user.phone.clone(),
@@ -143,7 +144,7 @@ pub fn summary(user: &User) -> AccountSummaryOut {
 pub fn account(user: &User) -> AccountOut {
     AccountOut {
         id: user.id,
-        email: user.email.clone(),
+        email: user.email.clone().unwrap_or_default(),
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
         phone: user.phone.clone(),

@@ -15,9 +15,9 @@ use crate::store::{Filter, Organization, Store, User};
 #[schema(as = User)]
 pub struct UserOut {
     pub id: i64,
-    /// `null` only for accounts made through `/api/users/signup` without one.
-    #[schema(format = Email)]
-    pub email: Option<String>,
+    /// `""` for an account without one (seed 001's sign-up without an email, a Facebook
+    /// user who shares none): the field is a string, as the seeds type it.
+    pub email: String,
     pub first_name: String,
     pub last_name: String,
     /// Seed 001's sign-in name; `null` for accounts made through the other doors.
@@ -35,7 +35,7 @@ pub struct UserOut {
 fn user_out(user: &User, orgs: &HashMap<i64, Organization>) -> UserOut {
     UserOut {
         id: user.id,
-        email: user.email.clone(),
+        email: user.email.clone().unwrap_or_default(),
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
         username: user.username.clone(),
@@ -77,8 +77,9 @@ pub struct SignInOut {
     pub id: i64,
     pub first_name: String,
     pub last_name: String,
-    #[schema(format = Email)]
-    pub email: Option<String>,
+    /// `""` for an account without one (seed 001's sign-up without an email, a Facebook
+    /// user who shares none): the field is a string, as the seeds type it.
+    pub email: String,
     pub username: Option<String>,
     pub person: Option<i64>,
     pub groups: Vec<i64>,
@@ -94,7 +95,7 @@ impl From<crate::accounts::directory::SignedIn> for SignInOut {
             id: user.id,
             first_name: user.first_name,
             last_name: user.last_name,
-            email: user.email,
+            email: user.email.unwrap_or_default(),
             username: user.username,
             person: user.person,
             groups: signed.groups,

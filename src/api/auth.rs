@@ -20,9 +20,10 @@ use crate::store::{Filter, RevokedToken, User};
 
 /// The caller, authenticated by `Authorization: Token <key>` (an opaque API key, seeds 000
 /// and 001), `Authorization: Bearer <jwt>` or `Authorization: Token <jwt>` (an access token;
-/// a key and a JWT are told apart by shape). Missing credentials answer 401
-/// `not_authenticated`; a bad, expired or revoked credential, or a refresh token, 401
-/// `token_not_valid`.
+/// a key and a JWT are told apart by shape), or, on the routes of seed 003, which documents
+/// `basicAuth`, `Authorization: Basic base64(email:password)`. Missing credentials answer
+/// 401 `not_authenticated`; a bad, expired or revoked credential, or a refresh token, 401
+/// `token_not_valid`; a wrong email and password 401 `authentication_failed`.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub user: User,
@@ -37,6 +38,64 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let known = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token");
     let token = token.trim();
     (known && !token.is_empty()).then_some(token)
+}
+
+/// The DRF message of a Basic header that is not `Basic base64(login:password)`.
+const BAD_BASIC_HEADER: &str = "Invalid basic header. Credentials not correctly base64 encoded.";
+
+/// `Authorization: Basic …` decoded: `Ok(None)` when the header uses another scheme (or
+/// none), `Ok(Some((login, password)))`, or a 401 for a Basic header that decodes to no pair.
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ApiError> {
+    use base64::Engine;
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().unwrap_or("").trim();
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let bad = || ApiError::with_detail(ErrorCode::AuthenticationFailed, BAD_BASIC_HEADER);
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (login, password) = decoded.split_once(':').ok_or_else(bad)?;
+    Ok(Some((login.to_owned(), password.to_owned())))
+}
+
+/// HTTP Basic credentials read from a request whose route documents them (seed 003's;
+/// elsewhere such a header is no credential of the route's, so "not provided"), to be checked
+/// by [`BasicAttempt::check`]. Read before the handler's future, which cannot borrow the
+/// request.
+pub struct BasicAttempt {
+    login: String,
+    password: String,
+    address: Option<IpAddr>,
+}
+
+impl BasicAttempt {
+    /// `Ok(None)`: no Basic header, or a route without Basic; a 401 for a Basic header that
+    /// decodes to no `login:password` pair.
+    pub fn of(req: &HttpRequest, state: &AppState) -> Result<Option<BasicAttempt>, ApiError> {
+        if !documents_basic(req) {
+            return Ok(None);
+        }
+        Ok(
+            basic_credentials(req)?.map(|(login, password)| BasicAttempt {
+                login,
+                password,
+                address: client_address(req, state),
+            }),
+        )
+    }
+
+    /// Checks the credentials as the password doors do (see [`AuthUser::basic`]).
+    pub async fn check(self, state: &AppState) -> Result<AuthUser, ApiError> {
+        AuthUser::basic(state, self.address, &self.login, self.password).await
+    }
 }
 
 /// The client's address: the peer's, or, behind a trusted proxy that the settings name
@@ -171,6 +230,34 @@ impl AuthUser {
         })
     }
 
+    /// Checks HTTP Basic credentials (an email and a password) as the password doors do:
+    /// under the sign-in limits of the login and the client's address (refused with 429
+    /// before any hashing while either has run out), argon2 on the blocking pool, and a
+    /// failure counted as a failed sign-in. Nothing is cached: every request is checked.
+    async fn basic(
+        state: &AppState,
+        address: Option<IpAddr>,
+        login: &str,
+        password: String,
+    ) -> Result<AuthUser, ApiError> {
+        state.throttle.before_sign_in(login, address)?;
+        let user = state.store.user_by_email(login.trim()).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        match (
+            crate::accounts::password::verify(password, hash).await?,
+            user,
+        ) {
+            (true, Some(user)) if user.can_sign_in() => Ok(AuthUser { user, claims: None }),
+            _ => {
+                let failed = ApiError::with_detail(
+                    ErrorCode::AuthenticationFailed,
+                    "Invalid username/password.",
+                );
+                Err(state.throttle.failed(login, address).unwrap_or(failed))
+            }
+        }
+    }
+
     pub fn id(&self) -> i64 {
         self.user.id
     }
@@ -183,8 +270,14 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req).map(str::to_owned);
+        // Basic only where the route documents it (seed 003's); elsewhere such a header is
+        // no credential of the route's, so "not provided".
+        let basic = state.as_ref().map(|state| BasicAttempt::of(req, state));
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
+            if let Some(attempt) = basic.transpose()?.flatten() {
+                return attempt.check(&state).await;
+            }
             let token = token.ok_or_else(|| ApiError::code(ErrorCode::NotAuthenticated))?;
             AuthUser::authenticate(&state, &token).await
         })
@@ -220,7 +313,14 @@ pub enum Schemes {
 }
 
 impl Schemes {
-    /// The `WWW-Authenticate` value of a 401 on such a route.
+    /// Seed 003's routes also take HTTP Basic (its `basicAuth` scheme).
+    pub fn accepts_basic(self) -> bool {
+        matches!(self, Schemes::Bearer | Schemes::Both)
+    }
+
+    /// The `WWW-Authenticate` value of a 401 on such a route. Basic is accepted on seed
+    /// 003's routes but never offered here: a browser answers a `Basic` challenge to its
+    /// scripts' requests with a password dialog of its own, over the web app.
     pub fn challenge(self) -> &'static str {
         match self {
             Schemes::Bearer => r#"Bearer realm="api""#,
@@ -246,10 +346,24 @@ impl Challenges {
         Challenges(map)
     }
 
-    fn of(&self, method: &Method, pattern: &str) -> Schemes {
+    fn find(&self, method: &Method, pattern: &str) -> Option<Schemes> {
         let key = (method.clone(), pattern.trim_end_matches('/').to_owned());
-        self.0.get(&key).copied().unwrap_or(Schemes::Bearer)
+        self.0.get(&key).copied()
     }
+
+    fn of(&self, method: &Method, pattern: &str) -> Schemes {
+        self.find(method, pattern).unwrap_or(Schemes::Bearer)
+    }
+}
+
+/// Whether the request's route is one of seed 003's, whose document lists `basicAuth`
+/// (its own routes and the paths it shares with seed 001).
+fn documents_basic(req: &HttpRequest) -> bool {
+    let schemes = match (req.app_data::<web::Data<Challenges>>(), req.match_pattern()) {
+        (Some(challenges), Some(pattern)) => challenges.find(req.method(), &pattern),
+        _ => None,
+    };
+    schemes.is_some_and(Schemes::accepts_basic)
 }
 
 /// Middleware: gives every 401 the `WWW-Authenticate` challenge of its route's scheme

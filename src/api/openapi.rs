@@ -210,7 +210,9 @@ fn security(doc: &OpDoc) -> Value {
     }
     match doc.schemes {
         Schemes::Token => json!([{ "tokenAuth": [] }, { "jwtAuth": [] }]),
-        Schemes::Bearer | Schemes::Both => json!([{ "jwtAuth": [] }, { "tokenAuth": [] }]),
+        Schemes::Bearer | Schemes::Both => {
+            json!([{ "jwtAuth": [] }, { "tokenAuth": [] }, { "basicAuth": [] }])
+        }
     }
 }
 
@@ -256,6 +258,11 @@ pub fn document(docs: &[OpDoc]) -> Value {
             "schemas": schemas,
             "securitySchemes": {
                 "jwtAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                "basicAuth": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "An account's email and password (seed 003's routes), under the sign-in limits.",
+                },
                 "tokenAuth": {
                     "type": "apiKey",
                     "in": "header",

@@ -26,9 +26,9 @@ pub struct UserBriefOut {
     pub id: i64,
     pub first_name: String,
     pub last_name: String,
-    /// `null` for an account without one (a Facebook user who shares none).
-    #[schema(format = Email)]
-    pub email: Option<String>,
+    /// `""` for an account without one (seed 001's sign-up without an email, a Facebook
+    /// user who shares none): the field is a string, as the seeds type it.
+    pub email: String,
     /// The account's Stripe customer; `null` until Stripe has answered, or without Stripe.
     pub stripe_customer_id: Option<String>,
 }
@@ -39,7 +39,7 @@ impl From<&User> for UserBriefOut {
             id: user.id,
             first_name: user.first_name.clone(),
             last_name: user.last_name.clone(),
-            email: user.email.clone(),
+            email: user.email.clone().unwrap_or_default(),
             stripe_customer_id: user.stripe_customer_id.clone(),
         }
     }

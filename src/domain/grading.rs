@@ -50,6 +50,50 @@ pub fn normalize_text(text: &str) -> String {
     caseless::default_case_fold_str(&composed).nfc().collect()
 }
 
+/// How far a sum of points may be from a whole number and still be that number: adding
+/// binary fractions (thirds, sevenths) can miss a whole total by a few units in the last
+/// place, and a score of 0.9999999999999999 must count as the 1 it is.
+const WHOLE_TOLERANCE: f64 = 1e-9;
+
+/// The exact total of some answers' points: their sum, and a sum within a hair of a whole
+/// number (see [`WHOLE_TOLERANCE`]) is that whole number.
+pub fn total(points: impl IntoIterator<Item = f64>) -> f64 {
+    let sum: f64 = points.into_iter().sum();
+    let whole = sum.round();
+    if (sum - whole).abs() <= WHOLE_TOLERANCE * whole.abs().max(1.0) {
+        whole
+    } else {
+        sum
+    }
+}
+
+/// What seed 003's integer `score` and `points` show of an exact value: truncated toward
+/// zero, as the original's integer serializer field did (`2.99` is `2`). A value within a
+/// hair of a whole number counts as it first, as in [`total`].
+pub fn truncated(exact: f64) -> i64 {
+    let snapped = total([exact]);
+    if snapped.is_finite() {
+        snapped.trunc() as i64
+    } else {
+        0
+    }
+}
+
+/// The variant of a question a text answer names, compared as grading compares them (so
+/// in any case, as the original matched): a correct one first, else any. `None`: the
+/// answer matches no variant.
+pub fn matched_variant(question: &Question, text: &str) -> Option<i64> {
+    let answer = normalize_text(text);
+    let matching = || {
+        question
+            .variants
+            .iter()
+            .filter(|v| normalize_text(&v.text) == answer)
+    };
+    let mut correct_first = matching().filter(|v| v.is_correct).chain(matching());
+    correct_first.next().map(|v| v.id)
+}
+
 /// Grades one response to one question. A response of another kind than the question's
 /// (which the API never builds) is wrong.
 pub fn grade(question: &Question, response: &Response) -> Grade {
@@ -78,12 +122,14 @@ pub fn grade(question: &Question, response: &Response) -> Grade {
             if question.strict_score || correct.is_empty() {
                 return Grade::all_or_nothing(exact, question.points);
             }
-            let right = picked.intersection(&correct).count() as f64;
-            let wrong = picked.difference(&correct).count() as f64;
-            let share = (right - wrong).max(0.0) / correct.len() as f64;
+            let right = picked.intersection(&correct).count() as i64;
+            let wrong = picked.difference(&correct).count() as i64;
+            // Multiplied before dividing: the nearest double to the exact fraction, so
+            // truncating it never loses a whole point (3 × 1/3 is 1, not 0.999…).
+            let earned = question.points * (right - wrong).max(0);
             Grade {
                 is_correct: Some(exact),
-                points: question.points as f64 * share,
+                points: earned as f64 / correct.len() as f64,
             }
         }
         (QuestionKind::Code, Response::Code(_)) => Grade::PENDING,
@@ -133,6 +179,9 @@ mod tests {
         }
         assert_eq!(grade(&q, &Response::Text("Boston".into())), Grade::WRONG);
         assert_eq!(grade(&q, &Response::Text("NewYork".into())), Grade::WRONG);
+        assert_eq!(matched_variant(&q, " new york"), Some(10));
+        assert_eq!(matched_variant(&q, "BOSTON"), Some(11));
+        assert_eq!(matched_variant(&q, "Chicago"), None);
     }
 
     #[test]
@@ -191,6 +240,40 @@ mod tests {
             grade(&q, &Response::Multiple(vec![10])).is_correct,
             Some(false)
         );
+    }
+
+    #[test]
+    fn totals_are_exact_and_integers_truncate_toward_zero() {
+        let third = 1.0 / 3.0;
+        assert_eq!(total([third, third, third]), 1.0);
+        assert_eq!(total([0.1, 0.2]), 0.30000000000000004);
+        assert_eq!(truncated(third), 0);
+        assert_eq!(truncated(2.0 * 4.0 / 3.0), 2);
+        assert_eq!(truncated(0.1 * 3.0 * 10.0), 3);
+        assert_eq!(truncated(4.999_999_999_999_999), 5);
+        assert_eq!(truncated(4.5), 4);
+        assert_eq!(truncated(-0.5), 0);
+        assert_eq!(truncated(f64::NAN), 0);
+    }
+
+    #[test]
+    fn lenient_check_points_are_the_nearest_double_to_the_fraction() {
+        let mut q = question(
+            QuestionKind::Check,
+            3,
+            &[
+                ("a", true),
+                ("b", true),
+                ("c", true),
+                ("d", true),
+                ("e", true),
+                ("f", true),
+                ("g", true),
+            ],
+        );
+        q.strict_score = false;
+        let points = grade(&q, &Response::Multiple(vec![10, 11, 12, 13, 14, 15])).points;
+        assert_eq!(points, 18.0 / 7.0);
     }
 
     #[test]

@@ -34,8 +34,9 @@ impl From<&Organization> for OrganizationOut {
 #[schema(as = GroupMember)]
 pub struct MemberOut {
     pub id: i64,
-    #[schema(format = Email)]
-    pub email: Option<String>,
+    /// `""` for an account without one (seed 001's sign-up without an email, a Facebook
+    /// user who shares none): the field is a string, as the seeds type it.
+    pub email: String,
     pub first_name: String,
     pub last_name: String,
     pub photo: Option<String>,
@@ -46,7 +47,7 @@ impl From<&User> for MemberOut {
     fn from(user: &User) -> Self {
         MemberOut {
             id: user.id,
-            email: user.email.clone(),
+            email: user.email.clone().unwrap_or_default(),
             first_name: user.first_name.clone(),
             last_name: user.last_name.clone(),
             photo: user.photo.clone(),

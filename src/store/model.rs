@@ -357,6 +357,11 @@ pub struct Answer {
     pub points: f64,
     #[serde(default)]
     pub runtime_errors: Option<String>,
+    /// A text answer that matches no variant of its question: the answer's own id, taken
+    /// from the variants' id sequence (so never a variant's id), shown as
+    /// `picked_variant.id`. The question itself is never changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_id: Option<i64>,
 }
 
 /// A student's submitted test: self-contained, so editing or deleting the test later never

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::access::{access_groups, managed_test, readable_completion, test_by_uuid};
 use super::grading::Grading;
-use crate::domain::grading::grade;
+use crate::domain::grading::{grade, matched_variant};
 use crate::domain::input::{Input, REQUIRED};
 use crate::error::ApiError;
 use crate::store::{
@@ -218,9 +218,27 @@ pub fn grade_all(test: &Test, mut responses: HashMap<i64, Response>) -> Vec<Answ
                 is_correct: grade.is_correct,
                 points: grade.points,
                 runtime_errors: None,
+                answer_id: None,
             }
         })
         .collect()
+}
+
+/// Gives each text answer that matches no variant of its question an id of its own, from
+/// the variants' id sequence: clients read `picked_variant.id` as an integer, and such an
+/// id can never be taken for one of the question's variants. The question is not changed
+/// (the original added the answer to it as a new wrong variant).
+async fn number_unmatched_text(store: &Store, answers: &mut [Answer]) -> Result<(), ApiError> {
+    let unmatched = |a: &Answer| match &a.response {
+        Response::Text(text) => matched_variant(&a.question, text).is_none(),
+        _ => false,
+    };
+    let count = answers.iter().filter(|a| unmatched(a)).count();
+    let mut ids = store.reserve_ids("variants", count).await?.into_iter();
+    for answer in answers.iter_mut().filter(|a| unmatched(a)) {
+        answer.answer_id = ids.next();
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -293,7 +311,8 @@ pub async fn submit(
     // False for live submissions, which announce the attempt's end before the grading.
     announce_and_grade: bool,
 ) -> Result<Completion, ApiError> {
-    let answers = grade_all(test, responses);
+    let mut answers = grade_all(test, responses);
+    number_unmatched_text(&grading.store, &mut answers).await?;
     let mut completion = Completion {
         id: 0,
         test_id: test.id,
@@ -304,7 +323,7 @@ pub async fn submit(
         user_id: me.id,
         groups: groups.into_iter().map(|g| g.name).collect(),
         submitted_at: crate::accounts::jwt::now(),
-        score: answers.iter().map(|a| a.points).sum(),
+        score: crate::domain::grading::total(answers.iter().map(|a| a.points)),
         max_score: test.questions.iter().map(|q| q.points as f64).sum(),
         pending: answers.iter().any(|a| a.is_correct.is_none()),
         answers,

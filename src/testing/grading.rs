@@ -91,7 +91,8 @@ fn announce_answer(grading: &Grading, completion: &Completion, index: usize) {
         .count();
     let teachers = serde_json::json!({ "type": "answer_graded", "completion": completion.id,
         "user": completion.user_id, "question": answer.question.id, "is_correct": answer.is_correct,
-        "points": super::views::number(answer.points), "runtime_errors": answer.runtime_errors,
+        "points": crate::domain::grading::truncated(answer.points),
+        "points_exact": super::views::number(answer.points), "runtime_errors": answer.runtime_errors,
         "answers_pending": pending });
     let student = serde_json::json!({ "type": "answer_graded", "completion": completion.id,
         "question": answer.question.id, "answers_pending": pending });
@@ -162,7 +163,7 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
                     answer.points = points;
                     answer.runtime_errors = explanation;
                 }
-                c.score = c.answers.iter().map(|a| a.points).sum();
+                c.score = crate::domain::grading::total(c.answers.iter().map(|a| a.points));
                 c.pending = c.answers.iter().any(|a| a.is_correct.is_none());
                 Ok::<_, StoreError>(())
             })

@@ -9,14 +9,15 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::domain::grading::{matched_variant, truncated};
 use crate::error::ApiError;
 use crate::organizations::views::MemberOut;
 use crate::store::{
     Answer, Completion, Filter, Group, Question, QuestionKind, Response, Store, Test, User,
 };
 
-/// A score or points as a JSON number: whole values print as integers (`3`, not `3.0`),
-/// others keep every digit (`0.6666666666666666`), never truncated.
+/// An exact score or points (`score_exact`, `points_exact`) as a JSON number: whole values
+/// print as integers (`3`, not `3.0`), others keep every digit (`0.6666666666666666`).
 pub fn number(value: f64) -> Value {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     if value.fract() == 0.0 && value.abs() < EXACT {
@@ -302,10 +303,11 @@ pub async fn open_test_views(
 // ---------------------------------------------------------------------------------------
 // Completions.
 
-/// A picked variant, or a text answer (`id` null).
+/// A picked variant, or a text answer: `id` is the variant the text matches (in any case),
+/// else the answer's own id (never a variant's); `0` for an unanswered question.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PickedVariant {
-    pub id: Option<i64>,
+    pub id: i64,
     pub text: String,
     /// Teachers only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -356,8 +358,11 @@ pub struct StudentAnswer {
 pub struct GradedAnswer {
     pub question: i64,
     pub body: AnswerBody,
+    /// Seed 003's integer: `points_exact` truncated toward zero.
+    pub points: i64,
+    /// The points the answer earned, fractions kept (partial credit).
     #[serde(serialize_with = "whole_number")]
-    pub points: f64,
+    pub points_exact: f64,
 }
 
 /// A completion as its student sees it: no correctness.
@@ -369,8 +374,11 @@ pub struct CompletionOut {
     /// The test's public_uuid.
     pub test: String,
     pub answers: Vec<StudentAnswer>,
+    /// Seed 003's integer: `score_exact` truncated toward zero.
+    pub score: i64,
+    /// The exact sum of the answers' points, fractions kept.
     #[serde(serialize_with = "whole_number")]
-    pub score: f64,
+    pub score_exact: f64,
     #[serde(serialize_with = "whole_number")]
     pub max_score: f64,
     #[schema(format = DateTime)]
@@ -430,8 +438,11 @@ pub struct GradedCompletionOut {
     pub user: Student,
     pub test: i64,
     pub answers: Vec<GradedAnswer>,
+    /// Seed 003's integer: `score_exact` truncated toward zero.
+    pub score: i64,
+    /// The exact sum of the answers' points, fractions kept.
     #[serde(serialize_with = "whole_number")]
-    pub score: f64,
+    pub score_exact: f64,
     #[serde(serialize_with = "whole_number")]
     pub max_score: f64,
     #[schema(format = DateTime)]
@@ -442,16 +453,20 @@ pub struct GradedCompletionOut {
 fn picked(question: &Question, id: i64, with_correctness: bool) -> PickedVariant {
     let variant = question.variants.iter().find(|v| v.id == id);
     PickedVariant {
-        id: Some(id),
+        id,
         text: variant.map_or_else(String::new, |v| v.text.clone()),
         is_correct: with_correctness.then(|| variant.is_some_and(|v| v.is_correct)),
     }
 }
 
+/// `picked_variant.id` of an unanswered text or radio question (seed 003 requires an integer
+/// there; no stored id is 0). Also shown for a text answer stored before answers had ids.
+pub const UNANSWERED: i64 = 0;
+
 fn answer_body(answer: &Answer, with_correctness: bool) -> AnswerBody {
     let q = &answer.question;
-    let nothing = |text: String, is_correct: bool| PickedVariant {
-        id: None,
+    let text_answer = |id: i64, text: String, is_correct: bool| PickedVariant {
+        id,
         text,
         is_correct: with_correctness.then_some(is_correct),
     };
@@ -460,7 +475,7 @@ fn answer_body(answer: &Answer, with_correctness: bool) -> AnswerBody {
         // with nothing: clients read `body.picked_variant.text` and the like without checking.
         Response::Unanswered => match q.kind {
             QuestionKind::Text | QuestionKind::Radio => AnswerBody {
-                picked_variant: Some(nothing(String::new(), false)),
+                picked_variant: Some(text_answer(UNANSWERED, String::new(), false)),
                 ..AnswerBody::default()
             },
             QuestionKind::Check => AnswerBody {
@@ -473,7 +488,13 @@ fn answer_body(answer: &Answer, with_correctness: bool) -> AnswerBody {
             },
         },
         Response::Text(text) => AnswerBody {
-            picked_variant: Some(nothing(text.clone(), answer.is_correct == Some(true))),
+            picked_variant: Some(text_answer(
+                matched_variant(q, text)
+                    .or(answer.answer_id)
+                    .unwrap_or(UNANSWERED),
+                text.clone(),
+                answer.is_correct == Some(true),
+            )),
             ..AnswerBody::default()
         },
         Response::Single(id) => AnswerBody {
@@ -528,7 +549,8 @@ pub fn student_completion(c: &Completion, current_uuid: Option<&str>) -> Complet
                 body: answer_body(a, false),
             })
             .collect(),
-        score: c.score,
+        score: truncated(c.score),
+        score_exact: c.score,
         max_score: c.max_score,
         submitted_at: timestamp(c.submitted_at),
         status: status(c),
@@ -553,10 +575,12 @@ pub fn graded_completion(c: &Completion, user: Option<&User>) -> GradedCompletio
             .map(|a| GradedAnswer {
                 question: a.question.id,
                 body: answer_body(a, true),
-                points: a.points,
+                points: truncated(a.points),
+                points_exact: a.points,
             })
             .collect(),
-        score: c.score,
+        score: truncated(c.score),
+        score_exact: c.score,
         max_score: c.max_score,
         submitted_at: timestamp(c.submitted_at),
         status: status(c),

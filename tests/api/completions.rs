@@ -182,6 +182,7 @@ fn all_right(test: &Value) -> Value {
 fn marked(test: &Value, number: usize, points: i64, body: Value) -> Value {
     let mut marked = answer(test, number, body);
     marked["points"] = json!(points);
+    marked["points_exact"] = json!(points);
     marked
 }
 
@@ -237,13 +238,13 @@ async fn a_submission_answers_the_student_view_with_one_answer_per_question_in_o
         answer(t, 1, text("Paris")),
     ]);
     let c = s.submitted(&s.student, t, answers).await;
-    let fields = "answers id max_score score status submitted_at test user";
+    let fields = "answers id max_score score score_exact status submitted_at test user";
     assert_eq!(keys(&c), fields);
     assert!(c["id"].is_i64() && c["submitted_at"].is_string(), "{c}");
     let totals = json!({"user": s.student.id, "test": uuid(t), "score": 5, "max_score": 13});
     assert_eq!(only(&c, "user test score max_score"), totals);
     let pick = |n, text| json!({"id": variant_id(t, n, text), "text": text});
-    let paris = json!({"id": null, "text": "Paris"});
+    let paris = json!({"id": variant_id(t, 1, "Paris"), "text": "Paris"});
     let expected = json!([
         {"question": question_id(t, 1), "body": {"picked_variant": paris}},
         {"question": question_id(t, 2), "body": {"picked_variant": pick(2, "4")}},
@@ -316,7 +317,7 @@ async fn non_strict_check_answers_share_points_by_right_minus_wrong_picks() {
 }
 
 #[tokio::test]
-async fn fractional_scores_keep_all_their_digits() {
+async fn fractional_scores_answer_the_truncated_integer_and_keep_every_digit_beside_it() {
     let s = school().await;
     let variants = ["a", "e", "i"].map(|v| json!({"text": v, "is_correct": true}));
     let body = json!({"variants": variants, "strict_score": false});
@@ -324,15 +325,14 @@ async fn fractional_scores_keep_all_their_digits() {
     let t = s.one_question_test(q).await;
     let answers = json!([answer(&t, 1, checks(&t, 1, &["e"]))]);
     let c = s.submitted(&s.student, &t, answers).await;
-    assert_eq!(c["score"], json!(0.3333333333333333));
+    let third = json!(0.3333333333333333);
+    let totals = json!({"score": 0, "score_exact": third, "max_score": 1});
+    assert_eq!(only(&c, "score score_exact max_score"), totals);
     let (status, g) = s.graded(&c, &s.owner).await;
     assert_eq!(status, StatusCode::OK, "{g}");
-    let third = json!(0.3333333333333333);
-    let totals = json!({"score": third, "max_score": 1});
-    assert_eq!(
-        (&g["answers"][0]["points"], only(&g, "score max_score")),
-        (&third, totals)
-    );
+    let points = only(&g["answers"][0], "points points_exact");
+    assert_eq!(points, json!({"points": 0, "points_exact": third}));
+    assert_eq!(only(&g, "score score_exact max_score"), totals);
 }
 
 #[tokio::test]
@@ -397,7 +397,7 @@ async fn empty_answers_count_as_unanswered_and_score_nothing() {
     let c = s.submitted(&s.student, t, answers).await;
     let answers = c["answers"].as_array().unwrap();
     assert_eq!(answers.len(), 5, "{c}");
-    let nothing = json!({"picked_variant": {"id": null, "text": ""}});
+    let nothing = json!({"picked_variant": {"id": 0, "text": ""}});
     let bodies: Vec<&Value> = answers.iter().map(|a| &a["body"]).collect();
     let shapes = [
         &nothing,
@@ -417,7 +417,7 @@ async fn an_unanswered_question_keeps_the_shape_of_its_kind_in_every_completion_
     let c = s
         .submitted(&s.student, t, json!([answer(t, 1, text(""))]))
         .await;
-    let nothing = json!({"picked_variant": {"id": null, "text": ""}});
+    let nothing = json!({"picked_variant": {"id": 0, "text": ""}});
     let student_shapes = json!([nothing, nothing, {"picked_variants": []},
                                 {"picked_variants": []}, {"code": ""}]);
     let bodies = |c: &Value| -> Value {
@@ -437,7 +437,7 @@ async fn an_unanswered_question_keeps_the_shape_of_its_kind_in_every_completion_
         assert_eq!(bodies(view), student_shapes, "{view}");
     }
 
-    let unmarked = json!({"id": null, "text": "", "is_correct": false});
+    let unmarked = json!({"id": 0, "text": "", "is_correct": false});
     let teacher_shapes = json!([
         {"picked_variant": unmarked, "is_correct": false},
         {"picked_variant": unmarked, "is_correct": false},
@@ -640,7 +640,17 @@ async fn the_tests_creator_and_the_organizations_owner_read_completions_with_cor
     ]);
     let c = s.submitted(&s.student, &t, answers).await;
     let pick = |n, text, ok| json!({"id": variant_id(&t, n, text), "text": text, "is_correct": ok});
-    let lyon = json!({"id": null, "text": "Lyon", "is_correct": false});
+    // Lyon matches no variant: the answer's own id, never a variant's.
+    let lyon_id = c["answers"][0]["body"]["picked_variant"]["id"]
+        .as_i64()
+        .unwrap();
+    let variant_ids = t["questions"].as_array().unwrap().iter();
+    let mut variant_ids = variant_ids.flat_map(|q| q["body"]["variants"].as_array().unwrap());
+    assert!(
+        lyon_id > 0 && !variant_ids.any(|v| v["id"] == lyon_id),
+        "{c}"
+    );
+    let lyon = json!({"id": lyon_id, "text": "Lyon", "is_correct": false});
     let primes = json!([pick(3, "2", true), pick(3, "4", false)]);
     let q1 = json!({"picked_variant": lyon, "is_correct": false});
     let q2 = json!({"picked_variant": pick(2, "4", true), "is_correct": true});

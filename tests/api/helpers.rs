@@ -447,3 +447,21 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
 }
+
+impl TestApp {
+    /// A request with `Authorization: Basic base64(login:password)` (seed 003's `basicAuth`).
+    pub async fn with_basic(
+        &self,
+        method: Method,
+        path: &str,
+        login: &str,
+        password: &str,
+    ) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .basic_auth(login, Some(password))
+            .send()
+            .await
+            .expect("request sent")
+    }
+}

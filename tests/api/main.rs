@@ -23,6 +23,7 @@ mod organizations;
 mod persistence;
 mod photos;
 mod schema;
+mod seed_clients;
 mod shutdown;
 mod store_contract;
 mod text_fields;

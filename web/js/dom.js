@@ -114,7 +114,7 @@ export function personName(user) {
   return name || user.email || `User ${user.id}`;
 }
 
-/** A number as the server prints scores: whole values without decimals. */
+/** A number as the server prints exact scores (`score_exact`): whole values without decimals. */
 export function num(value) {
   if (typeof value !== "number") return String(value ?? "");
   return Number.isInteger(value) ? String(value) : String(Math.round(value * 100) / 100);

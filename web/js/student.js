@@ -86,7 +86,7 @@ export function studentHome(main) {
     replace(results, h("h2", { id: "results-h" }, "Your results"), completions.length
       ? h("ul", { class: "plain" }, completions.slice().reverse().map((c) => h("li", {},
         h("a", { href: `#/result/${c.id}` }, `${names.get(c.test) || "Test"} — ${new Date(c.submitted_at).toLocaleString()}`),
-        " ", c.status === "grading" ? h("span", { class: "badge grading" }, "grading") : h("span", { class: "badge graded" }, `${num(c.score)} / ${num(c.max_score)}`))))
+        " ", c.status === "grading" ? h("span", { class: "badge grading" }, "grading") : h("span", { class: "badge graded" }, `${num(c.score_exact ?? c.score)} / ${num(c.max_score)}`))))
       : h("p", {}, "No results yet."));
   }).catch((err) => replace(results, h("h2", { id: "results-h" }, "Your results"), h("p", {}, errorText(err))));
 }
@@ -432,8 +432,8 @@ export function resultView(main, id) {
     const questions = new Map((test?.questions || []).map((q) => [q.id, q]));
     replace(body,
       h("p", { class: "score", "data-status": completion.status },
-        grading ? "Grading your code answers…" : `Score: ${num(completion.score)} / ${num(completion.max_score)}`),
-      grading ? h("p", { class: "note" }, `Answers graded at once so far: ${num(completion.score)} of ${num(completion.max_score)} points.`) : null,
+        grading ? "Grading your code answers…" : `Score: ${num(completion.score_exact ?? completion.score)} / ${num(completion.max_score)}`),
+      grading ? h("p", { class: "note" }, `Answers graded at once so far: ${num(completion.score_exact ?? completion.score)} of ${num(completion.max_score)} points.`) : null,
       h("p", {}, `Submitted ${new Date(completion.submitted_at).toLocaleString()}`),
       h("ol", { class: "answers" }, completion.answers.map((answer) => {
         const q = questions.get(answer.question);
@@ -444,7 +444,7 @@ export function resultView(main, id) {
       })),
       h("p", {}, h("a", { href: "#/" }, "Back to my tests")));
     if (grading) announce("Your code answers are being graded.");
-    else announce(`Score: ${num(completion.score)} of ${num(completion.max_score)}`);
+    else announce(`Score: ${num(completion.score_exact ?? completion.score)} of ${num(completion.max_score)}`);
   };
 
   const load = async () => {

@@ -104,7 +104,7 @@ export function watchView(main, id) {
     const correct = answer.body?.is_correct;
     if (correct === null || correct === undefined) return h("td", { class: "q pending" }, "…", h("span", { class: "visually-hidden" }, " grading"));
     return h("td", { class: `q ${correct ? "right" : "wrong"}` },
-      correct ? "✓ " : "✗ ", num(answer.points), h("span", { class: "visually-hidden" }, correct ? " correct" : " wrong"));
+      correct ? "✓ " : "✗ ", num(answer.points_exact ?? answer.points), h("span", { class: "visually-hidden" }, correct ? " correct" : " wrong"));
   };
 
   const answerText = (answer) => {
@@ -122,7 +122,7 @@ export function watchView(main, id) {
         h("p", {}, `${r.status === "in_progress" ? "Previous attempt: submitted" : "Submitted"} ${new Date(c.submitted_at).toLocaleString()}${r.timedOut ? " (at the deadline)" : ""} · ${plural(r.completions.size, "completion")} · status ${c.status}`),
         h("ol", { class: "answers" }, (c.answers || []).map((a) => h("li", {},
           h("p", { class: "q" }, q.get(a.question)?.text || `Question ${a.question}`,
-            " — ", a.body?.is_correct === null || a.body?.is_correct === undefined ? "grading" : `${a.points === 1 ? "1 point" : `${num(a.points)} points`}${a.body.is_correct ? ", correct" : ", wrong"}`),
+            " — ", a.body?.is_correct === null || a.body?.is_correct === undefined ? "grading" : `${num(a.points_exact ?? a.points)} ${(a.points_exact ?? a.points) === 1 ? "point" : "points"}${a.body.is_correct ? ", correct" : ", wrong"}`),
           answerText(a),
           a.body?.runtime_errors ? h("pre", { class: "errors" }, a.body.runtime_errors) : null))))
         : h("p", {}, "No completion yet.")));
@@ -165,7 +165,7 @@ export function watchView(main, id) {
         const a = r.completion?.answers?.find((x) => x.question === q.id);
         if (!a || a.body?.is_correct === null || a.body?.is_correct === undefined) continue;
         graded += 1;
-        points += a.points || 0;
+        points += a.points_exact ?? a.points ?? 0;
         if (a.body.is_correct) right += 1;
       }
       return h("td", { class: "q" }, graded ? `${right}/${graded} right` : "–", graded ? h("span", { class: "meta" }, `avg ${num(points / graded)}`) : null);
@@ -227,11 +227,11 @@ export function watchView(main, id) {
   const completed = (r, completion, graded) => {
     r.completions.add(completion.id);
     r.completion = completion;
-    r.score = completion.score;
+    r.score = completion.score_exact ?? completion.score;
     r.max = completion.max_score;
     r.answered = (completion.answers || []).filter((a) => {
       const b = a.body || {};
-      return (b.code ?? "") !== "" || (b.picked_variants?.length ?? 0) > 0 || (b.picked_variant?.id ?? null) !== null || (b.picked_variant?.text ?? "") !== "";
+      return (b.code ?? "") !== "" || (b.picked_variants?.length ?? 0) > 0 || (b.picked_variant?.id ?? 0) !== 0 || (b.picked_variant?.text ?? "") !== "";
     }).length;
     r.deadline = null;
     r.status = completion.status === "grading" ? "grading" : graded ? "graded" : "submitted";
@@ -300,6 +300,7 @@ export function watchView(main, id) {
         const a = r.completion?.id === m.completion ? r.completion.answers?.find((x) => x.question === m.question) : null;
         if (a) {
           a.points = m.points;
+          a.points_exact = m.points_exact;
           a.body = { ...a.body, is_correct: m.is_correct, runtime_errors: m.runtime_errors };
         }
         r.status = "grading";
