@@ -33,6 +33,9 @@ pub struct Settings {
     pub grader_workers: usize,
     /// How long `POST /api/completions/` waits for code answers to be graded.
     pub grading_wait: Duration,
+    /// How long after a timed attempt's deadline a REST submission of it is still
+    /// accepted (`TESTIT_TIME_LIMIT_GRACE`): the network and a slow client's last click.
+    pub time_limit_grace: Duration,
     /// Where `GET /metrics` (Prometheus) listens; `None`: nowhere.
     pub metrics_bind: Option<String>,
     /// What a WebSocket client may cost before it is disconnected.
@@ -216,6 +219,7 @@ impl Settings {
             python: "python3".to_owned(),
             grader_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             grading_wait: Duration::from_secs(5),
+            time_limit_grace: Duration::from_secs(30),
             metrics_bind: None,
             live: LiveLimits::default(),
             smtp_url: None,
@@ -311,6 +315,17 @@ impl Settings {
                     return Err(SettingsError {
                         name: "TESTIT_GRADING_WAIT_MS",
                         problem: format!("expected milliseconds, got {ms:?}"),
+                    })
+                }
+            };
+        }
+        if let Some(secs) = get("TESTIT_TIME_LIMIT_GRACE") {
+            settings.time_limit_grace = match secs.parse::<u64>() {
+                Ok(secs) if secs <= 3600 => Duration::from_secs(secs),
+                _ => {
+                    return Err(SettingsError {
+                        name: "TESTIT_TIME_LIMIT_GRACE",
+                        problem: format!("expected 0 to 3600 seconds, got {secs:?}"),
                     })
                 }
             };

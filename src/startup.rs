@@ -78,6 +78,7 @@ impl Application {
             grader,
             hub: hub.clone(),
             wait: settings.grading_wait,
+            grace: settings.time_limit_grace.as_secs() as i64,
         };
         let port = crate::testing::live::port(grading.clone());
         let attempts = actors::on_own_system("attempts", move || {

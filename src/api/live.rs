@@ -21,7 +21,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use actors::attempt::{AttemptActor, Find, GetState, Save, Submit};
-use actors::hub::{Event, Publish, Topic, Watch};
+use actors::hub::{Event, Topic, Watch};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -31,9 +31,10 @@ use crate::error::{ApiError, ErrorCode};
 use crate::organizations::views::MemberOut;
 use crate::settings::LiveLimits;
 use crate::state::AppState;
-use crate::store::{Attempt, Filter, Page, StoreError, Test, User};
+use crate::store::{Attempt, Filter, Page, Test, User};
 use crate::testing::access::{access_groups, manages, test_by_uuid};
-use crate::testing::completions::{attempts_left, read_response};
+use crate::testing::attempts;
+use crate::testing::completions::read_response;
 use crate::testing::views::{
     graded_completions as graded_views, student_view, timestamp, GradedCompletionOut,
 };
@@ -849,45 +850,9 @@ async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Valu
     {
         return Err("This test is not available to you.".to_owned());
     }
-    let key = format!("{}:{}", test.id, me.id);
-    let attempts = store.repo::<Attempt>();
-    let open = Filter::Eq("open_key", key.clone().into());
-    let (attempt, resumed) = loop {
-        if let Some(attempt) = attempts
-            .find_one(&open)
-            .await
-            .map_err(|e| detail(e.into()))?
-        {
-            break (attempt, true);
-        }
-        attempts_left(store, me, &test).await.map_err(detail)?;
-        let started_at = crate::accounts::jwt::now();
-        let new = Attempt {
-            id: 0,
-            test_id: test.id,
-            user_id: me.id,
-            organization_id: test.organization_id,
-            started_at,
-            deadline: test.time_limit_seconds.map(|limit| started_at + limit),
-            answers: Default::default(),
-            submitted: false,
-            completion_id: None,
-            open_key: key.clone(),
-        };
-        match attempts.insert(new).await {
-            Ok(attempt) => {
-                let event = json!({ "type": "attempt_started", "attempt": attempt.id,
-                    "user": MemberOut::from(me), "deadline": attempt.deadline.map(timestamp) });
-                state.grading.hub.do_send(Publish {
-                    topics: vec![Topic::Test(test.id)],
-                    event: Event(event.to_string().into()),
-                });
-                break (attempt, false);
-            }
-            Err(StoreError::Duplicate) => continue, // opened meanwhile by another device
-            Err(err) => return Err(detail(err.into())),
-        }
-    };
+    let (attempt, resumed) = attempts::start(&state.grading, me, &test, true)
+        .await
+        .map_err(detail)?;
     let actor = state
         .attempts
         .send(Find::here(attempt.id))

@@ -373,6 +373,11 @@ pub struct Completion {
     pub groups: Vec<String>,
     /// Unix seconds.
     pub submitted_at: i64,
+    /// Unix seconds: when its attempt started (the test was first shown to the student, or
+    /// the live attempt began); `None` for a submission with no attempt on record (an
+    /// untimed test submitted over REST).
+    #[serde(default)]
+    pub started_at: Option<i64>,
     /// In the test's question order, one per question of the test at submission.
     pub answers: Vec<Answer>,
     pub score: f64,
@@ -387,7 +392,9 @@ pub struct Completion {
 }
 document!(Completion, "completions");
 
-/// A live attempt at a test (WebSocket): the answers saved so far, until it is submitted.
+/// An attempt at a test: started when the server first showed the student a timed test
+/// (REST) or when a live attempt began (WebSocket), with the answers saved live so far,
+/// until it is submitted. Its `started_at` is the clock of the time limit on every path.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Attempt {
     pub id: i64,
@@ -406,6 +413,11 @@ pub struct Attempt {
     /// `{test}:{user}` while open, so a student has at most one open attempt per test;
     /// `done:{id}` once submitted.
     pub open_key: String,
+    /// Started or resumed over the WebSocket: the server submits it at its deadline (an
+    /// attempt only shown over REST waits for its REST submission, until the grace ends).
+    /// Attempts stored before REST ones existed were all live.
+    #[serde(default = "default_true")]
+    pub live: bool,
 }
 document!(Attempt, "attempts");
 

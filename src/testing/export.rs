@@ -1,6 +1,7 @@
 //! A test's completions as an `.xlsx` workbook, for its managers.
 //!
-//! One row per completion: email, name, groups, score, maximum score, submission time (UTC),
+//! One row per completion: email, name, groups, score, maximum score, start and submission
+//! times (UTC; the start is empty for a submission with no attempt on record),
 //! then one column per question with the points earned. Questions are the test's current
 //! ones in order, followed by any that only older completions answered (the test was edited
 //! since); a cell is empty when that completion did not have the question.
@@ -15,12 +16,13 @@ use crate::store::{Completion, Store, Test, User};
 
 pub const XLSX_MEDIA_TYPE: &str =
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-const FIXED_COLUMNS: [&str; 6] = [
+const FIXED_COLUMNS: [&str; 7] = [
     "Email",
     "Name",
     "Group",
     "Score",
     "Max score",
+    "Started at (UTC)",
     "Submitted at (UTC)",
 ];
 const HEADER_CHARS: usize = 60;
@@ -81,7 +83,10 @@ pub fn workbook(test: &Test, rows: &[(Completion, Option<User>)]) -> Result<Vec<
         sheet.write_string(row, 2, completion.groups.join(", "))?;
         sheet.write_number(row, 3, completion.score)?;
         sheet.write_number(row, 4, completion.max_score)?;
-        sheet.write_string(row, 5, timestamp(completion.submitted_at))?;
+        if let Some(started_at) = completion.started_at {
+            sheet.write_string(row, 5, timestamp(started_at))?;
+        }
+        sheet.write_string(row, 6, timestamp(completion.submitted_at))?;
         for (offset, (question_id, _)) in columns.iter().enumerate() {
             if let Some(answer) = completion
                 .answers

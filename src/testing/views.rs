@@ -434,6 +434,10 @@ pub struct GradedCompletionOut {
     pub score: f64,
     #[serde(serialize_with = "whole_number")]
     pub max_score: f64,
+    /// When the attempt started (the test was first shown, or the live attempt began); null
+    /// for a submission with no attempt on record (an untimed test over REST).
+    #[schema(format = DateTime)]
+    pub started_at: Option<String>,
     #[schema(format = DateTime)]
     pub submitted_at: String,
     pub status: Status,
@@ -558,6 +562,7 @@ pub fn graded_completion(c: &Completion, user: Option<&User>) -> GradedCompletio
             .collect(),
         score: c.score,
         max_score: c.max_score,
+        started_at: c.started_at.map(timestamp),
         submitted_at: timestamp(c.submitted_at),
         status: status(c),
     }

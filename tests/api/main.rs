@@ -9,6 +9,7 @@ mod completions;
 mod concurrency;
 mod directory;
 mod errors;
+mod exam_rules;
 mod export;
 mod grading;
 mod groups;

@@ -104,6 +104,12 @@ async fn attempts_used_and_limits_follow_the_student() {
     body["max_attempts"] = json!(2);
     let test = app.create_test(&owner, &body).await;
     let uuid = test["public_uuid"].as_str().unwrap();
+    // A timed test is submitted over REST once it was shown (its clock started).
+    let link = format!("/api/tests/p/{uuid}/");
+    assert_eq!(
+        app.get(&link, Some(&student.access)).await.status(),
+        StatusCode::OK
+    );
     let resp = app.submit(&student, uuid, json!([])).await;
     assert_eq!(
         resp.status(),
