@@ -32,7 +32,7 @@ use crate::organizations::views::MemberOut;
 use crate::settings::LiveLimits;
 use crate::state::AppState;
 use crate::store::{Attempt, Filter, Page, Test, User};
-use crate::testing::access::{access_groups, manages, test_by_uuid};
+use crate::testing::access::{manages, test_by_uuid};
 use crate::testing::attempts;
 use crate::testing::completions::read_response;
 use crate::testing::views::{
@@ -616,6 +616,12 @@ fn error(detail: impl std::fmt::Display) -> Value {
     json!({ "type": "error", "detail": detail.to_string() })
 }
 
+/// An error reply with the code of the rule that refused.
+fn coded(err: ApiError) -> Value {
+    let code = err.error_code().as_str();
+    json!({ "type": "error", "detail": detail(err), "code": code })
+}
+
 fn detail(err: ApiError) -> String {
     match err {
         ApiError::Coded {
@@ -807,10 +813,13 @@ async fn handle(
         }
     }
     let result = match message {
-        ClientMessage::Start { test } => start(state, me, &test).await.map(|(attempt, reply)| {
-            *current = Some(attempt);
-            reply
-        }),
+        ClientMessage::Start { test } => match start(state, me, &test).await {
+            Ok((attempt, reply)) => {
+                *current = Some(attempt);
+                Ok(reply)
+            }
+            Err(refused) => return Some(refused),
+        },
         ClientMessage::Save { question, body } => match current {
             Some(attempt) => save(attempt, question, body).await,
             None => Err("Start or resume an attempt first.".to_owned()),
@@ -837,32 +846,25 @@ async fn handle(
     Some(result.unwrap_or_else(error))
 }
 
-async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Value), String> {
-    let store = &state.store;
+/// `start`: refusals are errors with the rule's `code` (`closed`, `not_open_yet`, …).
+async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Value), Value> {
     let test = test_by_uuid(&state.store, me, uuid)
         .await
-        .map_err(detail)?
-        .ok_or("No test has this public_uuid.")?;
-    if access_groups(store, me, &test)
+        .map_err(coded)?
+        .ok_or_else(|| error("No test has this public_uuid."))?;
+    let (attempt, resumed) = attempts::start_live(&state.grading, me, &test)
         .await
-        .map_err(detail)?
-        .is_empty()
-    {
-        return Err("This test is not available to you.".to_owned());
-    }
-    let (attempt, resumed) = attempts::start(&state.grading, me, &test, true)
-        .await
-        .map_err(detail)?;
+        .map_err(coded)?;
     let actor = state
         .attempts
         .send(Find::here(attempt.id))
         .await
-        .map_err(|_| "The attempts are restarting; try again.")?;
+        .map_err(|_| error("The attempts are restarting; try again."))?;
     let loaded = actor
         .send(GetState)
         .await
-        .map_err(|_| "The attempt is restarting; try again.")?;
-    let loaded = loaded.map_err(|err| err.to_string())?;
+        .map_err(|_| error("The attempt is restarting; try again."))?;
+    let loaded = loaded.map_err(error)?;
     let reply = json!({
         "type": "attempt",
         "attempt": {

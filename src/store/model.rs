@@ -324,10 +324,33 @@ pub struct Test {
     /// Completions a student may submit.
     #[serde(default)]
     pub max_attempts: Option<i64>,
+    /// Unix seconds: before it, the test cannot be taken (`None`: open from the start).
+    #[serde(default)]
+    pub opens_at: Option<i64>,
+    /// Unix seconds: from it, the test cannot be taken, and live attempts still open are
+    /// submitted (`None`: never closes).
+    #[serde(default)]
+    pub closes_at: Option<i64>,
+    /// Sittings of their own for some groups of `available_for` (a group's window replaces
+    /// the test's for its members).
+    #[serde(default)]
+    pub group_windows: Vec<GroupWindow>,
     /// Unix seconds.
     pub created_at: i64,
 }
 document!(Test, "tests");
+
+/// The window in which a group's members may take a test, replacing the test's own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GroupWindow {
+    pub group: i64,
+    /// Unix seconds, as the test's `opens_at`.
+    #[serde(default)]
+    pub opens_at: Option<i64>,
+    /// Unix seconds, as the test's `closes_at`.
+    #[serde(default)]
+    pub closes_at: Option<i64>,
+}
 
 /// What a student answered to one question.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

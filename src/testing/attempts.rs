@@ -19,6 +19,14 @@
 //! - An attempt only shown over REST and left past its deadline and grace is submitted
 //!   when the student next opens the test (nothing was saved, so it scores 0 and uses the
 //!   attempt); then the next attempt starts, if one is left.
+//!
+//! Windows: a test may open and close (`opens_at`, `closes_at`), and a group it is
+//! available for may have a window of its own, which replaces the test's for its members
+//! ([`window_of`]). Outside the window the student's view, live start and REST submission
+//! are refused (`not_open_yet`, `closed`). An attempt's deadline is the earlier of its time
+//! limit and the window's close, so the same deadline machinery holds everywhere: live
+//! saves stop and the server submits open live attempts at `closes_at`, and REST
+//! submissions are accepted until the deadline plus the grace.
 
 use actors::hub::{Event, Publish, Topic};
 use serde_json::{json, Value};
@@ -28,17 +36,91 @@ use super::completions::{attempts_left, read_response, submit};
 use super::grading::{after_submission, Grading};
 use crate::error::{ApiError, ErrorCode};
 use crate::organizations::views::MemberOut;
-use crate::store::{Attempt, Completion, FieldPath, Filter, Store, StoreError, Test, User};
+use crate::store::{Attempt, Completion, FieldPath, Filter, Group, Store, StoreError, Test, User};
 
 /// The clock of every rule here: Unix seconds.
 pub fn now() -> i64 {
     crate::accounts::jwt::now()
 }
 
-/// When an attempt at `test` started at `started_at` ends: `None` for an untimed test.
-pub fn deadline(test: &Test, started_at: i64) -> Option<i64> {
-    test.time_limit_seconds
-        .map(|limit| started_at.saturating_add(limit))
+/// When a student may take a test (Unix seconds; `None`: unbounded on that side).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub opens_at: Option<i64>,
+    pub closes_at: Option<i64>,
+}
+
+impl Window {
+    fn is_open(&self, at: i64) -> bool {
+        self.opens_at.is_none_or(|o| at >= o) && self.closes_at.is_none_or(|c| at < c)
+    }
+
+    /// `Ok` while open, else `not_open_yet` or `closed` saying when.
+    pub fn check(&self, at: i64) -> Result<(), ApiError> {
+        match (self.opens_at, self.closes_at) {
+            (Some(opens), _) if at < opens => Err(ApiError::with_detail(
+                ErrorCode::NotOpenYet,
+                format!("This test opens at {}.", super::views::timestamp(opens)),
+            )),
+            (_, Some(closes)) if at >= closes => Err(ApiError::with_detail(
+                ErrorCode::Closed,
+                format!("This test closed at {}.", super::views::timestamp(closes)),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The window of a student whose access comes from `groups`: each group's own window if it
+/// has one, else the test's. Of several, the one open at `at` that closes last, else the
+/// next to open, else the last to close.
+pub fn window_of(test: &Test, groups: &[Group], at: i64) -> Window {
+    let test_window = Window {
+        opens_at: test.opens_at,
+        closes_at: test.closes_at,
+    };
+    let windows: Vec<Window> = groups
+        .iter()
+        .map(|g| {
+            test.group_windows
+                .iter()
+                .find(|w| w.group == g.id)
+                .map_or(test_window, |w| Window {
+                    opens_at: w.opens_at,
+                    closes_at: w.closes_at,
+                })
+        })
+        .collect();
+    let closes = |w: &Window| w.closes_at.unwrap_or(i64::MAX);
+    if let Some(open) = windows
+        .iter()
+        .filter(|w| w.is_open(at))
+        .max_by_key(|w| closes(w))
+    {
+        return *open;
+    }
+    let later = windows
+        .iter()
+        .filter(|w| w.opens_at.is_some_and(|o| at < o));
+    if let Some(next) = later.min_by_key(|w| w.opens_at) {
+        return *next;
+    }
+    windows
+        .into_iter()
+        .max_by_key(closes)
+        .unwrap_or(test_window)
+}
+
+/// When an attempt started at `started_at` in `window` ends: the earlier of its time limit
+/// and the window's close; `None` when neither bounds it.
+pub fn deadline(test: &Test, window: Window, started_at: i64) -> Option<i64> {
+    let limit = test
+        .time_limit_seconds
+        .map(|limit| started_at.saturating_add(limit));
+    match (limit, window.closes_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Whether a submission at `at` of an attempt ending at `deadline` is in time: up to the
@@ -65,14 +147,31 @@ pub async fn open_attempt(
     Ok(store.repo::<Attempt>().find_one(&open).await?)
 }
 
+/// A live `start`: the student's attempt at the test, started or resumed, when the test is
+/// available to them and its window is open.
+pub async fn start_live(
+    grading: &Grading,
+    me: &User,
+    test: &Test,
+) -> Result<(Attempt, bool), ApiError> {
+    let groups = access_groups(&grading.store, me, test).await?;
+    if groups.is_empty() {
+        return Err(ApiError::forbidden("This test is not available to you."));
+    }
+    let window = window_of(test, &groups, now());
+    window.check(now())?;
+    start(grading, me, test, window, true).await
+}
+
 /// Starts the student's attempt at the test, or finds the one open (a reload, another
 /// device, or the test shown over REST first): its clock never restarts. `live`: over the
 /// WebSocket, so the server submits it at its deadline. Answers the attempt and whether it
 /// was open already; 403 when no attempt is left.
-pub async fn start(
+async fn start(
     grading: &Grading,
     me: &User,
     test: &Test,
+    window: Window,
     live: bool,
 ) -> Result<(Attempt, bool), ApiError> {
     let store = &grading.store;
@@ -95,7 +194,7 @@ pub async fn start(
             user_id: me.id,
             organization_id: test.organization_id,
             started_at,
-            deadline: deadline(test, started_at),
+            deadline: deadline(test, window, started_at),
             answers: Default::default(),
             submitted: false,
             completion_id: None,
@@ -119,11 +218,14 @@ pub async fn start(
     }
 }
 
-/// The test was shown to a student over REST: a timed test's clock starts now, once per
-/// attempt. An attempt shown over REST and left past its deadline and grace is submitted
-/// first, as at its deadline. With no attempt left the test is still shown (a later
-/// submission is refused).
+/// The test is shown to a student over REST: refused outside their window; a timed test's
+/// clock starts now, once per attempt. An attempt shown over REST and left past its
+/// deadline and grace is submitted first, as at its deadline. With no attempt left the test
+/// is still shown (a later submission is refused).
 pub async fn shown(grading: &Grading, me: &User, test: &Test) -> Result<(), ApiError> {
+    let groups = access_groups(&grading.store, me, test).await?;
+    let window = window_of(test, &groups, now());
+    window.check(now())?;
     if test.time_limit_seconds.is_none() {
         return Ok(());
     }
@@ -139,7 +241,7 @@ pub async fn shown(grading: &Grading, me: &User, test: &Test) -> Result<(), ApiE
             Err(err) => tracing::warn!(attempt = open.id, %err, "submitting an expired attempt"),
         }
     }
-    match start(grading, me, test, false).await {
+    match start(grading, me, test, window, false).await {
         Err(err) if err.error_code() == ErrorCode::PermissionDenied => Ok(()),
         other => other.map(|_| ()),
     }
@@ -176,21 +278,35 @@ pub enum ForSubmission {
     Done(Completion),
 }
 
-/// The attempt a REST submission of `test` by `me` belongs to, by the clock rule: the open
-/// one, in time (else `time_limit_passed`); or the last one, already submitted at or after
-/// its deadline (answered as it is); else `attempt_not_started`.
+/// The attempt a REST submission of `test` by `me` (given access by `groups`) belongs to,
+/// by the clock rule: the open one, in time (else `time_limit_passed`, or `closed` past the
+/// window's close); or the last one, already submitted at or after its deadline (answered
+/// as it is); else `attempt_not_started`. An untimed test needs no attempt, only its window
+/// (open, or closed less than the grace ago).
 pub async fn for_submission(
     grading: &Grading,
     me: &User,
     test: &Test,
+    groups: &[Group],
 ) -> Result<ForSubmission, ApiError> {
+    let at = now();
+    let window = window_of(test, groups, at);
+    let closed_for_good = !in_time(window.closes_at, grading.grace, at);
     if test.time_limit_seconds.is_none() {
+        if window.opens_at.is_some_and(|o| at < o) || closed_for_good {
+            window.check(at)?;
+        }
         return Ok(ForSubmission::Untimed);
     }
     let store = &grading.store;
     if let Some(open) = open_attempt(store, test, me).await? {
-        return if in_time(open.deadline, grading.grace, now()) {
+        return if in_time(open.deadline, grading.grace, at) {
             Ok(ForSubmission::Open(open))
+        } else if closed_for_good {
+            Err(window
+                .check(at)
+                .err()
+                .unwrap_or(ApiError::code(ErrorCode::Closed)))
         } else {
             Err(ApiError::code(ErrorCode::TimeLimitPassed))
         };
@@ -210,6 +326,7 @@ pub async fn for_submission(
             return Ok(ForSubmission::Done(done));
         }
     }
+    window.check(at)?;
     Err(ApiError::code(ErrorCode::AttemptNotStarted))
 }
 

@@ -381,7 +381,7 @@ pub async fn create(
         created: false,
         closed_attempt: None,
     };
-    let open = match attempts::for_submission(grading, me, &test).await? {
+    let open = match attempts::for_submission(grading, me, &test, &groups).await? {
         ForSubmission::Untimed => None,
         ForSubmission::Open(attempt) => Some(attempt),
         ForSubmission::Done(completion) => return Ok(done(completion)),

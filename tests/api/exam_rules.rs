@@ -154,3 +154,151 @@ async fn a_late_rest_submission_of_an_attempt_the_server_submitted_at_its_deadli
     assert_eq!(list.len(), 1);
     assert!(list[0]["started_at"].is_string());
 }
+
+/// RFC 3339 for `seconds` from now.
+fn from_now(seconds: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    testit::testing::views::timestamp(now + seconds)
+}
+
+/// A live `start` refused with `code`.
+async fn live_start_refused(app: &TestApp, who: &Account, test: &Value) -> Value {
+    let mut live = Live::connect(app, who).await;
+    live.send(json!({"type": "start", "test": uuid(test)}))
+        .await;
+    let refused = live.next().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    refused
+}
+
+#[tokio::test]
+async fn a_test_not_open_yet_is_refused_on_every_path_and_listed_with_when_it_opens() {
+    let app = spawn_app().await;
+    let opens = from_now(3600);
+    let (owner, ann, test) = exam(&app, json!({"opens_at": opens})).await;
+    assert_eq!(test["opens_at"], opens.as_str());
+    assert_eq!(test["closes_at"], Value::Null);
+
+    let link = format!("/api/tests/p/{}/", uuid(&test));
+    let (status, body) = status_json(app.get(&link, Some(&ann.access)).await).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("not_open_yet"))
+    );
+    assert!(body["detail"].as_str().unwrap().contains(&opens), "{body}");
+    let (status, body) = status_json(app.submit(&ann, uuid(&test), paris(&test)).await).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("not_open_yet"))
+    );
+    assert_eq!(
+        live_start_refused(&app, &ann, &test).await["code"],
+        "not_open_yet"
+    );
+    assert!(completions_of(&app, &owner, &test).await.is_empty());
+    // The teacher still previews it.
+    assert_eq!(open(&app, &owner, &test).await, StatusCode::OK);
+
+    let (_, list) = status_json(app.get("/api/users/me/tests/", Some(&ann.access)).await).await;
+    assert_eq!(list[0]["opens_at"], opens.as_str());
+    assert_eq!(list[0]["closes_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_closed_test_is_refused_on_every_path() {
+    let app = spawn_app().await;
+    let closes = from_now(-3600);
+    let (owner, ann, test) = exam(
+        &app,
+        json!({"closes_at": closes, "time_limit_seconds": 600}),
+    )
+    .await;
+    let link = format!("/api/tests/p/{}/", uuid(&test));
+    let (status, body) = status_json(app.get(&link, Some(&ann.access)).await).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("closed"))
+    );
+    let (status, body) = status_json(app.submit(&ann, uuid(&test), paris(&test)).await).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("closed"))
+    );
+    assert_eq!(
+        live_start_refused(&app, &ann, &test).await["code"],
+        "closed"
+    );
+    assert!(completions_of(&app, &owner, &test).await.is_empty());
+
+    // Closing must come after opening.
+    let path = format!("/api/tests/{}/", test["id"]);
+    let patch = json!({"opens_at": from_now(0), "closes_at": from_now(-60)});
+    let (status, errors) = status_json(
+        app.request(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&owner.access),
+            Some(&patch),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        errors["closes_at"],
+        json!(["Ensure this is later than opens_at."])
+    );
+}
+
+#[tokio::test]
+async fn a_group_with_a_window_of_its_own_takes_the_test_after_it_closed_for_the_others() {
+    let app = spawn_app().await;
+    let (owner, ann, test) = exam(&app, json!({"closes_at": from_now(-3600)})).await;
+    let bob = app.student("bob@school.org", owner.org.unwrap()).await;
+    let later = app.group(&owner, "Later sitting", &[bob.id]).await;
+    let allow = format!("/api/tests/{}/allow_for_group/", test["id"]);
+    let closes = from_now(3600);
+    let body = json!({"group": later, "opens_at": from_now(-60), "closes_at": closes});
+    let (status, shown) = status_json(app.post(&allow, Some(&owner.access), &body).await).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(shown["group_windows"][0]["group"], later);
+    assert_eq!(shown["group_windows"][0]["closes_at"], closes.as_str());
+
+    assert_eq!(open(&app, &bob, &test).await, StatusCode::OK);
+    let resp = app.submit(&bob, uuid(&test), paris(&test)).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let (_, list) = status_json(app.get("/api/users/me/tests/", Some(&bob.access)).await).await;
+    assert_eq!(list[0]["closes_at"], closes.as_str());
+    assert_eq!(open(&app, &ann, &test).await, StatusCode::FORBIDDEN);
+
+    // Allowed again without a window, the group follows the test's (closed) one.
+    let (_, shown) = status_json(
+        app.post(&allow, Some(&owner.access), &json!({"group": later}))
+            .await,
+    )
+    .await;
+    assert_eq!(shown["group_windows"], json!([]));
+    assert_eq!(open(&app, &bob, &test).await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_live_attempt_still_open_when_the_test_closes_is_submitted_by_the_server() {
+    let app = spawn_app().await;
+    let (owner, ann, test) = exam(&app, json!({"closes_at": from_now(5)})).await;
+    let mut live = Live::connect(&app, &ann).await;
+    let started = live
+        .ask(json!({"type": "start", "test": uuid(&test)}), "attempt")
+        .await;
+    assert_eq!(started["attempt"]["deadline"], test["closes_at"]);
+    let save = json!({"type": "save", "question": question_id(&test, 1),
+                      "body": {"picked_variant": {"text": "Paris"}}});
+    live.ask(save, "saved").await;
+    let timed_out = live.expect("attempt_timed_out").await;
+    assert_eq!(timed_out["completion"]["score"], 2);
+    let list = completions_of(&app, &owner, &test).await;
+    assert_eq!(list.len(), 1);
+    assert!(list[0]["submitted_at"].as_str().unwrap() >= test["closes_at"].as_str().unwrap());
+}

@@ -75,10 +75,18 @@ function openTestItem(test) {
   const left = test.max_attempts === null ? null : Math.max(0, test.max_attempts - test.attempts_used);
   if (left === null) facts.push(test.attempts_used ? `taken ${test.attempts_used}×` : "not taken yet");
   else facts.push(`${test.attempts_used} of ${test.max_attempts} attempts used`);
+  // The student's window (their group's, or the test's), in their own time zone.
+  const now = Date.now();
+  const opens = test.opens_at ? new Date(test.opens_at) : null;
+  const closes = test.closes_at ? new Date(test.closes_at) : null;
+  if (opens && opens > now) facts.push(`opens ${opens.toLocaleString()}`);
+  if (closes) facts.push(`${closes > now ? "closes" : "closed"} ${closes.toLocaleString()}`);
+  const state = opens && opens > now ? "not open yet" : closes && closes <= now ? "closed" : null;
   return h("li", {},
     h("a", { href: `#/take/${test.public_uuid}` }, test.name),
     " ", h("span", { class: "facts" }, facts.join(" · ")),
-    left === 0 ? [" ", h("span", { class: "badge" }, "no attempts left")] : null);
+    left === 0 ? [" ", h("span", { class: "badge" }, "no attempts left")] : null,
+    state ? [" ", h("span", { class: "badge" }, state)] : null);
 }
 
 /** The answer body a question's inputs hold. */
