@@ -10,6 +10,7 @@ pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod completions;
+pub mod cors;
 pub mod directory;
 pub mod errors;
 pub mod export;

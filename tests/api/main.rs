@@ -7,6 +7,7 @@ mod authoring;
 mod catalog;
 mod completions;
 mod concurrency;
+mod cors;
 mod directory;
 mod errors;
 mod exam_rules;
