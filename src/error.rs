@@ -164,6 +164,9 @@ impl ErrorCode {
     }
 }
 
+/// simplejwt's detail when an access token in `Authorization` does not authenticate.
+pub const ACCESS_TOKEN_NOT_VALID: &str = "Given token not valid for any token type";
+
 /// Field name to the messages about it, as DRF serializers report them.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
@@ -193,6 +196,12 @@ impl ApiError {
             code,
             detail: Some(detail.into()),
         }
+    }
+
+    /// 401 `token_not_valid` for an access token (JWT) that does not authenticate: answered
+    /// in djangorestframework-simplejwt's shape, with its `messages`.
+    pub fn access_token_not_valid() -> Self {
+        Self::with_detail(ErrorCode::TokenNotValid, ACCESS_TOKEN_NOT_VALID)
     }
 
     pub fn not_found() -> Self {

@@ -191,3 +191,39 @@ async fn a_plain_download_link_exports_with_the_cookie_log_in_set_and_nowhere_el
     let without_anything = app.get(&export, None).await;
     assert_eq!(without_anything.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn export_headers_show_question_text_without_markup_numbered_as_the_teacher_sees_them() {
+    let app = spawn_app().await;
+    let owner = app.owner("owner@school.org").await;
+    // As the original client writes them: Quill HTML, numbered from 0.
+    let body = json!({
+        "name": "Quill",
+        "questions": [
+            {"text": "<p><span class=\"ql-size-huge\">Вопрос 1</span></p>", "type": "text",
+             "number_in_test": 0, "points": 1,
+             "body": {"variants": [{"text": "a", "is_correct": true}]}},
+            {"text": "<p>2 &lt; 3?</p><p><br></p>", "type": "text", "number_in_test": 1,
+             "points": 1, "body": {"variants": [{"text": "yes", "is_correct": true}]}},
+        ],
+    });
+    let test = app.create_test(&owner, &body).await;
+    let resp = app
+        .get(
+            &format!("/api/tests/{}/completions/export/", test["id"]),
+            Some(&owner.access),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.bytes().await.unwrap();
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("a valid xlsx");
+    let sheet = workbook.worksheet_range("Completions").unwrap();
+    let header: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(&header[7..], ["1. Вопрос 1", "2. 2 < 3?"]);
+}
