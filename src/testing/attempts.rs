@@ -178,6 +178,11 @@ async fn start(
     let attempts = store.repo::<Attempt>();
     loop {
         if let Some(mut attempt) = open_attempt(store, test, me).await? {
+            if !attempt.live && !in_time(attempt.deadline, grading.grace, now()) {
+                // Shown over REST and left: submitted as at its deadline, then a new one.
+                expire(grading, &attempt).await;
+                continue;
+            }
             if live && !attempt.live {
                 attempts
                     .set_field(attempt.id, &field("live")?, Value::Bool(true))
@@ -229,21 +234,40 @@ pub async fn shown(grading: &Grading, me: &User, test: &Test) -> Result<(), ApiE
     if test.time_limit_seconds.is_none() {
         return Ok(());
     }
-    if let Some(open) = open_attempt(&grading.store, test, me).await? {
-        if open.live || in_time(open.deadline, grading.grace, now()) {
-            return Ok(());
-        }
-        match submit_saved(grading, open.id).await {
-            Ok((completion, user)) => {
-                announce_end(grading, &open, &completion, true);
-                after_submission(grading.clone(), completion, user);
-            }
-            Err(err) => tracing::warn!(attempt = open.id, %err, "submitting an expired attempt"),
-        }
-    }
     match start(grading, me, test, window, false).await {
         Err(err) if err.error_code() == ErrorCode::PermissionDenied => Ok(()),
         other => other.map(|_| ()),
+    }
+}
+
+/// Submits an attempt shown over REST and left past its deadline and grace, with nothing
+/// (its answers were never posted), as the server submits a live one at its deadline.
+async fn expire(grading: &Grading, attempt: &Attempt) {
+    match submit_saved(grading, attempt.id).await {
+        Ok((completion, user)) => {
+            announce_end(grading, attempt, &completion, true);
+            after_submission(grading.clone(), completion, user);
+        }
+        Err(err) => {
+            // Claimed meanwhile by another request, or it cannot be submitted (the account
+            // or the test is gone): closed either way, so no one waits on it again.
+            tracing::info!(attempt = attempt.id, %err, "closing an expired attempt");
+            let closed = [
+                ("submitted", Value::Bool(true)),
+                ("open_key", Value::from(format!("done:{}", attempt.id))),
+            ];
+            let fields: Result<Vec<_>, _> = closed
+                .into_iter()
+                .map(|(key, value)| field(key).map(|path| (path, value)))
+                .collect();
+            if let Ok(fields) = fields {
+                let _ = grading
+                    .store
+                    .repo::<Attempt>()
+                    .set_fields(attempt.id, fields)
+                    .await;
+            }
+        }
     }
 }
 

@@ -86,24 +86,6 @@ fn question_columns(test: &Test, rows: &[(Completion, Option<User>)]) -> Vec<(i6
     columns
 }
 
-#[cfg(test)]
-mod tests {
-    use super::plain_text;
-
-    #[test]
-    fn question_text_loses_its_markup() {
-        assert_eq!(
-            plain_text(r#"<p><span class="ql-size-huge">Вопрос 1</span></p>"#),
-            "Вопрос 1"
-        );
-        assert_eq!(
-            plain_text("<p>Is 2 &lt; 3 &amp;&nbsp;true?</p><p><br></p><p>Say</p>"),
-            "Is 2 < 3 & true? Say"
-        );
-        assert_eq!(plain_text("Plain text"), "Plain text");
-    }
-}
-
 /// Builds the workbook (CPU work: run it off the async workers).
 pub fn workbook(test: &Test, rows: &[(Completion, Option<User>)]) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
@@ -170,4 +152,22 @@ pub async fn export(store: &Store, me: &User, test_id: i64) -> Result<Export, Ap
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     Ok(Export { file_name, bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_text;
+
+    #[test]
+    fn question_text_loses_its_markup() {
+        assert_eq!(
+            plain_text(r#"<p><span class="ql-size-huge">Вопрос 1</span></p>"#),
+            "Вопрос 1"
+        );
+        assert_eq!(
+            plain_text("<p>Is 2 &lt; 3 &amp;&nbsp;true?</p><p><br></p><p>Say</p>"),
+            "Is 2 < 3 & true? Say"
+        );
+        assert_eq!(plain_text("Plain text"), "Plain text");
+    }
 }

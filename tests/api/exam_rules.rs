@@ -302,3 +302,25 @@ async fn a_live_attempt_still_open_when_the_test_closes_is_submitted_by_the_serv
     assert_eq!(list.len(), 1);
     assert!(list[0]["submitted_at"].as_str().unwrap() >= test["closes_at"].as_str().unwrap());
 }
+
+#[tokio::test]
+async fn an_attempt_shown_over_rest_and_left_is_submitted_empty_when_the_test_is_opened_again() {
+    let app = spawn_app_with(|s| s.time_limit_grace = Duration::ZERO).await;
+    let (owner, ann, test) = exam(&app, json!({"time_limit_seconds": 1, "max_attempts": 2})).await;
+    assert_eq!(open(&app, &ann, &test).await, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The expired attempt uses one of the two attempts (a fresh clock is not free)...
+    assert_eq!(open(&app, &ann, &test).await, StatusCode::OK);
+    let list = completions_of(&app, &owner, &test).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["score"], 0);
+    // ...and the second one has started: submitted in time, it counts.
+    let (status, body) = status_json(app.submit(&ann, uuid(&test), paris(&test)).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(completions_of(&app, &owner, &test).await.len(), 2);
+    // No attempt left: the test is still shown, and a submission is refused.
+    assert_eq!(open(&app, &ann, &test).await, StatusCode::OK);
+    let resp = app.submit(&ann, uuid(&test), paris(&test)).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_eq!(completions_of(&app, &owner, &test).await.len(), 2);
+}
