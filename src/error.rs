@@ -47,6 +47,14 @@ pub enum ErrorCode {
     /// Too many requests (sign-in failures or attempts, sign-ups, a one-time code within a
     /// minute of the last); `Retry-After` says when to try again.
     Throttled,
+    /// A timed attempt's limit (plus the grace) has passed: the submission is refused.
+    TimeLimitPassed,
+    /// A timed test submitted with no attempt on record (the test was never shown).
+    AttemptNotStarted,
+    /// The test (or the student's group's sitting) does not open until later.
+    NotOpenYet,
+    /// The test (or the student's group's sitting) has closed.
+    Closed,
     /// Something failed inside the server; the log has the cause.
     Internal,
     /// The store cannot be reached.
@@ -55,7 +63,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the README consistency test.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::Invalid,
         ErrorCode::ParseError,
         ErrorCode::InvalidQuery,
@@ -70,6 +78,10 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Throttled,
+        ErrorCode::TimeLimitPassed,
+        ErrorCode::AttemptNotStarted,
+        ErrorCode::NotOpenYet,
+        ErrorCode::Closed,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
     ];
@@ -90,6 +102,10 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Throttled => "throttled",
+            ErrorCode::TimeLimitPassed => "time_limit_passed",
+            ErrorCode::AttemptNotStarted => "attempt_not_started",
+            ErrorCode::NotOpenYet => "not_open_yet",
+            ErrorCode::Closed => "closed",
             ErrorCode::Internal => "internal_error",
             ErrorCode::Unavailable => "service_unavailable",
         }
@@ -104,7 +120,11 @@ impl ErrorCode {
             ErrorCode::NotAuthenticated
             | ErrorCode::AuthenticationFailed
             | ErrorCode::TokenNotValid => 401,
-            ErrorCode::PermissionDenied => 403,
+            ErrorCode::PermissionDenied
+            | ErrorCode::TimeLimitPassed
+            | ErrorCode::AttemptNotStarted
+            | ErrorCode::NotOpenYet
+            | ErrorCode::Closed => 403,
             ErrorCode::NotFound | ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,
@@ -132,11 +152,20 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "Request body is too large.",
             ErrorCode::UnsupportedMediaType => "Unsupported media type in request.",
             ErrorCode::Throttled => "Request was throttled.",
+            ErrorCode::TimeLimitPassed => "The time limit of this attempt has passed.",
+            ErrorCode::AttemptNotStarted => {
+                "No attempt at this test was started: open the test first."
+            }
+            ErrorCode::NotOpenYet => "This test is not open yet.",
+            ErrorCode::Closed => "This test is closed.",
             ErrorCode::Internal => "A server error occurred.",
             ErrorCode::Unavailable => "The service is temporarily unavailable.",
         }
     }
 }
+
+/// simplejwt's detail when an access token in `Authorization` does not authenticate.
+pub const ACCESS_TOKEN_NOT_VALID: &str = "Given token not valid for any token type";
 
 /// Field name to the messages about it, as DRF serializers report them.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -167,6 +196,12 @@ impl ApiError {
             code,
             detail: Some(detail.into()),
         }
+    }
+
+    /// 401 `token_not_valid` for an access token (JWT) that does not authenticate: answered
+    /// in djangorestframework-simplejwt's shape, with its `messages`.
+    pub fn access_token_not_valid() -> Self {
+        Self::with_detail(ErrorCode::TokenNotValid, ACCESS_TOKEN_NOT_VALID)
     }
 
     pub fn not_found() -> Self {

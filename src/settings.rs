@@ -33,6 +33,11 @@ pub struct Settings {
     pub grader_workers: usize,
     /// How long `POST /api/completions/` waits for code answers to be graded.
     pub grading_wait: Duration,
+    /// How long after a timed attempt's deadline a REST submission of it is still
+    /// accepted (`TESTIT_TIME_LIMIT_GRACE`): the network and a slow client's last click.
+    pub time_limit_grace: Duration,
+    /// Origins whose pages may call the API (`TESTIT_CORS_ORIGINS`); `None`: no CORS.
+    pub cors_origins: Option<CorsOrigins>,
     /// Where `GET /metrics` (Prometheus) listens; `None`: nowhere.
     pub metrics_bind: Option<String>,
     /// What a WebSocket client may cost before it is disconnected.
@@ -216,6 +221,8 @@ impl Settings {
             python: "python3".to_owned(),
             grader_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             grading_wait: Duration::from_secs(5),
+            time_limit_grace: Duration::from_secs(30),
+            cors_origins: None,
             metrics_bind: None,
             live: LiveLimits::default(),
             smtp_url: None,
@@ -314,6 +321,26 @@ impl Settings {
                     })
                 }
             };
+        }
+        if let Some(secs) = get("TESTIT_TIME_LIMIT_GRACE") {
+            settings.time_limit_grace = match secs.parse::<u64>() {
+                Ok(secs) if secs <= 3600 => Duration::from_secs(secs),
+                _ => {
+                    return Err(SettingsError {
+                        name: "TESTIT_TIME_LIMIT_GRACE",
+                        problem: format!("expected 0 to 3600 seconds, got {secs:?}"),
+                    })
+                }
+            };
+        }
+        if let Some(origins) = get("TESTIT_CORS_ORIGINS") {
+            settings.cors_origins =
+                Some(
+                    CorsOrigins::parse(&origins).map_err(|problem| SettingsError {
+                        name: "TESTIT_CORS_ORIGINS",
+                        problem,
+                    })?,
+                );
         }
         if let Some(bytes) = get("TESTIT_WS_OUTSTANDING_BYTES") {
             settings.live.outstanding_bytes = match bytes.parse::<usize>() {
@@ -428,6 +455,46 @@ fn base_url(name: &'static str, value: &str) -> Result<String, SettingsError> {
     }
 }
 
+/// The origins CORS allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// `*`: any origin (answered `Access-Control-Allow-Origin: *`, never with credentials).
+    Any,
+    /// Exact origins, `scheme://host[:port]`.
+    List(Vec<String>),
+}
+
+impl CorsOrigins {
+    /// `*`, or a comma-separated list of origins (`https://app.example, http://localhost:5173`).
+    pub fn parse(value: &str) -> Result<CorsOrigins, String> {
+        if value.trim() == "*" {
+            return Ok(CorsOrigins::Any);
+        }
+        let mut origins = Vec::new();
+        for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let host_ok = rest.is_some_and(|host| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+            });
+            if !host_ok {
+                return Err(format!(
+                    "expected `*` or origins like https://app.example (scheme, host, optional port; no path), got {origin:?}"
+                ));
+            }
+            origins.push(origin.to_ascii_lowercase());
+        }
+        if origins.is_empty() {
+            return Err("expected `*` or a comma-separated list of origins".to_owned());
+        }
+        Ok(CorsOrigins::List(origins))
+    }
+}
+
 fn seconds(name: &'static str, value: &str) -> Result<Duration, SettingsError> {
     match value.parse::<u64>() {
         Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
@@ -470,6 +537,28 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.database_url, "mongodb://db");
+    }
+
+    #[test]
+    fn cors_origins_are_any_or_a_list_of_plain_origins() {
+        assert_eq!(from(&[]).unwrap().cors_origins, None);
+        let any = from(&[("TESTIT_CORS_ORIGINS", "*")]).unwrap();
+        assert_eq!(any.cors_origins, Some(CorsOrigins::Any));
+        let list = from(&[(
+            "TESTIT_CORS_ORIGINS",
+            "https://App.example, http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(
+            list.cors_origins,
+            Some(CorsOrigins::List(vec![
+                "https://app.example".into(),
+                "http://localhost:5173".into()
+            ]))
+        );
+        for bad in ["app.example", "https://app.example/", "ftp://x", "https://"] {
+            assert!(from(&[("TESTIT_CORS_ORIGINS", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -78,6 +78,7 @@ impl Application {
             grader,
             hub: hub.clone(),
             wait: settings.grading_wait,
+            grace: settings.time_limit_grace.as_secs() as i64,
         };
         let port = crate::testing::live::port(grading.clone());
         let attempts = actors::on_own_system("attempts", move || {
@@ -148,12 +149,19 @@ impl Application {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
 
         let live = settings.live;
+        let cors = settings.cors_origins.clone();
         let bound_state = state.clone();
         let server = HttpServer::new(move || {
+            use actix_web::middleware::{from_fn, Condition};
             App::new()
                 .wrap(Compress::default())
-                .wrap(actix_web::middleware::from_fn(api::auth::challenge))
-                .wrap(actix_web::middleware::from_fn(api::metrics::track))
+                .wrap(from_fn(api::auth::challenge))
+                .wrap(from_fn(api::metrics::track))
+                .wrap(Condition::new(
+                    cors.is_some(),
+                    api::cors::middleware(cors.as_ref()),
+                ))
+                .wrap(Condition::new(cors.is_some(), from_fn(api::cors::refusals)))
                 .wrap(crate::telemetry::request_logger())
                 .app_data(state.clone())
                 .app_data(openapi.clone())

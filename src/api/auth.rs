@@ -191,13 +191,14 @@ impl AuthUser {
     /// Checks a credential: an API key against the stored keys, or an access token against
     /// the signing keys, revoked tokens and log-ins, and the user's token generation.
     pub async fn authenticate(state: &AppState, credential: &str) -> Result<AuthUser, ApiError> {
-        let invalid = || ApiError::code(ErrorCode::TokenNotValid);
         if keys::looks_like_key(credential) {
             let user = keys::authenticate(&state.store, credential)
                 .await?
-                .ok_or_else(invalid)?;
+                .ok_or_else(|| ApiError::code(ErrorCode::TokenNotValid))?;
             return Ok(AuthUser { user, claims: None });
         }
+        // simplejwt's answer for an access token that does not authenticate.
+        let invalid = ApiError::access_token_not_valid;
         let claims = state
             .jwt
             .verify(credential, TokenType::Access)

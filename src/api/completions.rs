@@ -2,6 +2,7 @@
 //! [`crate::testing::completions`].
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use actors::attempt::Evict;
 
 use super::auth::AuthUser;
 use super::body::Body;
@@ -11,14 +12,23 @@ use crate::state::AppState;
 use crate::store::Filter;
 use crate::testing::{access, completions, views};
 
-/// `POST /api/completions/`.
+/// `POST /api/completions/`: 201 with the new completion, or 200 with the one the server
+/// already stored for the attempt (submitted at its deadline).
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let completion = completions::create(&state.grading, &auth.user, body.0).await?;
-    Ok(HttpResponse::Created().json(views::student_completion(&completion, None)))
+    let submission = completions::create(&state.grading, &auth.user, body.0).await?;
+    if let Some(attempt) = submission.closed_attempt {
+        // Its live actor, if any, reloads the closed attempt when next asked.
+        state.attempts.do_send(Evict(attempt));
+    }
+    let view = views::student_completion(&submission.completion, None);
+    Ok(match submission.created {
+        true => HttpResponse::Created().json(view),
+        false => HttpResponse::Ok().json(view),
+    })
 }
 
 /// `GET /api/completions/{id}/`.

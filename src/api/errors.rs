@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorCode, FieldErrors};
+use crate::error::{ApiError, ErrorCode, FieldErrors, ACCESS_TOKEN_NOT_VALID};
 
 /// Every error but validation: a message and the code from the README's table.
 #[derive(Debug, Serialize, ToSchema)]
@@ -14,6 +14,18 @@ use crate::error::{ApiError, ErrorCode, FieldErrors};
 pub struct ErrorBody<'a> {
     pub detail: &'a str,
     pub code: &'a str,
+    /// Only with an access token that does not authenticate (simplejwt's shape): why, per
+    /// token class tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<TokenMessage>>,
+}
+
+/// One of simplejwt's `messages`: a token class tried and why it refused the token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenMessage {
+    pub token_class: &'static str,
+    pub token_type: &'static str,
+    pub message: &'static str,
 }
 
 /// A validation error: field name to the messages about it; `non_field_errors` for the body
@@ -44,18 +56,31 @@ impl ResponseError for ApiError {
                 response.json(ErrorBody {
                     detail: &detail,
                     code: ErrorCode::Throttled.as_str(),
+                    messages: None,
                 })
             }
-            ApiError::Coded { code, detail } => response.json(ErrorBody {
-                detail: detail.as_deref().unwrap_or(code.default_detail()),
-                code: code.as_str(),
-            }),
+            ApiError::Coded { code, detail } => {
+                let access_token = *code == ErrorCode::TokenNotValid
+                    && detail.as_deref() == Some(ACCESS_TOKEN_NOT_VALID);
+                response.json(ErrorBody {
+                    detail: detail.as_deref().unwrap_or(code.default_detail()),
+                    code: code.as_str(),
+                    messages: access_token.then(|| {
+                        vec![TokenMessage {
+                            token_class: "AccessToken",
+                            token_type: "access",
+                            message: ErrorCode::TokenNotValid.default_detail(),
+                        }]
+                    }),
+                })
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error answered with 500");
                 let code = ErrorCode::Internal;
                 response.json(ErrorBody {
                     detail: code.default_detail(),
                     code: code.as_str(),
+                    messages: None,
                 })
             }
         }

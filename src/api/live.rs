@@ -21,7 +21,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use actors::attempt::{AttemptActor, Find, GetState, Save, Submit};
-use actors::hub::{Event, Publish, Topic, Watch};
+use actors::hub::{Event, Topic, Watch};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -31,9 +31,10 @@ use crate::error::{ApiError, ErrorCode};
 use crate::organizations::views::MemberOut;
 use crate::settings::LiveLimits;
 use crate::state::AppState;
-use crate::store::{Attempt, Filter, Page, StoreError, Test, User};
-use crate::testing::access::{access_groups, manages, test_by_uuid};
-use crate::testing::completions::{attempts_left, read_response};
+use crate::store::{Attempt, Filter, Page, Test, User};
+use crate::testing::access::{manages, test_by_uuid};
+use crate::testing::attempts;
+use crate::testing::completions::read_response;
 use crate::testing::views::{
     graded_completions as graded_views, student_view, timestamp, GradedCompletionOut,
 };
@@ -615,6 +616,12 @@ fn error(detail: impl std::fmt::Display) -> Value {
     json!({ "type": "error", "detail": detail.to_string() })
 }
 
+/// An error reply with the code of the rule that refused.
+fn coded(err: ApiError) -> Value {
+    let code = err.error_code().as_str();
+    json!({ "type": "error", "detail": detail(err), "code": code })
+}
+
 fn detail(err: ApiError) -> String {
     match err {
         ApiError::Coded {
@@ -806,10 +813,13 @@ async fn handle(
         }
     }
     let result = match message {
-        ClientMessage::Start { test } => start(state, me, &test).await.map(|(attempt, reply)| {
-            *current = Some(attempt);
-            reply
-        }),
+        ClientMessage::Start { test } => match start(state, me, &test).await {
+            Ok((attempt, reply)) => {
+                *current = Some(attempt);
+                Ok(reply)
+            }
+            Err(refused) => return Some(refused),
+        },
         ClientMessage::Save { question, body } => match current {
             Some(attempt) => save(attempt, question, body).await,
             None => Err("Start or resume an attempt first.".to_owned()),
@@ -836,68 +846,25 @@ async fn handle(
     Some(result.unwrap_or_else(error))
 }
 
-async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Value), String> {
-    let store = &state.store;
+/// `start`: refusals are errors with the rule's `code` (`closed`, `not_open_yet`, …).
+async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Value), Value> {
     let test = test_by_uuid(&state.store, me, uuid)
         .await
-        .map_err(detail)?
-        .ok_or("No test has this public_uuid.")?;
-    if access_groups(store, me, &test)
+        .map_err(coded)?
+        .ok_or_else(|| error("No test has this public_uuid."))?;
+    let (attempt, resumed) = attempts::start_live(&state.grading, me, &test)
         .await
-        .map_err(detail)?
-        .is_empty()
-    {
-        return Err("This test is not available to you.".to_owned());
-    }
-    let key = format!("{}:{}", test.id, me.id);
-    let attempts = store.repo::<Attempt>();
-    let open = Filter::Eq("open_key", key.clone().into());
-    let (attempt, resumed) = loop {
-        if let Some(attempt) = attempts
-            .find_one(&open)
-            .await
-            .map_err(|e| detail(e.into()))?
-        {
-            break (attempt, true);
-        }
-        attempts_left(store, me, &test).await.map_err(detail)?;
-        let started_at = crate::accounts::jwt::now();
-        let new = Attempt {
-            id: 0,
-            test_id: test.id,
-            user_id: me.id,
-            organization_id: test.organization_id,
-            started_at,
-            deadline: test.time_limit_seconds.map(|limit| started_at + limit),
-            answers: Default::default(),
-            submitted: false,
-            completion_id: None,
-            open_key: key.clone(),
-        };
-        match attempts.insert(new).await {
-            Ok(attempt) => {
-                let event = json!({ "type": "attempt_started", "attempt": attempt.id,
-                    "user": MemberOut::from(me), "deadline": attempt.deadline.map(timestamp) });
-                state.grading.hub.do_send(Publish {
-                    topics: vec![Topic::Test(test.id)],
-                    event: Event(event.to_string().into()),
-                });
-                break (attempt, false);
-            }
-            Err(StoreError::Duplicate) => continue, // opened meanwhile by another device
-            Err(err) => return Err(detail(err.into())),
-        }
-    };
+        .map_err(coded)?;
     let actor = state
         .attempts
         .send(Find::here(attempt.id))
         .await
-        .map_err(|_| "The attempts are restarting; try again.")?;
+        .map_err(|_| error("The attempts are restarting; try again."))?;
     let loaded = actor
         .send(GetState)
         .await
-        .map_err(|_| "The attempt is restarting; try again.")?;
-    let loaded = loaded.map_err(|err| err.to_string())?;
+        .map_err(|_| error("The attempt is restarting; try again."))?;
+    let loaded = loaded.map_err(error)?;
     let reply = json!({
         "type": "attempt",
         "attempt": {

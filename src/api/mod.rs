@@ -10,6 +10,7 @@ pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod completions;
+pub mod cors;
 pub mod directory;
 pub mod errors;
 pub mod export;
@@ -579,10 +580,11 @@ fn table() -> Vec<Endpoint> {
             .answers(200, File(crate::testing::export::XLSX_MEDIA_TYPE)),
         // Completions.
         Endpoint::new(M::POST, "/api/completions/", "completions", completions::create)
-            .summary("Create new completion: submit answers to a test, graded at once.")
+            .summary("Create new completion: submit answers to a test, graded at once. A timed test's submission is accepted within its attempt's time limit plus the grace (else 403 time_limit_passed, or attempt_not_started when the test was never shown), and within its open/close window.")
             .auth()
             .body("CompletionRequest")
-            .answers(201, Object("Completion")),
+            .answers(201, Object("Completion"))
+            .or(200, "The attempt was already submitted at or after its deadline: its completion", "Completion"),
         Endpoint::new(M::GET, "/api/completions/{id}/", "completions", completions::retrieve)
             .summary("Return completion")
             .auth()

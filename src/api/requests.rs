@@ -290,6 +290,12 @@ pub struct GroupRequest {
 #[derive(ToSchema)]
 pub struct GroupRefRequest {
     group: i64,
+    /// `allow_for_group` only: the group's own window, replacing the test's for its
+    /// members (RFC 3339). Allowing without either drops the group's window.
+    #[schema(format = DateTime)]
+    opens_at: Option<String>,
+    #[schema(format = DateTime)]
+    closes_at: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -362,6 +368,12 @@ pub struct TestRequest {
     /// Completions a student may submit; null: no limit.
     #[schema(minimum = 1, maximum = 1000)]
     max_attempts: Option<i64>,
+    /// Before it the test cannot be taken (RFC 3339); null: open from the start.
+    #[schema(format = DateTime)]
+    opens_at: Option<String>,
+    /// From it the test cannot be taken and live attempts are submitted; null: never.
+    #[schema(format = DateTime)]
+    closes_at: Option<String>,
 }
 
 /// PATCH: any of a test's fields.
@@ -376,6 +388,10 @@ pub struct PatchedTestRequest {
     time_limit_seconds: Option<i64>,
     #[schema(minimum = 1, maximum = 1000)]
     max_attempts: Option<i64>,
+    #[schema(format = DateTime)]
+    opens_at: Option<String>,
+    #[schema(format = DateTime)]
+    closes_at: Option<String>,
 }
 
 #[derive(ToSchema)]

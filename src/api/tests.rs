@@ -8,7 +8,7 @@ use super::body::Body;
 use super::pagination::{self, ListParams};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::testing::{access, authoring, views};
+use crate::testing::{access, attempts, authoring, views};
 
 /// `GET /api/tests/`: the caller's tests (all of the organization's for its owner).
 pub async fn list(
@@ -108,7 +108,10 @@ pub async fn public_retrieve(
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let test = access::takeable_test(&state.store, &auth.user, &path).await?;
+    let (test, student) = access::takeable_test(&state.store, &auth.user, &path).await?;
+    if student {
+        attempts::shown(&state.grading, &auth.user, &test).await?;
+    }
     Ok(HttpResponse::Ok().json(views::student_view(&test)))
 }
 

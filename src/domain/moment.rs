@@ -11,6 +11,13 @@ pub fn timestamp(unix_seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An RFC 3339 instant (any offset) as Unix seconds (a fraction of a second is dropped).
+pub fn parse_timestamp(text: &str) -> Result<i64, String> {
+    OffsetDateTime::parse(text.trim(), &Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| "Expected an RFC 3339 date and time, e.g. 2026-12-24T09:00:00Z.".to_owned())
+}
+
 /// Unix microseconds as RFC 3339 UTC with six decimals (`2020-11-12T20:34:15.732636Z`), the
 /// way seed 000 writes a course's times.
 pub fn timestamp_micros(unix_micros: i64) -> String {

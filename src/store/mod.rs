@@ -27,8 +27,9 @@ use serde_json::Value;
 
 pub use model::{
     Answer, ApiKey, Attempt, Category, CodeSend, Completion, Course, CourseCollection, Group,
-    MediaFile, OneTimeCode, Organization, PasswordReset, Question, QuestionKind, Response,
-    RevokedFamily, RevokedToken, SearchTerm, Teacher, Test, UsedRefreshToken, User, Variant, Video,
+    GroupWindow, MediaFile, OneTimeCode, Organization, PasswordReset, Question, QuestionKind,
+    Response, RevokedFamily, RevokedToken, SearchTerm, Teacher, Test, UsedRefreshToken, User,
+    Variant, Video,
 };
 
 /// Failures of the store, as the rest of the server needs to tell them apart.

@@ -328,10 +328,33 @@ pub struct Test {
     /// Completions a student may submit.
     #[serde(default)]
     pub max_attempts: Option<i64>,
+    /// Unix seconds: before it, the test cannot be taken (`None`: open from the start).
+    #[serde(default)]
+    pub opens_at: Option<i64>,
+    /// Unix seconds: from it, the test cannot be taken, and live attempts still open are
+    /// submitted (`None`: never closes).
+    #[serde(default)]
+    pub closes_at: Option<i64>,
+    /// Sittings of their own for some groups of `available_for` (a group's window replaces
+    /// the test's for its members).
+    #[serde(default)]
+    pub group_windows: Vec<GroupWindow>,
     /// Unix seconds.
     pub created_at: i64,
 }
 document!(Test, "tests");
+
+/// The window in which a group's members may take a test, replacing the test's own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GroupWindow {
+    pub group: i64,
+    /// Unix seconds, as the test's `opens_at`.
+    #[serde(default)]
+    pub opens_at: Option<i64>,
+    /// Unix seconds, as the test's `closes_at`.
+    #[serde(default)]
+    pub closes_at: Option<i64>,
+}
 
 /// What a student answered to one question.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -382,6 +405,11 @@ pub struct Completion {
     pub groups: Vec<String>,
     /// Unix seconds.
     pub submitted_at: i64,
+    /// Unix seconds: when its attempt started (the test was first shown to the student, or
+    /// the live attempt began); `None` for a submission with no attempt on record (an
+    /// untimed test submitted over REST).
+    #[serde(default)]
+    pub started_at: Option<i64>,
     /// In the test's question order, one per question of the test at submission.
     pub answers: Vec<Answer>,
     pub score: f64,
@@ -396,7 +424,9 @@ pub struct Completion {
 }
 document!(Completion, "completions");
 
-/// A live attempt at a test (WebSocket): the answers saved so far, until it is submitted.
+/// An attempt at a test: started when the server first showed the student a timed test
+/// (REST) or when a live attempt began (WebSocket), with the answers saved live so far,
+/// until it is submitted. Its `started_at` is the clock of the time limit on every path.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Attempt {
     pub id: i64,
@@ -415,6 +445,11 @@ pub struct Attempt {
     /// `{test}:{user}` while open, so a student has at most one open attempt per test;
     /// `done:{id}` once submitted.
     pub open_key: String,
+    /// Started or resumed over the WebSocket: the server submits it at its deadline (an
+    /// attempt only shown over REST waits for its REST submission, until the grace ends).
+    /// Attempts stored before REST ones existed were all live.
+    #[serde(default = "default_true")]
+    pub live: bool,
 }
 document!(Attempt, "attempts");
 

@@ -73,17 +73,19 @@ pub async fn access_groups(store: &Store, me: &User, test: &Test) -> Result<Vec<
     Ok(store.groups().find(&filter, None).await?)
 }
 
-/// A test by its public link, for a caller who may take or preview it (else 404 or 403).
-pub async fn takeable_test(store: &Store, me: &User, uuid: &str) -> Result<Test, ApiError> {
+/// A test by its public link, for a caller who may take or preview it (else 404 or 403),
+/// and whether the caller takes it as a student (the test's managers preview it).
+pub async fn takeable_test(store: &Store, me: &User, uuid: &str) -> Result<(Test, bool), ApiError> {
     let test = test_by_uuid(store, me, uuid)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let allowed = !access_groups(store, me, &test).await?.is_empty()
-        || manages(store, me, test.creator_id, test.organization_id).await?;
-    if allowed {
-        Ok(test)
-    } else {
+    if manages(store, me, test.creator_id, test.organization_id).await? {
+        return Ok((test, false));
+    }
+    if access_groups(store, me, &test).await?.is_empty() {
         Err(ApiError::forbidden("This test is not available to you."))
+    } else {
+        Ok((test, true))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::domain::input::{missing_pk, Input, REQUIRED};
 use crate::domain::Name;
 use crate::error::ApiError;
 use crate::store::{
-    FieldPath, Filter, Question, QuestionKind, Store, StoreError, Test, User, Variant,
+    FieldPath, Filter, GroupWindow, Question, QuestionKind, Store, StoreError, Test, User, Variant,
 };
 
 /// `number_in_test` and `points` lie in `0..=MAX_SMALL` (a Django `PositiveSmallIntegerField`).
@@ -465,6 +465,36 @@ struct TestChanges {
     /// Absent: unchanged; `Some(None)`: no limit.
     time_limit_seconds: Option<Option<i64>>,
     max_attempts: Option<Option<i64>>,
+    /// Absent: unchanged; `Some(None)`: no bound.
+    opens_at: Option<Option<i64>>,
+    closes_at: Option<Option<i64>>,
+}
+
+/// An optional instant: absent, null, or an RFC 3339 date and time.
+fn instant(input: &mut Input, field: &str) -> Option<Option<i64>> {
+    let text = input.nullable_str(field)?;
+    match text {
+        None => Some(None),
+        Some(text) => match crate::domain::moment::parse_timestamp(&text) {
+            Ok(at) => Some(Some(at)),
+            Err(problem) => {
+                input.error(field, problem);
+                None
+            }
+        },
+    }
+}
+
+/// A window's bounds from `opens_at` and `closes_at`, which must close after it opens.
+fn window(input: &mut Input) -> (Option<Option<i64>>, Option<Option<i64>>) {
+    let opens_at = instant(input, "opens_at");
+    let closes_at = instant(input, "closes_at");
+    if let (Some(Some(opens)), Some(Some(closes))) = (opens_at, closes_at) {
+        if closes <= opens {
+            input.error("closes_at", "Ensure this is later than opens_at.");
+        }
+    }
+    (opens_at, closes_at)
 }
 
 /// Longest time limit: a week.
@@ -505,6 +535,7 @@ async fn read_test(
     let available_for = parse_groups(store, &mut input, org).await?;
     let time_limit_seconds = limit(&mut input, "time_limit_seconds", MAX_TIME_LIMIT);
     let max_attempts = limit(&mut input, "max_attempts", MAX_ATTEMPTS);
+    let (opens_at, closes_at) = window(&mut input);
     if let (Some(drafts), false) = (&drafts, input.has_errors()) {
         check_testing_codes(grading, &mut input, drafts).await;
     }
@@ -522,6 +553,8 @@ async fn read_test(
         available_for,
         time_limit_seconds,
         max_attempts,
+        opens_at,
+        closes_at,
     })
 }
 
@@ -557,6 +590,9 @@ pub async fn create(
         available_for: changes.available_for.unwrap_or_default(),
         time_limit_seconds: changes.time_limit_seconds.flatten(),
         max_attempts: changes.max_attempts.flatten(),
+        opens_at: changes.opens_at.flatten(),
+        closes_at: changes.closes_at.flatten(),
+        group_windows: Vec::new(),
         created_at: crate::accounts::jwt::now(),
     };
     let test = store.tests().insert(test).await?;
@@ -600,6 +636,15 @@ pub async fn change(
         if let Some(attempts) = changes.max_attempts {
             t.max_attempts = attempts;
         }
+        if let Some(at) = changes.opens_at {
+            t.opens_at = at;
+        }
+        if let Some(at) = changes.closes_at {
+            t.closes_at = at;
+        }
+        if let Some(groups) = &changes.available_for {
+            t.group_windows.retain(|w| groups.contains(&w.group));
+        }
     })
     .await
 }
@@ -628,7 +673,9 @@ pub async fn delete(store: &Store, me: &User, id: i64) -> Result<(), ApiError> {
 }
 
 /// Makes a test available (`allow`) or no longer available to the group `{"group": id}` of
-/// its organization; idempotent.
+/// its organization; idempotent. Allowing may carry the group's own window (`opens_at`,
+/// `closes_at`), which replaces the test's for its members; allowing without one, or
+/// disallowing, drops the group's window.
 pub async fn set_group_access(
     store: &Store,
     me: &User,
@@ -638,6 +685,10 @@ pub async fn set_group_access(
 ) -> Result<Test, ApiError> {
     let test = managed_test(store, me, id).await?;
     let group = input.required_int("group");
+    let (opens_at, closes_at) = match allow {
+        true => window(&mut input),
+        false => (None, None),
+    };
     if let Some(group) = group {
         let known = store.groups().get(group).await?;
         if known.is_none_or(|g| g.organization_id != test.organization_id) {
@@ -648,11 +699,27 @@ pub async fn set_group_access(
     let group = group.ok_or_else(|| ApiError::internal("group missing without an error"))?;
     // One atomic add-to-set / remove-from-set: concurrent changes for other groups are kept.
     let field = FieldPath::parse(["available_for"])?;
-    store
+    let test = store
         .tests()
         .set_membership(id, &field, group.into(), allow)
         .await?
-        .ok_or_else(ApiError::not_found)
+        .ok_or_else(ApiError::not_found)?;
+    let (opens_at, closes_at) = (opens_at.flatten(), closes_at.flatten());
+    let windowed = opens_at.is_some() || closes_at.is_some();
+    if !windowed && !test.group_windows.iter().any(|w| w.group == group) {
+        return Ok(test);
+    }
+    update(store, id, |t| {
+        t.group_windows.retain(|w| w.group != group);
+        if windowed && t.available_for.contains(&group) {
+            t.group_windows.push(GroupWindow {
+                group,
+                opens_at,
+                closes_at,
+            });
+        }
+    })
+    .await
 }
 
 /// Gives a test the caller manages a new link; the old one stops working.

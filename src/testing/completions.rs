@@ -11,12 +11,13 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::access::{access_groups, managed_test, readable_completion, test_by_uuid};
+use super::attempts::{self, ForSubmission};
 use super::grading::Grading;
 use crate::domain::grading::{grade, matched_variant};
 use crate::domain::input::{Input, REQUIRED};
 use crate::error::ApiError;
 use crate::store::{
-    Answer, Completion, Filter, Group, Question, QuestionKind, Response, Store, Test, User,
+    Answer, Attempt, Completion, Filter, Group, Question, QuestionKind, Response, Store, Test, User,
 };
 
 const MAX_ANSWER_TEXT_CHARS: usize = 10_000;
@@ -301,13 +302,14 @@ fn no_attempts_left(max: i64) -> ApiError {
 
 /// Grades the responses, stores the completion as the student's next attempt (refusing one
 /// past `max_attempts`, even under concurrent submissions) and waits a bounded time for its
-/// code answers.
+/// code answers. `attempt`: the claimed attempt it ends, if any (its start is kept).
 pub async fn submit(
     grading: &Grading,
     me: &User,
     test: &Test,
     groups: Vec<Group>,
     responses: HashMap<i64, Response>,
+    attempt: Option<&Attempt>,
     // False for live submissions, which announce the attempt's end before the grading.
     announce_and_grade: bool,
 ) -> Result<Completion, ApiError> {
@@ -323,6 +325,7 @@ pub async fn submit(
         user_id: me.id,
         groups: groups.into_iter().map(|g| g.name).collect(),
         submitted_at: crate::accounts::jwt::now(),
+        started_at: attempt.map(|a| a.started_at),
         score: crate::domain::grading::total(answers.iter().map(|a| a.points)),
         max_score: test.questions.iter().map(|q| q.points as f64).sum(),
         pending: answers.iter().any(|a| a.is_correct.is_none()),
@@ -335,6 +338,10 @@ pub async fn submit(
     let mut completion = grading.store.completions().insert(completion).await?;
     if !announce_and_grade {
         return Ok(completion);
+    }
+    if let Some(attempt) = attempt {
+        // Watchers hear the attempt end before any grading event of its completion.
+        super::attempts::announce_end(grading, attempt, &completion, false);
     }
     if !completion.pending {
         // Graded at once: watchers hear it now (pending ones hear it from the grading).
@@ -361,13 +368,23 @@ pub async fn submit(
 // ---------------------------------------------------------------------------------------
 // The rules of submitting and reading completions.
 
+/// A REST submission's outcome.
+pub struct Submission {
+    pub completion: Completion,
+    /// False: the attempt was already submitted at its deadline, and this is its completion.
+    pub created: bool,
+    /// The attempt it closed, whose live actor (if any) is now stale.
+    pub closed_attempt: Option<i64>,
+}
+
 /// Submits a body `{test: public_uuid, answers: [...]}` for the caller, a student the test
 /// is available to; answers with the completion (graded, or still grading code answers).
+/// A timed test's submission follows the clock rule of [`super::attempts`].
 pub async fn create(
     grading: &Grading,
     me: &User,
     mut input: Input,
-) -> Result<Completion, ApiError> {
+) -> Result<Submission, ApiError> {
     let store = &grading.store;
     let test = submitted_test(store, &mut input, me).await?;
     let Some(test) = test else {
@@ -378,10 +395,45 @@ pub async fn create(
     if groups.is_empty() {
         return Err(ApiError::forbidden("This test is not available to you."));
     }
+    let done = |completion| Submission {
+        completion,
+        created: false,
+        closed_attempt: None,
+    };
+    let open = match attempts::for_submission(grading, me, &test, &groups).await? {
+        ForSubmission::Untimed => None,
+        ForSubmission::Open(attempt) => Some(attempt),
+        ForSubmission::Done(completion) => return Ok(done(completion)),
+    };
     // Attempts are counted by `submit` itself, atomically: no count of earlier ones here.
     let responses = read_answers(&mut input, &test);
     input.finish()?;
-    submit(grading, me, &test, groups, responses, true).await
+    let Some(open) = open else {
+        let completion = submit(grading, me, &test, groups, responses, None, true).await?;
+        return Ok(Submission {
+            completion,
+            created: true,
+            closed_attempt: None,
+        });
+    };
+    let Some(attempt) = attempts::claim(store, open.id).await? else {
+        // Submitted meanwhile (its deadline, another device): that completion stands.
+        return Ok(done(attempts::completion_of_claimed(store, open.id).await?));
+    };
+    match submit(grading, me, &test, groups, responses, Some(&attempt), true).await {
+        Ok(completion) => {
+            attempts::finish(store, attempt.id, completion.id).await?;
+            Ok(Submission {
+                completion,
+                created: true,
+                closed_attempt: Some(attempt.id),
+            })
+        }
+        Err(err) => {
+            attempts::release(store, attempt.id).await;
+            Err(err)
+        }
+    }
 }
 
 /// The caller's completions, of every test.

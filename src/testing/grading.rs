@@ -25,6 +25,8 @@ pub struct Grading {
     pub grader: Addr<GraderPool>,
     pub hub: Addr<Hub>,
     pub wait: Duration,
+    /// Seconds after a timed attempt's deadline that a REST submission is still accepted.
+    pub grace: i64,
 }
 
 /// Sends one event to the test's watchers and its counterpart to the completion's student.

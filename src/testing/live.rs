@@ -1,14 +1,12 @@
 //! The server's side of live attempts: the store behind the attempt actors' port.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::Addr;
 use actors::attempt::{AttemptPort, AttemptState, Find, PortFuture, Registry, Submitted};
 use serde_json::Value;
 
-use super::access::access_groups;
-use super::completions::{read_response, submit};
+use super::attempts::submit_saved;
 use super::grading::{after_submission, Grading};
 use super::views::student_completion;
 use crate::store::{Attempt, FieldPath, Filter, StoreError};
@@ -67,50 +65,19 @@ impl AttemptPort for StoreAttempts {
     fn submit(&self, attempt_id: i64) -> PortFuture<Submitted> {
         let grading = self.grading.clone();
         Box::pin(async move {
-            let store = &grading.store;
-            let attempt = attempt(store, attempt_id).await?;
-            let test = store
-                .tests()
-                .get(attempt.test_id)
-                .await
-                .map_err(failed)?
-                .ok_or("the test was deleted")?;
-            let user = store
-                .users()
-                .get(attempt.user_id)
-                .await
-                .map_err(failed)?
-                .ok_or("the account was deleted")?;
-            // Saved bodies were checked when saved; a question removed since is skipped.
-            let mut responses = HashMap::new();
-            for question in &test.questions {
-                if let Some(body) = attempt.answers.get(&question.id.to_string()) {
-                    if let Ok(response) = read_response(question, Some(body)) {
-                        responses.insert(question.id, response);
-                    }
-                }
-            }
-            let groups = access_groups(store, &user, &test).await.map_err(failed)?;
-            let completion = submit(&grading, &user, &test, groups, responses, false)
-                .await
-                .map_err(failed)?;
-            let field = |key: &str| FieldPath::parse([key]).map_err(failed);
-            let closed = vec![
-                (field("submitted")?, Value::Bool(true)),
-                (field("completion_id")?, Value::from(completion.id)),
-                (
-                    field("open_key")?,
-                    Value::from(format!("done:{attempt_id}")),
-                ),
-            ];
-            store
-                .repo::<Attempt>()
-                .set_fields(attempt_id, closed)
-                .await
-                .map_err(failed)?;
+            let (completion, user) =
+                submit_saved(&grading, attempt_id)
+                    .await
+                    .map_err(|err| match err {
+                        crate::error::ApiError::Coded {
+                            detail: Some(detail),
+                            ..
+                        } => detail,
+                        other => other.to_string(),
+                    })?;
             tracing::info!(
                 completion_id = completion.id,
-                test_id = test.id,
+                test_id = completion.test_id,
                 user_id = user.id,
                 score = completion.score,
                 "live attempt submitted"
@@ -135,7 +102,8 @@ pub async fn resume(
         .repo::<Attempt>()
         .find(&Filter::Eq("submitted", Value::Bool(false)), None)
         .await?;
-    for attempt in open.iter().filter(|a| a.deadline.is_some()) {
+    // Attempts only shown over REST wait for their REST submission (see `attempts`).
+    for attempt in open.iter().filter(|a| a.deadline.is_some() && a.live) {
         attempts.do_send(Find {
             attempt: attempt.id,
             arbiter: None,

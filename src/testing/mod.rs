@@ -5,6 +5,7 @@
 //! # Layout
 //!
 //! - [`access`]: who manages a test, who may take it, who may read a completion.
+//! - [`attempts`]: attempts and their clock: time limits, one rule for REST and live.
 //! - [`authoring`]: reading test bodies, checking testing code, creating and changing tests.
 //! - [`completions`]: reading submissions, attempt numbers, submitting, listing.
 //! - [`grading`]: code answers from stored completions to the grader pool and back, with
@@ -16,6 +17,7 @@
 //! [`Store`]: crate::store::Store
 
 pub mod access;
+pub mod attempts;
 pub mod authoring;
 pub mod completions;
 pub mod export;

@@ -130,6 +130,26 @@ pub struct TestOut {
     pub time_limit_seconds: Option<i64>,
     /// Completions a student may submit; null: no limit.
     pub max_attempts: Option<i64>,
+    /// Before it the test cannot be taken; null: open from the start.
+    #[schema(format = DateTime)]
+    pub opens_at: Option<String>,
+    /// From it the test cannot be taken, and live attempts still open are submitted; null:
+    /// never.
+    #[schema(format = DateTime)]
+    pub closes_at: Option<String>,
+    /// Groups of `available_for` with a window of their own, replacing the test's.
+    pub group_windows: Vec<GroupWindowOut>,
+}
+
+/// A group's own window at a test.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = GroupWindow)]
+pub struct GroupWindowOut {
+    pub group: i64,
+    #[schema(format = DateTime)]
+    pub opens_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub closes_at: Option<String>,
 }
 
 /// The test as students see it: no correctness, accepted text answers or testing code.
@@ -236,6 +256,17 @@ pub async fn teacher_views(store: &Store, tests: &[Test]) -> Result<Vec<TestOut>
             public_uuid: t.public_uuid.clone(),
             time_limit_seconds: t.time_limit_seconds,
             max_attempts: t.max_attempts,
+            opens_at: t.opens_at.map(timestamp),
+            closes_at: t.closes_at.map(timestamp),
+            group_windows: t
+                .group_windows
+                .iter()
+                .map(|w| GroupWindowOut {
+                    group: w.group,
+                    opens_at: w.opens_at.map(timestamp),
+                    closes_at: w.closes_at.map(timestamp),
+                })
+                .collect(),
         })
         .collect())
 }
@@ -277,6 +308,12 @@ pub struct OpenTestOut {
     pub max_attempts: Option<i64>,
     /// Completions the caller has submitted.
     pub attempts_used: i64,
+    /// When the caller may take it (their group's window, or the test's): before
+    /// `opens_at` and from `closes_at` it cannot be taken; null: unbounded.
+    #[schema(format = DateTime)]
+    pub opens_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub closes_at: Option<String>,
 }
 
 /// The caller's open tests with how many attempts they have used at each.
@@ -285,8 +322,17 @@ pub async fn open_test_views(
     me: &User,
     tests: &[Test],
 ) -> Result<Vec<OpenTestOut>, ApiError> {
+    let mine = Filter::Contains("members", me.id.into());
+    let groups = store.groups().find(&mine, None).await?;
+    let now = super::attempts::now();
     let mut out = Vec::with_capacity(tests.len());
     for test in tests {
+        let giving: Vec<Group> = groups
+            .iter()
+            .filter(|g| test.available_for.contains(&g.id))
+            .cloned()
+            .collect();
+        let window = super::attempts::window_of(test, &giving, now);
         out.push(OpenTestOut {
             id: test.id,
             name: test.name.clone(),
@@ -295,6 +341,8 @@ pub async fn open_test_views(
             time_limit_seconds: test.time_limit_seconds,
             max_attempts: test.max_attempts,
             attempts_used: super::completions::attempts_used(store, me, test).await?,
+            opens_at: window.opens_at.map(timestamp),
+            closes_at: window.closes_at.map(timestamp),
         });
     }
     Ok(out)
@@ -445,6 +493,10 @@ pub struct GradedCompletionOut {
     pub score_exact: f64,
     #[serde(serialize_with = "whole_number")]
     pub max_score: f64,
+    /// When the attempt started (the test was first shown, or the live attempt began); null
+    /// for a submission with no attempt on record (an untimed test over REST).
+    #[schema(format = DateTime)]
+    pub started_at: Option<String>,
     #[schema(format = DateTime)]
     pub submitted_at: String,
     pub status: Status,
@@ -582,6 +634,7 @@ pub fn graded_completion(c: &Completion, user: Option<&User>) -> GradedCompletio
         score: truncated(c.score),
         score_exact: c.score,
         max_score: c.max_score,
+        started_at: c.started_at.map(timestamp),
         submitted_at: timestamp(c.submitted_at),
         status: status(c),
     }

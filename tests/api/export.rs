@@ -54,18 +54,19 @@ async fn the_export_is_a_workbook_with_a_row_per_completion() {
     assert_eq!(rows.len(), 3, "a header and two completions");
     let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
     assert_eq!(
-        &header[..6],
+        &header[..7],
         [
             "Email",
             "Name",
             "Group",
             "Score",
             "Max score",
+            "Started at (UTC)",
             "Submitted at (UTC)"
         ]
     );
-    assert_eq!(header[6], "1. Capital of France?");
-    assert_eq!(header.len(), 6 + 5);
+    assert_eq!(header[7], "1. Capital of France?");
+    assert_eq!(header.len(), 7 + 5);
 
     let ann_row = &rows[1];
     assert_eq!(ann_row[0].to_string(), "ann@school.org");
@@ -73,10 +74,12 @@ async fn the_export_is_a_workbook_with_a_row_per_completion() {
     assert_eq!(ann_row[2].to_string(), "Class");
     assert_eq!(ann_row[3], Data::Float(3.0));
     assert_eq!(ann_row[4], Data::Float(13.0));
-    assert!(ann_row[5].to_string().ends_with('Z'));
-    assert_eq!(ann_row[6], Data::Float(2.0));
-    assert_eq!(ann_row[7], Data::Float(1.0));
-    assert_eq!(ann_row[8], Data::Float(0.0));
+    // An untimed test submitted over REST: no attempt on record, so no start.
+    assert_eq!(ann_row[5], Data::Empty);
+    assert!(ann_row[6].to_string().ends_with('Z'));
+    assert_eq!(ann_row[7], Data::Float(2.0));
+    assert_eq!(ann_row[8], Data::Float(1.0));
+    assert_eq!(ann_row[9], Data::Float(0.0));
     assert_eq!(rows[2][0].to_string(), "bob@school.org");
     assert_eq!(rows[2][3], Data::Float(0.0));
 }
@@ -187,4 +190,40 @@ async fn a_plain_download_link_exports_with_the_cookie_log_in_set_and_nowhere_el
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     let without_anything = app.get(&export, None).await;
     assert_eq!(without_anything.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn export_headers_show_question_text_without_markup_numbered_as_the_teacher_sees_them() {
+    let app = spawn_app().await;
+    let owner = app.owner("owner@school.org").await;
+    // As the original client writes them: Quill HTML, numbered from 0.
+    let body = json!({
+        "name": "Quill",
+        "questions": [
+            {"text": "<p><span class=\"ql-size-huge\">Вопрос 1</span></p>", "type": "text",
+             "number_in_test": 0, "points": 1,
+             "body": {"variants": [{"text": "a", "is_correct": true}]}},
+            {"text": "<p>2 &lt; 3?</p><p><br></p>", "type": "text", "number_in_test": 1,
+             "points": 1, "body": {"variants": [{"text": "yes", "is_correct": true}]}},
+        ],
+    });
+    let test = app.create_test(&owner, &body).await;
+    let resp = app
+        .get(
+            &format!("/api/tests/{}/completions/export/", test["id"]),
+            Some(&owner.access),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.bytes().await.unwrap();
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("a valid xlsx");
+    let sheet = workbook.worksheet_range("Completions").unwrap();
+    let header: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(&header[7..], ["1. Вопрос 1", "2. 2 < 3?"]);
 }

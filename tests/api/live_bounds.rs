@@ -216,6 +216,7 @@ async fn a_teacher_watches_a_test_of_20000_completions_in_pages_of_bounded_size(
         user_id: user.id,
         groups: vec!["Class".into()],
         submitted_at: 1_700_000_000 + n as i64,
+        started_at: None,
         answers: testit::testing::completions::grade_all(&stored, paris.clone()),
         score: 2.0,
         max_score: 8.0,

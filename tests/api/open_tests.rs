@@ -64,7 +64,11 @@ async fn a_student_sees_the_tests_of_each_of_their_groups_once_in_id_order() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys.len(), 7, "{first_listed}");
+    assert_eq!(keys.len(), 9, "{first_listed}");
+    assert_eq!(
+        (&first_listed["opens_at"], &first_listed["closes_at"]),
+        (&json!(null), &json!(null))
+    );
 
     let (_, list) = status_json(app.get("/api/users/me/tests/", Some(&other.access)).await).await;
     assert_eq!(names(&list), ["Not theirs", "Two", "Both"]);
@@ -104,6 +108,12 @@ async fn attempts_used_and_limits_follow_the_student() {
     body["max_attempts"] = json!(2);
     let test = app.create_test(&owner, &body).await;
     let uuid = test["public_uuid"].as_str().unwrap();
+    // A timed test is submitted over REST once it was shown (its clock started).
+    let link = format!("/api/tests/p/{uuid}/");
+    assert_eq!(
+        app.get(&link, Some(&student.access)).await.status(),
+        StatusCode::OK
+    );
     let resp = app.submit(&student, uuid, json!([])).await;
     assert_eq!(
         resp.status(),

@@ -331,6 +331,7 @@ async fn keeps_the_contract(store: Store) {
             submitted: false,
             completion_id: None,
             open_key: "1:2".to_owned(),
+            live: true,
         })
         .await
         .unwrap();

@@ -52,6 +52,8 @@ export function editorView(main, id) {
     const name = h("input", { type: "text", name: "name", required: true, value: test?.name || "" });
     const minutes = h("input", { type: "number", name: "time_limit", min: "1", step: "1", inputmode: "numeric", value: test?.time_limit_seconds ? String(Math.round(test.time_limit_seconds / 60)) : "" });
     const attempts = h("input", { type: "number", name: "max_attempts", min: "1", step: "1", inputmode: "numeric", value: test?.max_attempts ?? "" });
+    const opensAt = h("input", { type: "datetime-local", name: "opens_at", value: localInput(test?.opens_at) });
+    const closesAt = h("input", { type: "datetime-local", name: "closes_at", value: localInput(test?.closes_at) });
     const available = new Set((test?.available_for || []).map((g) => g.id));
     const groupBoxes = groups.map((g) => {
       const gid = uid("g");
@@ -133,6 +135,9 @@ export function editorView(main, id) {
       h("div", { class: "row wrap" },
         labelled("Time limit in minutes (empty: none)", minutes, "time_limit_seconds", errors),
         labelled("Attempts per student (empty: any)", attempts, "max_attempts", errors)),
+      h("div", { class: "row wrap" },
+        labelled("Opens at (your time; empty: now)", opensAt, "opens_at", errors),
+        labelled("Closes at (your time; empty: never)", closesAt, "closes_at", errors)),
       h("fieldset", {}, h("legend", {}, "Available for groups"), groupBoxes.length ? groupBoxes : h("p", {}, "No groups yet: ", h("a", { href: "#/groups" }, "create one"), ".")),
       h("h2", {}, "Questions"), list, adders,
       h("div", { class: "actions" }, save));
@@ -151,6 +156,8 @@ export function editorView(main, id) {
         name: name.value.trim(),
         time_limit_seconds: minutes.value ? Math.round(Number(minutes.value) * 60) : null,
         max_attempts: attempts.value ? Number(attempts.value) : null,
+        opens_at: opensAt.value ? new Date(opensAt.value).toISOString() : null,
+        closes_at: closesAt.value ? new Date(closesAt.value).toISOString() : null,
         available_for: [...form.querySelectorAll('input[name="group"]:checked')].map((c) => Number(c.value)),
         questions: questions.map((q, i) => ({
           ...(q.id ? { id: q.id } : {}),
@@ -258,4 +265,12 @@ export function editorView(main, id) {
   Promise.all([id ? api("GET", `/api/tests/${id}/`) : null, api("GET", "/api/groups/")])
     .then(([t, g]) => { groups = g; load(t); })
     .catch((err) => replace(body, h("p", { class: "alert", role: "alert" }, errorText(err))));
+}
+
+/** An RFC 3339 instant as a datetime-local input's value, in the browser's time zone. */
+function localInput(instant) {
+  if (!instant) return "";
+  const d = new Date(instant);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }

@@ -99,10 +99,18 @@ function openTestItem(test) {
   const left = test.max_attempts === null ? null : Math.max(0, test.max_attempts - test.attempts_used);
   if (left === null) facts.push(test.attempts_used ? `taken ${test.attempts_used}×` : "not taken yet");
   else facts.push(`${test.attempts_used} of ${test.max_attempts} attempts used`);
+  // The student's window (their group's, or the test's), in their own time zone.
+  const now = Date.now();
+  const opens = test.opens_at ? new Date(test.opens_at) : null;
+  const closes = test.closes_at ? new Date(test.closes_at) : null;
+  if (opens && opens > now) facts.push(`opens ${opens.toLocaleString()}`);
+  if (closes) facts.push(`${closes > now ? "closes" : "closed"} ${closes.toLocaleString()}`);
+  const state = opens && opens > now ? "not open yet" : closes && closes <= now ? "closed" : null;
   return h("li", {},
     h("a", { href: `#/take/${test.public_uuid}` }, test.name),
     " ", h("span", { class: "facts" }, facts.join(" · ")),
-    left === 0 ? [" ", h("span", { class: "badge" }, "no attempts left")] : null);
+    left === 0 ? [" ", h("span", { class: "badge" }, "no attempts left")] : null,
+    state ? [" ", h("span", { class: "badge" }, state)] : null);
 }
 
 /** The answer body a question's inputs hold. */
@@ -316,26 +324,39 @@ export function takeView(main, uuid) {
   };
 
   if (!state.wanted) {
+    // The summary from the list of open tests, not the test itself: the server starts a
+    // timed test's clock when it first shows the student the test, so only "Start" may.
     Promise.all([
-      api("GET", `/api/tests/p/${uuid}/`),
+      api("GET", "/api/users/me/tests/").then((tests) => {
+        const found = tests.find((t) => t.public_uuid === uuid);
+        if (!found) throw new Error("This test is not open to you. Check the link with your teacher.");
+        return found;
+      }),
       api("GET", `/api/tests/p/${uuid}/completions/`).catch(() => []),
     ]).then(([test, done]) => {
       if (state.wanted) return;
       title.textContent = test.name;
       document.title = `${test.name} · TestIT`;
       remember(uuid, test.name);
-      const n = test.questions.length;
+      const n = test.questions;
+      const now = Date.now();
+      const opens = test.opens_at ? new Date(test.opens_at) : null;
+      const closes = test.closes_at ? new Date(test.closes_at) : null;
+      const shut = opens && opens > now ? `This test opens ${opens.toLocaleString()}.`
+        : closes && closes <= now ? `This test closed ${closes.toLocaleString()}.` : null;
       const left = test.max_attempts === null ? null : Math.max(0, test.max_attempts - done.length);
       const facts = [
         plural(n, "question"),
         test.time_limit_seconds ? `${clock(test.time_limit_seconds)} to answer: the clock starts when you start, and the test is submitted when it runs out` : "no time limit",
         left === null ? null : `${left} of ${plural(test.max_attempts, "attempt")} left`,
+        closes && closes > now ? `closes ${closes.toLocaleString()}: an attempt still open then is submitted` : null,
       ].filter(Boolean);
       replace(body, h("div", { class: "card intro" },
         h("ul", {}, facts.map((f) => h("li", {}, f))),
         done.length ? h("p", {}, `You have submitted this test ${done.length === 1 ? "once" : plural(done.length, "time")}: `, h("a", { href: `#/result/${done[done.length - 1].id}` }, "see your last result"), ".") : null,
         h("p", {}, "Every answer is saved as you give it, so you can reload or come back on another device."),
-        left === 0 ? h("p", { class: "alert" }, "You have no attempts left.")
+        shut ? h("p", { class: "alert" }, shut)
+          : left === 0 ? h("p", { class: "alert" }, "You have no attempts left.")
           : h("button", { type: "button", class: "primary", onclick: begin }, "Start the test")));
     }).catch((err) => {
       replace(body, h("p", { class: "alert", role: "alert" }, errorText(err)), h("p", {}, h("a", { href: "#/" }, "Back to my tests")));
@@ -450,8 +471,13 @@ export function resultView(main, id) {
   const load = async () => {
     const completion = await api("GET", `/api/completions/${id}/`);
     if (!test) {
-      test = await api("GET", `/api/tests/p/${completion.test}/`).catch(() => null);
-      if (test) title.textContent = `Result: ${test.name}`;
+      // The test itself (its question texts) only when that cannot start a timed test's
+      // clock: untimed, or no attempt left. Else its name from the list.
+      const listed = await api("GET", "/api/users/me/tests/").then((tests) => tests.find((t) => t.public_uuid === completion.test)).catch(() => null);
+      const harmless = listed && (!listed.time_limit_seconds || (listed.max_attempts !== null && listed.attempts_used >= listed.max_attempts));
+      test = harmless ? await api("GET", `/api/tests/p/${completion.test}/`).catch(() => null) : null;
+      const name = test?.name || listed?.name;
+      if (name) title.textContent = `Result: ${name}`;
     }
     show(completion);
     if (completion.status === "grading" && !socket) {

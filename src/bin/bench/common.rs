@@ -235,6 +235,9 @@ pub async fn make_test(store: &Store, class: &Class, questions: usize, code: usi
         available_for: vec![class.group],
         time_limit_seconds: None,
         max_attempts: None,
+        opens_at: None,
+        closes_at: None,
+        group_windows: Vec::new(),
         created_at: 0,
     };
     store.tests().insert(test).await.expect("test stored")
