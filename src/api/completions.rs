@@ -10,7 +10,7 @@ use super::pagination::{self, ListParams};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Filter;
-use crate::testing::{access, completions, views};
+use crate::testing::{access, completions, submission, views};
 
 /// `POST /api/completions/`: 201 with the new completion, or 200 with the one the server
 /// already stored for the attempt (submitted at its deadline).
@@ -19,7 +19,7 @@ pub async fn create(
     auth: AuthUser,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let submission = completions::create(&state.grading, &auth.user, body.0).await?;
+    let submission = submission::create(&state.grading, &auth.user, body.0).await?;
     if let Some(attempt) = submission.closed_attempt {
         // Its live actor, if any, reloads the closed attempt when next asked.
         state.attempts.do_send(Evict(attempt));

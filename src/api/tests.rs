@@ -134,6 +134,6 @@ pub async fn open_to_me(
         }
         None => tests,
     };
-    let views = views::open_test_views(&state.store, &auth.user, &tests).await?;
+    let views = attempts::open_tests(&state.store, &auth.user, &tests).await?;
     Ok(pagination::respond(&req, params, count, views))
 }

@@ -245,7 +245,7 @@ pub async fn shown(grading: &Grading, me: &User, test: &Test) -> Result<(), ApiE
 async fn expire(grading: &Grading, attempt: &Attempt) {
     match submit_saved(grading, attempt.id).await {
         Ok((completion, user)) => {
-            announce_end(grading, attempt, &completion, true);
+            super::grading::announce_end(grading, attempt, &completion, true);
             after_submission(grading.clone(), completion, user);
         }
         Err(err) => {
@@ -271,25 +271,33 @@ async fn expire(grading: &Grading, attempt: &Attempt) {
     }
 }
 
-/// Tells the test's watchers and the student's devices that an attempt ended.
-pub fn announce_end(
-    grading: &Grading,
-    attempt: &Attempt,
-    completion: &Completion,
-    timed_out: bool,
-) {
-    let kind = if timed_out {
-        "attempt_timed_out"
-    } else {
-        "attempt_submitted"
-    };
-    let view = super::views::student_completion(completion, None);
-    let event = json!({ "type": kind, "attempt": attempt.id, "user": attempt.user_id,
-        "completion": view });
-    grading.hub.do_send(Publish {
-        topics: vec![Topic::Test(attempt.test_id), Topic::User(attempt.user_id)],
-        event: Event(event.to_string().into()),
-    });
+/// The caller's open tests, each with the attempts they have used and the window that
+/// applies to them (their group's, or the test's).
+pub async fn open_tests(
+    store: &Store,
+    me: &User,
+    tests: &[Test],
+) -> Result<Vec<super::views::OpenTestOut>, ApiError> {
+    let mine = Filter::Contains("members", me.id.into());
+    let groups = store.groups().find(&mine, None).await?;
+    let now = now();
+    let mut out = Vec::with_capacity(tests.len());
+    for test in tests {
+        let giving: Vec<Group> = groups
+            .iter()
+            .filter(|g| test.available_for.contains(&g.id))
+            .cloned()
+            .collect();
+        let window = window_of(test, &giving, now);
+        let used = super::completions::attempts_used(store, me, test).await?;
+        out.push(super::views::open_test(
+            test,
+            used,
+            window.opens_at,
+            window.closes_at,
+        ));
+    }
+    Ok(out)
 }
 
 /// What a REST submission of a test belongs to.

@@ -13,9 +13,9 @@ use actix::Addr;
 use actors::grader::{Grade, GraderPool, RuntimeStatus, Status};
 use actors::hub::{Event, Hub, Publish, Topic};
 use actors::sandbox::{Job, Limits, Outcome, Verdict};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::store::{Completion, Filter, Question, Response, Store, StoreError, User};
+use crate::store::{Attempt, Completion, Filter, Question, Response, Store, StoreError, User};
 
 /// What submitting and grading need: the store, the pool, the hub that tells watchers, and
 /// how long a submission waits for its verdicts. Cheap to clone.
@@ -241,6 +241,27 @@ pub async fn resume(grading: &Grading) -> Result<usize, StoreError> {
         );
     }
     Ok(pending.len())
+}
+
+/// Tells the test's watchers and the student's devices that an attempt ended.
+pub fn announce_end(
+    grading: &Grading,
+    attempt: &Attempt,
+    completion: &Completion,
+    timed_out: bool,
+) {
+    let kind = if timed_out {
+        "attempt_timed_out"
+    } else {
+        "attempt_submitted"
+    };
+    let view = super::views::student_completion(completion, None);
+    let event = json!({ "type": kind, "attempt": attempt.id, "user": attempt.user_id,
+        "completion": view });
+    grading.hub.do_send(Publish {
+        topics: vec![Topic::Test(attempt.test_id), Topic::User(attempt.user_id)],
+        event: Event(event.to_string().into()),
+    });
 }
 
 #[cfg(test)]

@@ -11,8 +11,10 @@
 //! - [`grading`]: code answers from stored completions to the grader pool and back, with
 //!   the events that announce verdicts.
 //! - [`live`]: the store behind the attempt actors' port (live test-taking).
+//! - [`submission`]: a REST submission, through the clock rule and the one `submit`.
 //! - [`export`]: a test's completions as an xlsx workbook.
-//! - [`views`]: the typed wire shapes of tests and completions.
+//! - [`views`]: the typed wire shapes of tests and completions, built from data loaded
+//!   before them (no rules: the files above import views, never the reverse).
 //!
 //! [`Store`]: crate::store::Store
 
@@ -23,4 +25,5 @@ pub mod completions;
 pub mod export;
 pub mod grading;
 pub mod live;
+pub mod submission;
 pub mod views;

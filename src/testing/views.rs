@@ -316,36 +316,24 @@ pub struct OpenTestOut {
     pub closes_at: Option<String>,
 }
 
-/// The caller's open tests with how many attempts they have used at each.
-pub async fn open_test_views(
-    store: &Store,
-    me: &User,
-    tests: &[Test],
-) -> Result<Vec<OpenTestOut>, ApiError> {
-    let mine = Filter::Contains("members", me.id.into());
-    let groups = store.groups().find(&mine, None).await?;
-    let now = super::attempts::now();
-    let mut out = Vec::with_capacity(tests.len());
-    for test in tests {
-        let giving: Vec<Group> = groups
-            .iter()
-            .filter(|g| test.available_for.contains(&g.id))
-            .cloned()
-            .collect();
-        let window = super::attempts::window_of(test, &giving, now);
-        out.push(OpenTestOut {
-            id: test.id,
-            name: test.name.clone(),
-            public_uuid: test.public_uuid.clone(),
-            questions: i64::try_from(test.questions.len()).unwrap_or(i64::MAX),
-            time_limit_seconds: test.time_limit_seconds,
-            max_attempts: test.max_attempts,
-            attempts_used: super::completions::attempts_used(store, me, test).await?,
-            opens_at: window.opens_at.map(timestamp),
-            closes_at: window.closes_at.map(timestamp),
-        });
+/// A test open to the caller, with the attempts they have used and their window.
+pub fn open_test(
+    test: &Test,
+    attempts_used: i64,
+    opens_at: Option<i64>,
+    closes_at: Option<i64>,
+) -> OpenTestOut {
+    OpenTestOut {
+        id: test.id,
+        name: test.name.clone(),
+        public_uuid: test.public_uuid.clone(),
+        questions: i64::try_from(test.questions.len()).unwrap_or(i64::MAX),
+        time_limit_seconds: test.time_limit_seconds,
+        max_attempts: test.max_attempts,
+        attempts_used,
+        opens_at: opens_at.map(timestamp),
+        closes_at: closes_at.map(timestamp),
     }
-    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------
