@@ -40,6 +40,8 @@ pub enum ErrorCode {
     RouteNotFound,
     /// The route exists but not with this method.
     MethodNotAllowed,
+    /// The body did not arrive in time (it stalled, or came too slowly).
+    RequestTimeout,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
     /// The body's content type is neither JSON nor form data.
@@ -55,7 +57,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the README consistency test.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::Invalid,
         ErrorCode::ParseError,
         ErrorCode::InvalidQuery,
@@ -67,6 +69,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::RequestTimeout,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Throttled,
@@ -87,6 +90,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::RouteNotFound => "route_not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Throttled => "throttled",
@@ -107,6 +111,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => 403,
             ErrorCode::NotFound | ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::RequestTimeout => 408,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Throttled => 429,
@@ -129,6 +134,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "Not found.",
             ErrorCode::RouteNotFound => "No API route has this path.",
             ErrorCode::MethodNotAllowed => "Method not allowed.",
+            ErrorCode::RequestTimeout => "The request body did not arrive in time.",
             ErrorCode::PayloadTooLarge => "Request body is too large.",
             ErrorCode::UnsupportedMediaType => "Unsupported media type in request.",
             ErrorCode::Throttled => "Request was throttled.",

@@ -124,6 +124,7 @@ impl Application {
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));
         let challenges = web::Data::new(api::auth::Challenges::new(&docs));
+        let bodies = web::Data::new(api::body::Bodies::new(settings.bodies));
         // Rate-limit counters of keys idle for a while are dropped, so memory follows the
         // keys active within a window, not every login ever tried.
         let swept = std::sync::Arc::downgrade(&state.clone().into_inner());
@@ -153,6 +154,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(openapi.clone())
                 .app_data(challenges.clone())
+                .app_data(bodies.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(live)
                 // A path that does not parse (`/api/groups/abc/`) names no object: 404.

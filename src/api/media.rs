@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::auth::AuthUser;
-use super::body::push_field;
+use super::body::{push_field, Pace};
 use super::links::answer_base;
 use super::pagination::{self, ListParams};
 use crate::accounts::permissions::{holds, Permission};
@@ -162,7 +162,9 @@ pub async fn read_form(
     file_part: &str,
     only: Option<MediaKind>,
 ) -> Result<Form, ApiError> {
-    let mut multipart = Multipart::new(req.headers(), payload);
+    // An upload is held to its own pace: large videos over slow links, but never a stall.
+    let (body, watch) = super::body::guard(req, payload.into_inner(), Pace::Upload)?;
+    let mut multipart = Multipart::new(req.headers(), body);
     let mut form = Form {
         fields: Map::new(),
         file: None,
@@ -207,7 +209,13 @@ pub async fn read_form(
             if let Some(upload) = &form.file {
                 upload.discard(state).await;
             }
-            Err(err)
+            // The rest of the body is not wanted: the connection closes after the answer.
+            super::body::stop_reading(req);
+            let limits = req
+                .app_data::<web::Data<super::body::Bodies>>()
+                .map(|bodies| bodies.limits())
+                .unwrap_or_default();
+            Err(watch.overdue(limits).unwrap_or(err))
         }
     }
 }

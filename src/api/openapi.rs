@@ -128,10 +128,24 @@ fn operation(doc: &OpDoc) -> Value {
             json!({ "description": "Invalid input", "content": json_content(either) }),
         );
     }
-    if doc.request.is_some() {
+    if has_body {
+        responses.insert(
+            "408".into(),
+            error_response(
+                "The body stalled or came too slowly (the connection is closed)",
+                "Error",
+            ),
+        );
         responses.insert(
             "413".into(),
             error_response("The body is too large", "Error"),
+        );
+        responses.insert(
+            "429".into(),
+            error_response(
+                "Too many requests (here: too many bodies arriving at once from one address)",
+                "Error",
+            ),
         );
     }
     let unsupported = match (doc.request.is_some(), doc.multipart.is_some()) {

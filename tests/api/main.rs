@@ -4,6 +4,7 @@ mod accounts_v1;
 mod attempts;
 mod auth;
 mod authoring;
+mod bodies;
 mod catalog;
 mod completions;
 mod concurrency;
