@@ -352,25 +352,37 @@ async fn vouched_for(req: &HttpRequest) -> bool {
         .is_ok()
 }
 
+/// The largest body of fields the request may send, checked against its `Content-Length`
+/// before a byte is read: [`MAX_ANONYMOUS_BODY_BYTES`], or [`MAX_BODY_BYTES`] when it must
+/// be (a longer announced body, or none announced: `vouch_unannounced`) and its
+/// credentials check out. Answers the limit and whether the credentials were checked.
+async fn body_limit(req: &HttpRequest, vouch_unannounced: bool) -> Result<(usize, bool), ApiError> {
+    let declared = declared_length(req);
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        stop_reading(req);
+        return Err(too_large(MAX_BODY_BYTES, false));
+    }
+    let longer = declared.map_or(vouch_unannounced && has_body(req), |n| {
+        n > MAX_ANONYMOUS_BODY_BYTES as u64
+    });
+    if !longer {
+        return Ok((MAX_ANONYMOUS_BODY_BYTES, false));
+    }
+    if vouched_for(req).await {
+        Ok((MAX_BODY_BYTES, true))
+    } else if declared.is_some() {
+        stop_reading(req);
+        Err(too_large(MAX_ANONYMOUS_BODY_BYTES, true))
+    } else {
+        // Unannounced and unvouched: read, up to the smaller limit.
+        Ok((MAX_ANONYMOUS_BODY_BYTES, true))
+    }
+}
+
 /// Reads a whole body of fields, up to its limits, as it arrives.
 async fn read_fields(req: &HttpRequest, payload: Payload) -> Result<Bytes, ApiError> {
-    let mut limit = MAX_ANONYMOUS_BODY_BYTES;
-    let mut vouched = false;
     // What the client announces is checked before a byte is read.
-    if let Some(declared) = declared_length(req) {
-        if declared > MAX_BODY_BYTES as u64 {
-            stop_reading(req);
-            return Err(too_large(MAX_BODY_BYTES, false));
-        }
-        if declared > limit as u64 {
-            if !vouched_for(req).await {
-                stop_reading(req);
-                return Err(too_large(limit, true));
-            }
-            vouched = true;
-            limit = MAX_BODY_BYTES;
-        }
-    }
+    let (mut limit, mut vouched) = body_limit(req, false).await?;
     let (mut body, watch) = guard(req, payload, Pace::Fields)?;
     let limits = body.limits;
     // Grown as bytes arrive: a stalled body holds what it sent, not what it announced.
@@ -384,7 +396,7 @@ async fn read_fields(req: &HttpRequest, payload: Payload) -> Result<Bytes, ApiEr
         if bytes.len() + chunk.len() > limit {
             if vouched || !vouched_for(req).await {
                 body.abandon();
-                return Err(too_large(limit, !vouched));
+                return Err(too_large(limit, limit < MAX_BODY_BYTES));
             }
             vouched = true;
             limit = MAX_BODY_BYTES;
@@ -396,6 +408,184 @@ async fn read_fields(req: &HttpRequest, payload: Payload) -> Result<Bytes, ApiEr
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes.freeze())
+}
+
+/// Reads a multipart/form-data body of fields (a browser's `new FormData(form)`): every
+/// part is a text field, a repeated name a list, as DRF reads it; within the body's limit
+/// and the [`Parts`] bounds.
+async fn read_multipart_fields(
+    req: &HttpRequest,
+    payload: Payload,
+) -> Result<Map<String, Value>, ApiError> {
+    let (limit, _) = body_limit(req, true).await?;
+    let (body, watch) = guard(req, payload, Pace::Fields)?;
+    let limits = body.limits;
+    let mut parts = Parts::new(req, body, Some(limit));
+    let read: Result<Map<String, Value>, ApiError> = async {
+        let mut map = Map::new();
+        while let Some(mut field) = parts.next().await? {
+            let name = field.name().unwrap_or("").to_owned();
+            let mut bytes = BytesMut::new();
+            while let Some(chunk) = field.next().await {
+                bytes.extend_from_slice(&chunk.map_err(|err| parts.fail(err))?);
+            }
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                ApiError::with_detail(
+                    ErrorCode::ParseError,
+                    "Multipart form parse error - a part is not valid UTF-8.",
+                )
+            })?;
+            push_field(&mut map, name, text);
+        }
+        Ok(map)
+    }
+    .await;
+    read.map_err(|err| {
+        stop_reading(req);
+        watch.overdue(limits).unwrap_or(err)
+    })
+}
+
+/// Parts of a multipart/form-data body at most.
+pub const MAX_PARTS: usize = 100;
+/// Bytes of one part's boundary and headers at most (a name, a file name, a type: a few
+/// hundred bytes).
+pub const MAX_PART_HEAD_BYTES: usize = 8 * 1024;
+
+/// Which bound of a multipart body was broken.
+#[derive(Debug, Clone, Copy)]
+enum Broken {
+    Body(usize),
+    PartHead,
+}
+
+/// The bytes under a [`Parts`]: counted for the body's limit and, while a part's head is
+/// read, for [`MAX_PART_HEAD_BYTES`] (actix-multipart buffers a head until its blank line,
+/// however long).
+struct Counted {
+    body: Guarded,
+    limit: Option<usize>,
+    total: usize,
+    /// Bytes taken since a part's head began, while one is being read.
+    head: Rc<Cell<Option<usize>>>,
+    broken: Rc<Cell<Option<Broken>>>,
+}
+
+impl Stream for Counted {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.broken.get().is_some() {
+            return Poll::Ready(None);
+        }
+        let item = std::task::ready!(Pin::new(&mut this.body).poll_next(cx));
+        if let Some(Ok(chunk)) = &item {
+            this.total += chunk.len();
+            let broken = match (this.limit, this.head.get()) {
+                (Some(limit), _) if this.total > limit => Some(Broken::Body(limit)),
+                // A chunk may hold a head's end and the part's first bytes: counted up to
+                // the blank line that ends the head.
+                (_, Some(taken)) => {
+                    let end = chunk.windows(4).position(|w| w == b"\r\n\r\n");
+                    let taken = taken + end.unwrap_or(chunk.len());
+                    this.head
+                        .set(if end.is_some() { None } else { Some(taken) });
+                    (taken > MAX_PART_HEAD_BYTES).then_some(Broken::PartHead)
+                }
+                _ => None,
+            };
+            if let Some(broken) = broken {
+                this.broken.set(Some(broken));
+                this.body.abandon();
+                return Poll::Ready(Some(Err(PayloadError::Overflow)));
+            }
+        }
+        Poll::Ready(item)
+    }
+}
+
+/// The parts of a multipart/form-data body, read within its bounds: at most [`MAX_PARTS`],
+/// heads of at most [`MAX_PART_HEAD_BYTES`], and the whole at most `limit` bytes (uploads
+/// have none: their file part has its kind's limit). A broken bound is a 413 naming it.
+pub struct Parts {
+    multipart: actix_multipart::Multipart,
+    head: Rc<Cell<Option<usize>>>,
+    broken: Rc<Cell<Option<Broken>>>,
+    count: usize,
+}
+
+impl Parts {
+    pub fn new(req: &HttpRequest, body: Guarded, limit: Option<usize>) -> Parts {
+        let head = Rc::new(Cell::new(None));
+        let broken = Rc::new(Cell::new(None));
+        let counted = Counted {
+            body,
+            limit,
+            total: 0,
+            head: head.clone(),
+            broken: broken.clone(),
+        };
+        Parts {
+            multipart: actix_multipart::Multipart::new(req.headers(), counted),
+            head,
+            broken,
+            count: 0,
+        }
+    }
+
+    /// The next part, once its head is read; `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<actix_multipart::Field>, ApiError> {
+        self.head.set(Some(0));
+        let next = self.multipart.next().await;
+        self.head.set(None);
+        match next {
+            None => Ok(None),
+            Some(Err(err)) => Err(self.fail(err)),
+            Some(Ok(field)) => {
+                self.count += 1;
+                if self.count > MAX_PARTS {
+                    return Err(ApiError::with_detail(
+                        ErrorCode::PayloadTooLarge,
+                        format!("Too many parts: a multipart body may have at most {MAX_PARTS}."),
+                    ));
+                }
+                Ok(Some(field))
+            }
+        }
+    }
+
+    /// The error to answer for a failure of the multipart stream: a broken bound, or a
+    /// malformed body.
+    pub fn fail(&self, err: actix_multipart::MultipartError) -> ApiError {
+        match self.broken.get() {
+            Some(Broken::Body(limit)) => too_large(limit, limit < MAX_BODY_BYTES),
+            Some(Broken::PartHead) => ApiError::with_detail(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "A part's headers are too large: at most {MAX_PART_HEAD_BYTES} bytes each."
+                ),
+            ),
+            None => malformed(err),
+        }
+    }
+}
+
+/// A multipart body that does not parse.
+pub fn malformed(err: actix_multipart::MultipartError) -> ApiError {
+    use actix_multipart::MultipartError;
+    match err {
+        MultipartError::ContentTypeMissing
+        | MultipartError::ContentTypeParse
+        | MultipartError::ContentTypeIncompatible => ApiError::with_detail(
+            ErrorCode::UnsupportedMediaType,
+            "Send multipart/form-data with a boundary.",
+        ),
+        other => ApiError::with_detail(
+            ErrorCode::ParseError,
+            format!("Malformed multipart body: {other}."),
+        ),
+    }
 }
 
 /// A request body parsed into a JSON object.
@@ -420,6 +610,10 @@ impl FromRequest for Body {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
+            if content_type.as_deref() == Some("multipart/form-data") {
+                let map = read_multipart_fields(&req, payload).await?;
+                return Ok(Body(Input::new(map)));
+            }
             let bytes = read_fields(&req, payload).await?;
             parse_body(content_type.as_deref(), &bytes).map(|map| Body(Input::new(map)))
         })

@@ -150,7 +150,7 @@ fn operation(doc: &OpDoc) -> Value {
     }
     let unsupported = match (doc.request.is_some(), doc.multipart.is_some()) {
         (true, true) => Some("The body is neither JSON, form data nor multipart/form-data"),
-        (true, false) => Some("The body is neither JSON nor form data"),
+        (true, false) => Some("The body is neither JSON, form data nor multipart/form-data"),
         (false, true) => Some("The body is not multipart/form-data"),
         (false, false) => None,
     };
@@ -203,6 +203,12 @@ fn operation(doc: &OpDoc) -> Value {
             );
             content.insert(
                 "application/x-www-form-urlencoded".into(),
+                json!({ "schema": schema_ref(schema) }),
+            );
+            // The same fields as parts, as a browser's `new FormData(form)` sends them
+            // (an upload's own form, below, takes the place of this one).
+            content.insert(
+                "multipart/form-data".into(),
                 json!({ "schema": schema_ref(schema) }),
             );
         }

@@ -11,6 +11,7 @@ mod concurrency;
 mod directory;
 mod errors;
 mod export;
+mod form_bodies;
 mod grading;
 mod groups;
 mod helpers;
