@@ -40,6 +40,8 @@ pub enum ErrorCode {
     RouteNotFound,
     /// The route exists but not with this method.
     MethodNotAllowed,
+    /// The body did not arrive in time (it stalled, or came too slowly).
+    RequestTimeout,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
     /// The body's content type is neither JSON nor form data.
@@ -63,7 +65,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the README consistency test.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::Invalid,
         ErrorCode::ParseError,
         ErrorCode::InvalidQuery,
@@ -75,6 +77,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::RequestTimeout,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Throttled,
@@ -99,6 +102,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::RouteNotFound => "route_not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Throttled => "throttled",
@@ -127,6 +131,7 @@ impl ErrorCode {
             | ErrorCode::Closed => 403,
             ErrorCode::NotFound | ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::RequestTimeout => 408,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Throttled => 429,
@@ -149,6 +154,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "Not found.",
             ErrorCode::RouteNotFound => "No API route has this path.",
             ErrorCode::MethodNotAllowed => "Method not allowed.",
+            ErrorCode::RequestTimeout => "The request body did not arrive in time.",
             ErrorCode::PayloadTooLarge => "Request body is too large.",
             ErrorCode::UnsupportedMediaType => "Unsupported media type in request.",
             ErrorCode::Throttled => "Request was throttled.",

@@ -58,6 +58,8 @@ pub struct Settings {
     /// The largest catalog file accepted per kind (`TESTIT_MAX_IMAGE_BYTES`,
     /// `TESTIT_MAX_VIDEO_BYTES`).
     pub media: MediaLimits,
+    /// How fast request bodies must arrive, and how many one address may send at once.
+    pub bodies: BodyLimits,
 }
 
 /// Seed 000's settings. Facebook log-in works once both its app id and secret are set; Stripe
@@ -116,6 +118,51 @@ impl Default for MediaLimits {
             image_bytes: 10 * 1024 * 1024,
             video_bytes: 2 * 1024 * 1024 * 1024,
         }
+    }
+}
+
+/// How request bodies must arrive (README, Hardening): a client that opens a body and then
+/// stalls or trickles must not hold a connection, nor memory, for long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// A JSON, form or multipart body without a file must arrive whole within this time
+    /// (`TESTIT_BODY_TIMEOUT`).
+    pub timeout: Duration,
+    /// Such a body may pause this long at most (`TESTIT_BODY_IDLE_TIMEOUT`).
+    pub idle_timeout: Duration,
+    /// An upload (a catalog file, a photo) may pause this long at most
+    /// (`TESTIT_UPLOAD_IDLE_TIMEOUT`); it is also the upload's grace before its rate counts.
+    pub upload_idle_timeout: Duration,
+    /// Bytes per second an upload must average once its grace is over
+    /// (`TESTIT_UPLOAD_MIN_RATE`).
+    pub upload_min_rate: u64,
+    /// Bodies one client address may be sending at once (`TESTIT_BODIES_PER_ADDRESS`).
+    pub per_address: u32,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        BodyLimits {
+            // 1 MiB (the largest JSON body) in 10 s is 0.8 Mbit/s; real forms are a few KB.
+            timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(5),
+            // A phone on a weak link stalls for seconds, not half a minute.
+            upload_idle_timeout: Duration::from_secs(30),
+            // 128 kbit/s: below a weak 3G or EDGE uplink, far above a trickle.
+            upload_min_rate: 16 * 1024,
+            // A school behind one NAT address submits at once; its bodies arrive in
+            // milliseconds, so even a large class rarely has many in flight together.
+            per_address: 64,
+        }
+    }
+}
+
+impl BodyLimits {
+    /// The longest an accepted upload of `max_bytes` can take under these rules: anything
+    /// an upload left behind that is older than this belongs to no upload in flight.
+    pub fn longest_upload(&self, max_bytes: u64) -> Duration {
+        self.upload_idle_timeout
+            + Duration::from_secs(max_bytes.div_ceil(self.upload_min_rate.max(1)))
     }
 }
 
@@ -231,6 +278,7 @@ impl Settings {
             public_url: None,
             platform: PlatformSettings::default(),
             media: MediaLimits::default(),
+            bodies: BodyLimits::default(),
             data_dir,
         }
     }
@@ -424,6 +472,45 @@ impl Settings {
                     }
                 };
             }
+        }
+        for (name, field) in [
+            ("TESTIT_BODY_TIMEOUT", &mut settings.bodies.timeout),
+            (
+                "TESTIT_BODY_IDLE_TIMEOUT",
+                &mut settings.bodies.idle_timeout,
+            ),
+            (
+                "TESTIT_UPLOAD_IDLE_TIMEOUT",
+                &mut settings.bodies.upload_idle_timeout,
+            ),
+        ] {
+            if let Some(secs) = get(name) {
+                *field = seconds(name, &secs)?;
+            }
+        }
+        if let Some(rate) = get("TESTIT_UPLOAD_MIN_RATE") {
+            settings.bodies.upload_min_rate = match rate.parse::<u64>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(SettingsError {
+                        name: "TESTIT_UPLOAD_MIN_RATE",
+                        problem: format!(
+                            "expected a positive number of bytes per second, got {rate:?}"
+                        ),
+                    })
+                }
+            };
+        }
+        if let Some(n) = get("TESTIT_BODIES_PER_ADDRESS") {
+            settings.bodies.per_address = match n.parse::<u32>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(SettingsError {
+                        name: "TESTIT_BODIES_PER_ADDRESS",
+                        problem: format!("expected a positive number, got {n:?}"),
+                    })
+                }
+            };
         }
         if let Some(flag) = get("TESTIT_ROTATE_REFRESH_TOKENS") {
             settings.rotate_refresh_tokens = match flag.to_ascii_lowercase().as_str() {

@@ -50,6 +50,28 @@ async fn open_stores(settings: &Settings) -> Result<(Store, FileStore), StartupE
     }
 }
 
+/// Sweeps what interrupted uploads left in the file store (GridFS chunks of no file after a
+/// `kill -9`; stray `.part` files), at start and then every hour: only what is older than the
+/// longest upload the settings allow, so never an upload in flight.
+fn sweep_upload_leftovers(files: &FileStore, settings: &Settings) {
+    let media = settings.media;
+    let longest = settings
+        .bodies
+        .longest_upload(media.image_bytes.max(media.video_bytes));
+    let files = files.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+        loop {
+            every.tick().await;
+            match files.sweep_leftovers(longest).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "upload leftovers removed"),
+                Err(err) => tracing::warn!(%err, "cannot sweep upload leftovers"),
+            }
+        }
+    });
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -65,6 +87,7 @@ impl Application {
     /// Opens the store the settings name and binds the listener (port 0: any free port).
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         let (store, files) = open_stores(&settings).await?;
+        sweep_upload_leftovers(&files, &settings);
         let secret =
             jwt::load_or_create_secret(settings.jwt_secret.as_deref(), &settings.data_dir)?;
         let grader = GraderPool::start_detached(PoolConfig {
@@ -130,6 +153,7 @@ impl Application {
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));
         let challenges = web::Data::new(api::auth::Challenges::new(&docs));
+        let bodies = web::Data::new(api::body::Bodies::new(settings.bodies));
         // Rate-limit counters of keys idle for a while are dropped, so memory follows the
         // keys active within a window, not every login ever tried.
         let swept = std::sync::Arc::downgrade(&state.clone().into_inner());
@@ -166,6 +190,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(openapi.clone())
                 .app_data(challenges.clone())
+                .app_data(bodies.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(live)
                 // A path that does not parse (`/api/groups/abc/`) names no object: 404.

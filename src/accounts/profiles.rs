@@ -91,8 +91,17 @@ pub async fn register(
             input.error("confirm_password", PASSWORDS_DIFFER);
         }
     }
+    // An unverified sign-up of the address is replaced, not a reason to refuse: its maker
+    // may not own the mailbox, and must not keep the owner from signing up.
+    let mut pending = None;
     if let Some(email) = &email {
-        check_email_free(store, &mut input, email, None).await?;
+        pending = store
+            .user_by_email(email.as_str())
+            .await?
+            .filter(|u| u.signup_pending && u.email_unverified && u.deleted_at.is_none());
+        if pending.is_none() {
+            check_email_free(store, &mut input, email, None).await?;
+        }
     }
     input.finish()?;
     // Every field that failed to parse recorded an error, so finish() returned it above.
@@ -126,16 +135,56 @@ pub async fn register(
         birthday,
         address,
         email_unverified: true,
+        signup_pending: true,
         date_joined: joined,
         updated_at: joined,
         ..User::default()
     };
+    if let Some(pending) = pending {
+        return replace_signup(store, mail, pending, user).await;
+    }
     let user = store.users().insert(user).await.map_err(email_taken)?;
     tracing::info!(
         user_id = user.id,
         "user signed up (seed 002), email to verify"
     );
     // An address signs up once, so this send is not subject to the once-a-minute limit.
+    codes::send(store, mail, &user, false).await?;
+    Ok(user)
+}
+
+/// A sign-up for the address of an unverified one: the new sign-up's fields replace the
+/// pending account's, and a new code (once a minute per address, as `resend/`) replaces the
+/// one sent before, so neither the earlier password nor the earlier code verifies it.
+async fn replace_signup(
+    store: &Store,
+    mail: &CodeMail<'_>,
+    pending: User,
+    new: User,
+) -> Result<User, ApiError> {
+    let email = pending.email_lower.clone().unwrap_or_default();
+    codes::take_send_slot(store, &email, mail.rules, codes::now_ms()).await?;
+    let user = store
+        .users()
+        .update(pending.id, |u| {
+            // Verified (or changed) in between: the address is taken now.
+            if !(u.signup_pending && u.email_unverified && u.email_lower == new.email_lower) {
+                return Err(ApiError::field("email", super::users::EMAIL_TAKEN));
+            }
+            let kept = (u.id, u.token_generation + 1);
+            *u = User {
+                id: kept.0,
+                token_generation: kept.1,
+                ..new.clone()
+            };
+            Ok(())
+        })
+        .await?
+        .ok_or_else(|| ApiError::field("email", super::users::EMAIL_TAKEN))?;
+    tracing::info!(
+        user_id = user.id,
+        "an unverified sign-up (seed 002) replaced by a new one"
+    );
     codes::send(store, mail, &user, false).await?;
     Ok(user)
 }
@@ -267,8 +316,9 @@ pub async fn change(
 pub async fn verify(store: &Store, mut input: Input) -> Result<User, ApiError> {
     let email = field(&mut input, "email", true, Email::parse);
     let code = input.required_str("code");
+    let given_password = input.required_str("password");
     input.finish()?;
-    let (Some(email), Some(code)) = (email, code) else {
+    let (Some(email), Some(code), Some(given_password)) = (email, code, given_password) else {
         return Err(ApiError::internal(
             "required fields missing after validation",
         ));
@@ -279,18 +329,27 @@ pub async fn verify(store: &Store, mut input: Input) -> Result<User, ApiError> {
         Some(user) if user.email_unverified && user.deleted_at.is_none() => user,
         _ => return Err(bad_code()),
     };
+    // The password that made the account (issue 22 #3): the mailbox's owner verifying an
+    // account someone else signed up with their address cannot give it, so it never gains a
+    // password its owner did not choose (they sign up again instead, which replaces it). The
+    // same answer as a wrong code, before a try of the code is spent.
+    if !password::verify(given_password, Some(user.password_hash.clone())).await? {
+        return Err(bad_code());
+    }
     if !codes::redeem(store, &user, code, codes::now_ms()).await? {
         return Err(bad_code());
     }
-    let verified_email = user.email_lower.clone();
+    let (verified_email, verified_hash) = (user.email_lower.clone(), user.password_hash.clone());
     store
         .users()
         .update(user.id, |u| {
-            // The email changed between the code's check and now: the code was for the old.
-            if u.email_lower != verified_email {
+            // The email changed between the code's check and now: the code was for the old;
+            // a new sign-up replaced the account: the password checked was the old one.
+            if u.email_lower != verified_email || u.password_hash != verified_hash {
                 return Err(bad_code());
             }
             u.email_unverified = false;
+            u.signup_pending = false;
             Ok(())
         })
         .await?

@@ -8,7 +8,7 @@ use crate::domain::{Email, Name, Password};
 use crate::error::ApiError;
 use crate::store::{Filter, Store, StoreError, User};
 
-const EMAIL_TAKEN: &str = "user with this email already exists.";
+pub(super) const EMAIL_TAKEN: &str = "user with this email already exists.";
 const MAX_PHOTO_CHARS: usize = 2048;
 
 pub(super) fn photo(input: &mut Input) -> Option<Option<String>> {

@@ -124,6 +124,24 @@ impl ConnectionSocket {
         }
     }
 
+    /// Stops the socket's reading: the HTTP layer's next read ends, so a request body it
+    /// would otherwise drain (chunks nobody reads) ends the connection once the answer is
+    /// out. Called only by the body reader (`body.rs`) from inside the poll of a request of
+    /// this connection, while the connection, and so its socket, lives.
+    pub(super) fn stop_reading(self) {
+        #[cfg(unix)]
+        {
+            use std::os::fd::FromRawFd;
+            // SAFETY: as for `shut_down`: the caller runs inside the connection's own
+            // request, so the descriptor is open; `ManuallyDrop` leaves it the connection's.
+            let socket =
+                std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(self.fd) });
+            if let Err(err) = socket.shutdown(std::net::Shutdown::Read) {
+                tracing::debug!(%err, "cannot stop reading a socket");
+            }
+        }
+    }
+
     /// Shuts the socket down both ways: the HTTP layer's next write fails and its next read
     /// ends, so it drops the connection; what the kernel already holds still goes out first.
     /// Called only by [`Outbox::cut`], under the condition it states.

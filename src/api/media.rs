@@ -2,7 +2,6 @@
 //! `/media/files/{id}/{name}`. The kinds, limits and storage are in
 //! [`crate::catalog::files`].
 
-use actix_multipart::{Multipart, MultipartError};
 use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -13,7 +12,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::auth::AuthUser;
-use super::body::push_field;
+use super::body::{push_field, Pace, Parts};
 use super::links::answer_base;
 use super::pagination::{self, ListParams};
 use crate::accounts::permissions::{holds, Permission};
@@ -53,26 +52,15 @@ fn may_manage(auth: &AuthUser) -> Result<(), ApiError> {
     }
 }
 
-fn malformed(err: MultipartError) -> ApiError {
-    match err {
-        MultipartError::ContentTypeMissing
-        | MultipartError::ContentTypeParse
-        | MultipartError::ContentTypeIncompatible => ApiError::with_detail(
-            ErrorCode::UnsupportedMediaType,
-            "Send multipart/form-data with a file part.",
-        ),
-        other => ApiError::with_detail(
-            ErrorCode::ParseError,
-            format!("Malformed multipart body: {other}."),
-        ),
-    }
-}
-
 /// A text part, up to [`MAX_TEXT_PART_BYTES`].
-async fn text_part(field: &mut actix_multipart::Field, name: &str) -> Result<String, ApiError> {
+async fn text_part(
+    parts: &Parts,
+    field: &mut actix_multipart::Field,
+    name: &str,
+) -> Result<String, ApiError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(malformed)?;
+        let chunk = chunk.map_err(|err| parts.fail(err))?;
         if bytes.len() + chunk.len() > MAX_TEXT_PART_BYTES {
             return Err(ApiError::field(
                 name,
@@ -162,14 +150,16 @@ pub async fn read_form(
     file_part: &str,
     only: Option<MediaKind>,
 ) -> Result<Form, ApiError> {
-    let mut multipart = Multipart::new(req.headers(), payload);
+    // An upload is held to its own pace: large videos over slow links, but never a stall.
+    let (body, watch) = super::body::guard(req, payload.into_inner(), Pace::Upload)?;
+    // Part count and head size bounded; the file part has its kind's limit.
+    let mut parts = Parts::new(req, body, None);
     let mut form = Form {
         fields: Map::new(),
         file: None,
     };
     let outcome: Result<(), ApiError> = async {
-        while let Some(field) = multipart.next().await {
-            let mut field = field.map_err(malformed)?;
+        while let Some(mut field) = parts.next().await? {
             let name = field.name().unwrap_or("").to_owned();
             if name == file_part {
                 if form.file.is_some() {
@@ -194,7 +184,7 @@ pub async fn read_form(
                     })?;
                 form.file = Some(Upload { saved, filename });
             } else {
-                let text = text_part(&mut field, &name).await?;
+                let text = text_part(&parts, &mut field, &name).await?;
                 push_field(&mut form.fields, name, text);
             }
         }
@@ -207,7 +197,13 @@ pub async fn read_form(
             if let Some(upload) = &form.file {
                 upload.discard(state).await;
             }
-            Err(err)
+            // The rest of the body is not wanted: the connection closes after the answer.
+            super::body::stop_reading(req);
+            let limits = req
+                .app_data::<web::Data<super::body::Bodies>>()
+                .map(|bodies| bodies.limits())
+                .unwrap_or_default();
+            Err(watch.overdue(limits).unwrap_or(err))
         }
     }
 }

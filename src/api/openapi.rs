@@ -128,15 +128,29 @@ fn operation(doc: &OpDoc) -> Value {
             json!({ "description": "Invalid input", "content": json_content(either) }),
         );
     }
-    if doc.request.is_some() {
+    if has_body {
+        responses.insert(
+            "408".into(),
+            error_response(
+                "The body stalled or came too slowly (the connection is closed)",
+                "Error",
+            ),
+        );
         responses.insert(
             "413".into(),
             error_response("The body is too large", "Error"),
         );
+        responses.insert(
+            "429".into(),
+            error_response(
+                "Too many requests (here: too many bodies arriving at once from one address)",
+                "Error",
+            ),
+        );
     }
     let unsupported = match (doc.request.is_some(), doc.multipart.is_some()) {
         (true, true) => Some("The body is neither JSON, form data nor multipart/form-data"),
-        (true, false) => Some("The body is neither JSON nor form data"),
+        (true, false) => Some("The body is neither JSON, form data nor multipart/form-data"),
         (false, true) => Some("The body is not multipart/form-data"),
         (false, false) => None,
     };
@@ -189,6 +203,12 @@ fn operation(doc: &OpDoc) -> Value {
             );
             content.insert(
                 "application/x-www-form-urlencoded".into(),
+                json!({ "schema": schema_ref(schema) }),
+            );
+            // The same fields as parts, as a browser's `new FormData(form)` sends them
+            // (an upload's own form, below, takes the place of this one).
+            content.insert(
+                "multipart/form-data".into(),
                 json!({ "schema": schema_ref(schema) }),
             );
         }

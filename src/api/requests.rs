@@ -258,6 +258,11 @@ pub struct VerifyEmailRequest {
     /// 6 digits.
     #[schema(pattern = "^[0-9]{6}$", example = "123456")]
     code: String,
+    /// The account's password: the one its sign-up (the last one, if several) chose. A
+    /// verification without it fails, so an unverified account never keeps a password its
+    /// mailbox's owner did not choose.
+    #[schema(format = Password)]
+    password: String,
 }
 
 #[derive(ToSchema)]

@@ -386,6 +386,75 @@ impl FileStore {
         }
     }
 
+    /// Removes what uploads left behind that are older than `older_than` (the longest an
+    /// accepted upload can take, so nothing an upload in flight is writing, on this server or
+    /// another on the same store): GridFS chunks of no file (a server killed mid-upload
+    /// never aborted them; a chunk's age is its ObjectId's), `.part` files on disk. Answers
+    /// how many chunks or files went.
+    pub async fn sweep_leftovers(&self, older_than: std::time::Duration) -> std::io::Result<u64> {
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        match self {
+            FileStore::Disk(dir) => {
+                let mut removed = 0;
+                let mut entries = tokio::fs::read_dir(dir.as_ref()).await?;
+                while let Some(entry) = entries.next_entry().await? {
+                    if !entry.file_name().to_string_lossy().ends_with(".part") {
+                        continue;
+                    }
+                    let modified = entry.metadata().await?.modified()?;
+                    if modified < cutoff {
+                        tokio::fs::remove_file(entry.path()).await?;
+                        removed += 1;
+                    }
+                }
+                Ok(removed)
+            }
+            FileStore::GridFs { bucket, chunks } => {
+                let secs = cutoff
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+                    .min(u64::from(u32::MAX)) as u32;
+                // The least ObjectId of the cutoff's second: every older chunk's is below.
+                let mut bytes = [0u8; 12];
+                bytes[..4].copy_from_slice(&secs.to_be_bytes());
+                let before =
+                    doc! { "_id": { "$lt": mongodb::bson::oid::ObjectId::from_bytes(bytes) } };
+                let mut owners = std::collections::BTreeSet::new();
+                let mut cursor = chunks
+                    .find(before.clone())
+                    .projection(doc! { "files_id": 1 })
+                    .await
+                    .map_err(std::io::Error::other)?;
+                while let Some(chunk) = cursor.next().await {
+                    let chunk = chunk.map_err(std::io::Error::other)?;
+                    if let Some(owner) = chunk.get("files_id") {
+                        owners.insert(OrderedBson(owner.clone()));
+                    }
+                }
+                let mut removed = 0;
+                for OrderedBson(owner) in owners {
+                    let file = bucket
+                        .find_one(doc! { "_id": owner.clone() })
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    if file.is_some() {
+                        continue;
+                    }
+                    let mut orphans = before.clone();
+                    orphans.insert("files_id", owner);
+                    removed += chunks
+                        .delete_many(orphans)
+                        .await
+                        .map_err(std::io::Error::other)?
+                        .deleted_count;
+                }
+                Ok(removed)
+            }
+        }
+    }
+
     /// Removes a stored file's bytes; gone already is fine.
     pub async fn delete(&self, key: &str) -> std::io::Result<()> {
         if !valid_key(key) {
@@ -409,6 +478,24 @@ impl FileStore {
                 bucket.delete(id).await.map_err(std::io::Error::other)
             }
         }
+    }
+}
+
+/// A BSON value ordered by its extended-JSON text, to collect distinct ones.
+#[derive(PartialEq)]
+struct OrderedBson(Bson);
+
+impl Eq for OrderedBson {}
+
+impl PartialOrd for OrderedBson {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OrderedBson {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.to_string().cmp(&other.0.to_string())
     }
 }
 

@@ -79,6 +79,11 @@ pub struct User {
     /// email changed there): such an account cannot sign in through any door.
     #[serde(default)]
     pub email_unverified: bool,
+    /// A seed-002 sign-up never verified: it holds nothing but what its sign-up sent, so a
+    /// new sign-up for its address replaces it (whoever made the first one, perhaps not the
+    /// mailbox's owner). Cleared by verification.
+    #[serde(default)]
+    pub signup_pending: bool,
     /// Seed 002's profile fields, each as validated: E.164 phone, gender choice, ISO 3166-1
     /// alpha-2 country, `YYYY-MM-DD` birthday, free-form address.
     #[serde(default)]

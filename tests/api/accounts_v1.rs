@@ -88,8 +88,12 @@ async fn signup(app: &TestApp, email: &str) -> Value {
 
 async fn verify(app: &TestApp, email: &str, code: &str) -> (StatusCode, Value) {
     status_json(
-        app.post(VERIFY, None, &json!({"email": email, "code": code}))
-            .await,
+        app.post(
+            VERIFY,
+            None,
+            &json!({"email": email, "code": code, "password": PASSWORD}),
+        )
+        .await,
     )
     .await
 }
@@ -287,7 +291,8 @@ async fn country_codes_are_accepted_in_any_case_and_answered_upper_case() {
 #[tokio::test]
 async fn a_taken_email_is_refused_naming_email_in_any_case() {
     let app = spawn_app().await;
-    signup(&app, "ann@example.org").await;
+    // Taken: verified (an unverified sign-up is replaced by a new one).
+    verified(&app, "ann@example.org").await;
     let (status, errors) =
         status_json(app.post(USERS, None, &signup_body("ANN@Example.org")).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -897,4 +902,102 @@ async fn an_unreachable_smtp_server_does_not_fail_or_slow_the_sign_up() {
         .post(RESEND, None, &json!({"email": "ann@example.org"}))
         .await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Seed 002's sign-up body for `email` with another password than the suite's.
+fn signup_with_password(email: &str, password: &str) -> Value {
+    let mut body = signup_body(email);
+    body["password"] = json!(password);
+    body["confirm_password"] = json!(password);
+    body
+}
+
+#[tokio::test]
+async fn a_sign_up_with_someone_elses_address_never_gives_its_maker_the_account() {
+    let app = spawn_app_with(|s| s.codes.resend_interval = std::time::Duration::from_secs(1)).await;
+    let victim = "ann@example.org";
+    let attackers = "attacker's own pass 1";
+    // The attacker signs up first, with the victim's address and their own password.
+    let resp = app
+        .post(USERS, None, &signup_with_password(victim, attackers))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    // The mailbox's owner enters the code they were sent: without the password that made
+    // the account, it does not verify.
+    let code = nth_code(&app, victim, 1).await;
+    let owners = "the owner's own pass 2";
+    let (status, body) = status_json(
+        app.post(
+            VERIFY,
+            None,
+            &json!({"email": victim, "code": code, "password": owners}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // The owner signs up themselves: that replaces the unverified account.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let resp = app
+        .post(USERS, None, &signup_with_password(victim, owners))
+        .await;
+    let (status, body) = status_json(resp).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The first code is dead; the new one verifies with the owner's password.
+    let (status, _) = status_json(
+        app.post(
+            VERIFY,
+            None,
+            &json!({"email": victim, "code": code, "password": attackers}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let code = nth_code(&app, victim, 2).await;
+    let (status, body) = status_json(
+        app.post(
+            VERIFY,
+            None,
+            &json!({"email": victim, "code": code, "password": owners}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The attacker's password opens nothing; the owner's does.
+    assert_eq!(
+        app.obtain_tokens(victim, attackers).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.obtain_tokens(victim, owners).await.status(),
+        StatusCode::OK
+    );
+    // A verified account is not replaced by another sign-up.
+    let resp = app
+        .post(USERS, None, &signup_with_password(victim, attackers))
+        .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn verification_needs_the_password_of_the_sign_up() {
+    let app = spawn_app().await;
+    signup(&app, "ann@example.org").await;
+    let code = nth_code(&app, "ann@example.org", 1).await;
+    let (status, errors) = status_json(
+        app.post(
+            VERIFY,
+            None,
+            &json!({"email": "ann@example.org", "code": code}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(errors["password"], json!(["This field is required."]));
+    // The code was not spent: with the password it still verifies.
+    let (status, body) = verify(&app, "ann@example.org", &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -598,3 +598,73 @@ async fn tiny_files_and_half_written_uploads_left_by_a_stopped_server() {
     let resp = fetch(&app, &path, &[]).await;
     assert_eq!(resp.bytes().await.unwrap().as_ref(), tiny);
 }
+
+#[tokio::test]
+async fn gridfs_chunks_of_no_file_are_swept_once_older_than_the_longest_upload() {
+    use mongodb::bson::{doc, oid::ObjectId, spec::BinarySubtype, Binary, Document};
+    if crate::helpers::mongodb_uri().is_none() {
+        // The embedded store's `.part` files: see the test above.
+        return;
+    }
+    // The longest upload these settings allow: 1 s of grace + 1,000 bytes at 1,000 bytes/s.
+    let mut app = spawn_app_with(|s| {
+        s.media.image_bytes = 1000;
+        s.media.video_bytes = 1000;
+        s.bodies.upload_idle_timeout = std::time::Duration::from_secs(1);
+        s.bodies.upload_min_rate = 1000;
+    })
+    .await;
+    let admin = app.superuser("media_admin").await;
+    let kept = upload(&app, &admin.key, &[file("a.png", &png(500))]).await;
+    let path = media_path(&app, &kept);
+    let backend = testit::store::mongo::MongoBackend::connect(&app.settings.database_url)
+        .await
+        .unwrap();
+    let chunks = backend.database().collection::<Document>("media.chunks");
+    let an_hour_ago = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 3600) as u32;
+    let mut old_id = [7u8; 12];
+    old_id[..4].copy_from_slice(&an_hour_ago.to_be_bytes());
+    let data = Binary {
+        subtype: BinarySubtype::Generic,
+        bytes: vec![1, 2, 3],
+    };
+    // What a server killed mid-upload leaves: chunks whose file document never came.
+    chunks
+        .insert_one(doc! {"_id": ObjectId::from_bytes(old_id), "files_id": "killed", "n": 0, "data": data.clone()})
+        .await
+        .unwrap();
+    // An upload in flight right now (its chunks are young): kept.
+    chunks
+        .insert_one(doc! {"_id": ObjectId::new(), "files_id": "in-flight", "n": 0, "data": data})
+        .await
+        .unwrap();
+    app.restart().await;
+    let owners = || async {
+        let mut owners: Vec<String> = chunks
+            .distinct("files_id", doc! {})
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| b.as_str().unwrap_or_default().to_owned())
+            .collect();
+        owners.sort();
+        owners
+    };
+    let mut swept = false;
+    for _ in 0..50 {
+        if !owners().await.contains(&"killed".to_owned()) {
+            swept = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(swept, "the killed upload's chunks are swept at start");
+    assert!(owners().await.contains(&"in-flight".to_owned()));
+    // The stored file is whole.
+    let resp = fetch(&app, &path, &[]).await;
+    assert_eq!(resp.bytes().await.unwrap().len(), 500);
+}

@@ -7,9 +7,11 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, status_json, TestApp, PASSWORD};
 
 /// Characters that must never get into a single-line field: C0, DEL, C1, bidi overrides and
-/// isolates.
-const FORBIDDEN: [&str; 6] = [
-    "\u{0}", "\u{1b}", "\u{7f}", "\u{85}", "\u{202E}", "\u{2066}",
+/// isolates, invisible format characters (zero-width space, word joiner, byte-order mark,
+/// bidi mark).
+const FORBIDDEN: [&str; 10] = [
+    "\u{0}", "\u{1b}", "\u{7f}", "\u{85}", "\u{202E}", "\u{2066}", "\u{200B}", "\u{2060}",
+    "\u{FEFF}", "\u{200F}",
 ];
 
 /// Asserts a 400 naming exactly `field`.

@@ -279,6 +279,11 @@ impl Drop for Server {
 /// Starts the `testit` binary beside this one on the place's store and waits until it
 /// listens; answers it and its port.
 pub async fn start_server(place: &Place) -> (Server, u16) {
+    start_server_with(place, &[]).await
+}
+
+/// [`start_server`] with more environment variables.
+pub async fn start_server_with(place: &Place, env: &[(&str, &str)]) -> (Server, u16) {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -304,6 +309,7 @@ pub async fn start_server(place: &Place) -> (Server, u16) {
         .env("TESTIT_SIGNIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "100000000")
         .env("TESTIT_SIGNIN_FAILURES_PER_ADDRESS", "100000000")
         .env("TESTIT_SIGNUPS_PER_ADDRESS_PER_HOUR", "100000000")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .spawn()
         .expect("server starts");

@@ -7,6 +7,7 @@
 //!   minimal actix-web handler (the framework's ceiling here).
 //! - `bench list [COMPLETIONS]`: the server's memory while it answers a whole list.
 //! - `bench catalog [COURSES] [USERS]`: seed 000's nested user list and its search.
+//! - `bench bodies [SOCKETS] [CASE]`: request bodies that stall, beside a real client.
 //!
 //! `live`, `rest`, `list` and `catalog` run the `testit` binary next to this one as the server (so `cargo build
 //! --release` first), on a fresh embedded store, or with `--store mongodb://…` on a fresh
@@ -15,6 +16,7 @@
 //! # Layout
 //! `common.rs`: seeding, the server process, statistics; one module per benchmark.
 
+mod bodies;
 mod catalog;
 mod common;
 mod grading;
@@ -45,6 +47,11 @@ fn main() {
             number(2, 100),
             store.as_deref(),
         )),
+        Some("bodies") => runtime.block_on(bodies::run(
+            number(1, 1000),
+            args.get(2).and_then(|n| n.parse().ok()),
+            store.as_deref(),
+        )),
         Some("list") => runtime.block_on(list::run(number(1, 20_000), store.as_deref())),
         Some("rest") => runtime.block_on(rest::run(
             number(1, 5) as u64,
@@ -56,7 +63,8 @@ fn main() {
                 "usage: bench grading [N] | bench live [STUDENTS] [IDLE] [THINK_MS] [--store URL] \
                  | bench rest [SECONDS] [CONNECTIONS] [--store URL] \
                  | bench list [COMPLETIONS] [--store URL] \
-                 | bench catalog [COURSES] [USERS] [--store URL]"
+                 | bench catalog [COURSES] [USERS] [--store URL] \
+                 | bench bodies [SOCKETS] [CASE] [--store URL]"
             );
             std::process::exit(2);
         }

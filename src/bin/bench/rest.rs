@@ -230,7 +230,7 @@ fn start_ceiling() -> u16 {
     port
 }
 
-fn submission(test: &Test) -> String {
+pub(crate) fn submission(test: &Test) -> String {
     let answers: Vec<_> = test
         .questions
         .iter()
