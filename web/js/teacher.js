@@ -31,20 +31,7 @@ export function testLink(test) {
 export function linkBox(test, onRegenerated) {
   const id = `link-${test.id}`;
   const input = h("input", { id, type: "text", readonly: true, value: testLink(test), class: "link-input" });
-  const copy = h("button", {
-    type: "button",
-    onclick: async () => {
-      try {
-        await navigator.clipboard.writeText(input.value);
-      } catch {
-        input.select();
-        document.execCommand?.("copy");
-      }
-      announce("Link copied.");
-      copy.textContent = "Copied";
-      setTimeout(() => { copy.textContent = "Copy link"; }, 2000);
-    },
-  }, "Copy link");
+  const copy = copyButton(input, "Copy link", "Link");
   const regenerate = onRegenerated ? h("button", {
     type: "button",
     onclick: async () => {
