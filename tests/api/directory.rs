@@ -208,14 +208,17 @@ async fn a_401_names_the_scheme_its_route_documents() {
 
 #[tokio::test]
 async fn a_key_stops_working_once_its_lifetime_is_over() {
-    let app = spawn_app_with(|s| s.api_key_ttl = std::time::Duration::from_secs(1)).await;
+    // Key lifetimes count whole seconds from the second the key was issued in, so a key
+    // lives between 2 and 3 s here: long enough for its first use whenever in its first
+    // second it was issued (with 1 s, one issued late in a second was dead 20 ms later).
+    let app = spawn_app_with(|s| s.api_key_ttl = std::time::Duration::from_secs(3)).await;
     let member = app.member("brief").await;
     let me = app
         .with_key(Method::GET, "/api/users/me", Some(&member.key), None)
         .await;
     assert_eq!(me.status(), StatusCode::OK);
-    // Key lifetimes count whole seconds: two of them are past the one-second lifetime.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // Past the three-second lifetime however late in its second the key was issued.
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let me = app
         .with_key(Method::GET, "/api/users/me", Some(&member.key), None)
         .await;
