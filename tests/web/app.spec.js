@@ -311,6 +311,16 @@ test("the server submits at the deadline and the student lands on the result", a
   // Nobody presses Submit: the server does, at the deadline.
   await expect(page.getByText("Score: 1 / 1")).toBeVisible({ timeout: 15_000 });
   await expect(page).toHaveURL(/#\/result\/\d+$/);
+  // The limit holds on REST too: posting answers now, as the original client does, makes
+  // no second completion; the answer is the one the server submitted at the deadline.
+  const late = await request.post("/api/completions/", {
+    data: { test: quick.public_uuid, answers: [{ question: quick.questions[0].id, body: { picked_variant: { text: "Paris" } } }] },
+    headers: { Authorization: `Bearer ${await login(pupil)}` },
+  });
+  expect(late.status(), await late.text()).toBe(200);
+  const submitted = await late.json();
+  expect(submitted.id).toBe(Number(page.url().match(/result\/(\d+)$/)[1]));
+  expect(submitted.score).toBe(1);
 });
 
 test("the live view reconnects by itself and catches up from a fresh snapshot", async ({ page, request }) => {
@@ -1018,4 +1028,42 @@ test("no axe violation (WCAG 2.0–2.2 A/AA, best practice) on any view at 1280 
     await expectNoViolations(page, `a teacher waiting for confirmation at ${width} px`);
     await context.close();
   }
+});
+
+// The original web client is deployed on an origin of its own. scripts/test-web starts the
+// server with TESTIT_CORS_ORIGINS naming CLIENT_ORIGIN; a page there (served by Playwright,
+// never fetched) calls the API as that client does: JSON bodies and an Authorization header,
+// so Chromium sends real preflights. A page of an origin not on the list reads nothing.
+const CLIENT_ORIGIN = "http://localhost:8999";
+const OTHER_ORIGIN = "http://localhost:8998";
+
+test("a client on its own origin signs in and reads across origins; another origin cannot", async ({ page, request, baseURL }) => {
+  const email = `cors-${run}@school.test`;
+  const created = await request.post("/api/users/", {
+    data: { email, password: PASSWORD, first_name: "Cora", last_name: "Client", is_teacher: true },
+  });
+  expect(created.status()).toBe(201);
+  for (const origin of [CLIENT_ORIGIN, OTHER_ORIGIN]) {
+    await page.route(`${origin}/**`, (route) =>
+      route.fulfill({ contentType: "text/html", body: "<!doctype html><title>client</title><p>client</p>" }));
+  }
+  const callFrom = async (origin) => {
+    await page.goto(`${origin}/`);
+    return page.evaluate(async ({ base, email, password }) => {
+      try {
+        const signIn = await fetch(`${base}/api/users/token/obtain/`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ email, password }),
+        });
+        const { access } = await signIn.json();
+        const me = await fetch(`${base}/api/users/me`, { headers: { Authorization: `Bearer ${access}` } });
+        return { signIn: signIn.status, me: me.status, email: (await me.json()).email };
+      } catch (error) {
+        return { blocked: String(error) };
+      }
+    }, { base: baseURL, email, password: PASSWORD });
+  };
+  expect(await callFrom(CLIENT_ORIGIN)).toEqual({ signIn: 200, me: 200, email });
+  expect((await callFrom(OTHER_ORIGIN)).blocked).toContain("Failed to fetch");
 });

@@ -29,6 +29,11 @@ export default defineConfig({
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
+        // The CORS journey serves "another origin's" page through Playwright's routing, which
+        // Chromium counts as a public address; its local network access checks would then
+        // refuse any call to the server on loopback before CORS is even asked (a deployed
+        // client and server are both public). The app itself is same-origin.
+        "--disable-features=LocalNetworkAccessChecks",
       ],
     },
     trace: "off",
