@@ -32,6 +32,21 @@ pub struct TokenPair {
     pub refresh: Option<String>,
 }
 
+/// The account an email and a password sign in to, if they do (argon2 on the blocking pool;
+/// a missing account costs the same hash). The one check behind log-in and HTTP Basic.
+pub async fn user_by_password(
+    store: &Store,
+    email: &str,
+    password: String,
+) -> Result<Option<User>, ApiError> {
+    let user = store.user_by_email(email.trim()).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    Ok(match (password::verify(password, hash).await?, user) {
+        (true, Some(user)) if user.can_sign_in() => Some(user),
+        _ => None,
+    })
+}
+
 fn token_not_valid() -> ApiError {
     ApiError::code(ErrorCode::TokenNotValid)
 }
@@ -48,12 +63,9 @@ impl Sessions<'_> {
                 "required fields missing after validation",
             ));
         };
-        let user = state.store.user_by_email(email.trim()).await?;
-        let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let user = match (password::verify(password, hash).await?, user) {
-            (true, Some(user)) if user.can_sign_in() => user,
-            _ => return Err(ApiError::code(ErrorCode::AuthenticationFailed)),
-        };
+        let user = user_by_password(state.store, &email, password)
+            .await?
+            .ok_or_else(|| ApiError::code(ErrorCode::AuthenticationFailed))?;
         Ok(self.issue(&user))
     }
 

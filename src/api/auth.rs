@@ -242,14 +242,9 @@ impl AuthUser {
         password: String,
     ) -> Result<AuthUser, ApiError> {
         state.throttle.before_sign_in(login, address)?;
-        let user = state.store.user_by_email(login.trim()).await?;
-        let hash = user.as_ref().map(|u| u.password_hash.clone());
-        match (
-            crate::accounts::password::verify(password, hash).await?,
-            user,
-        ) {
-            (true, Some(user)) if user.can_sign_in() => Ok(AuthUser { user, claims: None }),
-            _ => {
+        match crate::accounts::tokens::user_by_password(&state.store, login, password).await? {
+            Some(user) => Ok(AuthUser { user, claims: None }),
+            None => {
                 let failed = ApiError::with_detail(
                     ErrorCode::AuthenticationFailed,
                     "Invalid username/password.",
