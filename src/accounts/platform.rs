@@ -4,15 +4,15 @@
 
 use std::time::Duration;
 
-use super::directory::{optional_name, BAD_CREDENTIALS};
 use super::facebook::{FacebookApp, FacebookProfile};
+use super::identity::fields::{email, optional_name};
+use super::identity::{self, Login, Registration, UserChange, BAD_CREDENTIALS};
 use super::jwt::now;
+use super::keys;
 use super::permissions::{self, Permission};
 use super::stripe::Stripe;
-use super::users::{self, check_current_password, check_email_free, email};
-use super::{keys, password};
 use crate::domain::input::Input;
-use crate::domain::{Email, Name, Password};
+use crate::domain::{Email, Name};
 use crate::error::{ApiError, ErrorCode};
 use crate::settings::PlatformSettings;
 use crate::store::{Filter, Store, StoreError, User};
@@ -74,44 +74,26 @@ pub async fn register(
     mut input: Input,
 ) -> Result<User, ApiError> {
     let email = email(&mut input, true);
-    let first_name = optional_name(&mut input, "first_name").unwrap_or_default();
-    let last_name = optional_name(&mut input, "last_name").unwrap_or_default();
-    let raw_password = input.required_str("password");
-    let password = raw_password.and_then(|raw| {
-        let parsed = Password::parse(&raw, email.as_ref().map(Email::as_str));
-        input.check("password", parsed)
-    });
-    if let Some(email) = &email {
-        check_email_free(store, &mut input, email, None).await?;
-    }
-    input.finish()?;
-    let (Some(email), Some(password)) = (email, password) else {
-        return Err(ApiError::internal(
-            "a required field was missing without an error",
-        ));
-    };
-    let user = User {
-        email: Some(email.as_str().to_owned()),
-        email_lower: Some(email.normalized()),
-        password_hash: password::hash(password).await?,
-        first_name,
-        last_name,
-        date_joined: now(),
+    let account = User {
+        first_name: optional_name(&mut input, "first_name").unwrap_or_default(),
+        last_name: optional_name(&mut input, "last_name").unwrap_or_default(),
         ..User::default()
     };
-    let user = store
-        .users()
-        .insert(user)
-        .await
-        .map_err(users::email_taken)?;
+    let password = input.required_str("password");
+    let new = Registration {
+        email,
+        username: None,
+        password,
+        account,
+    };
+    let user = identity::register(store, input, new).await?.stored()?;
     tracing::info!(user_id = user.id, "user registered on the course platform");
     platform.registered(store, &user);
     Ok(user)
 }
 
 /// `login/`: email and password for a new API key. An unknown email and a wrong password
-/// answer the same 400 `non_field_errors` after the same work (a dummy hash is verified
-/// when there is no password to verify).
+/// answer the same 400 `non_field_errors` after the same work.
 pub async fn sign_in(store: &Store, mut input: Input, key_ttl: i64) -> Result<SignedIn, ApiError> {
     let email = input.required_str("email");
     let password = input.required_str("password");
@@ -121,18 +103,9 @@ pub async fn sign_in(store: &Store, mut input: Input, key_ttl: i64) -> Result<Si
             "required fields missing after validation",
         ));
     };
-    let user = match Email::parse(email.trim()) {
-        Ok(email) => store.user_by_email(&email.normalized()).await?,
-        Err(_) => None,
-    };
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .filter(|hash| hash.starts_with('$'));
-    let user = match (password::verify(password, hash).await?, user) {
-        (true, Some(user)) if user.can_sign_in() => user,
-        _ => return Err(ApiError::field("non_field_errors", BAD_CREDENTIALS)),
-    };
+    let user = identity::sign_in(store, Login::Email(&email), password)
+        .await?
+        .ok_or_else(|| ApiError::field("non_field_errors", BAD_CREDENTIALS))?;
     let key = keys::issue(store, &user, key_ttl).await?;
     Ok(SignedIn { user, key })
 }
@@ -212,9 +185,7 @@ async fn create_from_facebook(
             return Err(ApiError::field("non_field_errors", FACEBOOK_EMAIL_TAKEN));
         }
     }
-    let user = User {
-        email: email.as_ref().map(|e| e.as_str().to_owned()),
-        email_lower: email.as_ref().map(Email::normalized),
+    let mut user = User {
         password_hash: NO_PASSWORD.to_owned(),
         first_name: name_of(profile.first_name.as_deref()),
         last_name: name_of(profile.last_name.as_deref()),
@@ -222,6 +193,7 @@ async fn create_from_facebook(
         date_joined: now(),
         ..User::default()
     };
+    identity::set_email(&mut user, email.as_ref());
     match store.users().insert(user).await {
         Ok(user) => {
             tracing::info!(user_id = user.id, "user registered by Facebook log-in");
@@ -242,45 +214,25 @@ async fn create_from_facebook(
 /// anyone else, only themself.
 pub fn visible_to(me: &User) -> Filter {
     if permissions::holds(me, Permission::ViewUsers) {
-        return users::active();
+        return identity::active();
     }
-    Filter::And(vec![Filter::Eq("id", me.id.into()), users::active()])
+    Filter::And(vec![Filter::Eq("id", me.id.into()), identity::active()])
 }
 
-/// The account `id` as the target of an action under `permission`: oneself, or any active
-/// account for a holder of it; else 404, whether or not it exists.
-pub async fn target(
-    store: &Store,
-    me: &User,
-    id: i64,
-    permission: Permission,
-) -> Result<User, ApiError> {
-    let user = store.users().get(id).await?;
-    user.filter(|u| u.deleted_at.is_none() && (u.id == me.id || permissions::holds(me, permission)))
-        .ok_or_else(ApiError::not_found)
-}
-
-/// `GET /api/v1/user/{id}/`.
+/// `GET /api/v1/user/{id}/`: oneself, or any active account for a holder of "view users";
+/// else 404, whether or not it exists.
 pub async fn visible(store: &Store, me: &User, id: i64) -> Result<User, ApiError> {
-    target(store, me, id, Permission::ViewUsers).await
-}
-
-enum Refused {
-    Gone,
-    Store(StoreError),
-}
-
-impl From<StoreError> for Refused {
-    fn from(err: StoreError) -> Self {
-        Refused::Store(err)
-    }
+    identity::target(store, id, |u| {
+        identity::acts_on(me, u, Permission::ViewUsers)
+    })
+    .await
 }
 
 /// `PUT /api/v1/user/{id}/` (`partial`: PATCH, or a PUT the seed allows partial but for
 /// `email`): names and email of one's own account, or anyone's for a holder of "change
-/// users". Moving an email is for the account's owner (with `current_password`, as at every
-/// door) or a superuser: a new address would receive the password reset and so hand over
-/// the account.
+/// users" (one who may see it but not change it is told so, 403). Moving an email is for
+/// the account's owner (with `current_password`) or a superuser: a new address would
+/// receive the password reset and so hand over the account.
 pub async fn change(
     store: &Store,
     me: &User,
@@ -288,58 +240,16 @@ pub async fn change(
     mut input: Input,
     partial: bool,
 ) -> Result<User, ApiError> {
-    let target = match target(store, me, id, Permission::ChangeUsers).await {
-        Ok(target) => target,
-        // One who may see the account but not change it is told so below (403).
-        Err(_) => visible(store, me, id).await?,
+    let target = identity::target(store, id, |u| {
+        identity::acts_on(me, u, Permission::ChangeUsers)
+            || identity::acts_on(me, u, Permission::ViewUsers)
+    })
+    .await?;
+    let change = UserChange {
+        email: email(&mut input, !partial).map(Some),
+        first_name: optional_name(&mut input, "first_name"),
+        last_name: optional_name(&mut input, "last_name"),
+        ..UserChange::default()
     };
-    if !permissions::may_manage(me, &target, Permission::ChangeUsers) {
-        return Err(ApiError::forbidden("You may change only your own account."));
-    }
-    let own = target.id == me.id;
-    let new_email = email(&mut input, !partial);
-    let first_name = optional_name(&mut input, "first_name");
-    let last_name = optional_name(&mut input, "last_name");
-    let moves_email = new_email
-        .as_ref()
-        .is_some_and(|e| Some(e.normalized()) != target.email_lower);
-    if moves_email && !permissions::may_change_identity(me, &target) {
-        input.error(
-            "email",
-            "Only the account's owner or an administrator changes how it signs in.",
-        );
-    }
-    if let Some(email) = &new_email {
-        check_email_free(store, &mut input, email, Some(target.id)).await?;
-    }
-    if own && moves_email {
-        check_current_password(&mut input, me).await?;
-    }
-    input.finish()?;
-    let stamp = now();
-    let written = store
-        .users()
-        .update(target.id, |user| {
-            if user.deleted_at.is_some() {
-                return Err(Refused::Gone);
-            }
-            if let Some(first) = &first_name {
-                user.first_name = first.clone();
-            }
-            if let Some(last) = &last_name {
-                user.last_name = last.clone();
-            }
-            if let Some(email) = &new_email {
-                user.email = Some(email.as_str().to_owned());
-                user.email_lower = Some(email.normalized());
-            }
-            user.updated_at = stamp;
-            Ok(())
-        })
-        .await;
-    match written {
-        Ok(user) => user.ok_or_else(ApiError::not_found),
-        Err(Refused::Gone) => Err(ApiError::not_found()),
-        Err(Refused::Store(err)) => Err(users::email_taken(err)),
-    }
+    identity::change(store, me, &target, input, change).await
 }

@@ -5,7 +5,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::jwt::{now, random_id, Claims, JwtKeys, TokenType};
-use super::password;
 use super::revoked::RevokedFamilies;
 use crate::domain::input::Input;
 use crate::error::{ApiError, ErrorCode};
@@ -32,19 +31,14 @@ pub struct TokenPair {
     pub refresh: Option<String>,
 }
 
-/// The account an email and a password sign in to, if they do (argon2 on the blocking pool;
-/// a missing account costs the same hash). The one check behind log-in and HTTP Basic.
+/// The account an email and a password sign in to, if they do: the core's sign-in
+/// ([`super::identity::sign_in`]), behind log-in and HTTP Basic.
 pub async fn user_by_password(
     store: &Store,
     email: &str,
     password: String,
 ) -> Result<Option<User>, ApiError> {
-    let user = store.user_by_email(email.trim()).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    Ok(match (password::verify(password, hash).await?, user) {
-        (true, Some(user)) if user.can_sign_in() => Some(user),
-        _ => None,
-    })
+    super::identity::sign_in(store, super::identity::Login::Email(email), password).await
 }
 
 fn token_not_valid() -> ApiError {

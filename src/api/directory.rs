@@ -6,9 +6,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::{client_address, guarded_change, guarded_sign_in, AuthUser};
 use super::body::Body;
-use crate::accounts::directory;
 use crate::accounts::permissions::{PermissionOut, CATALOG};
 use crate::accounts::views::{self, PermissionsOut, SignInOut};
+use crate::accounts::{directory, identity};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -39,7 +39,7 @@ pub async fn sign_in(
         &state,
         body.0,
         "username",
-        directory::is_bad_credentials,
+        identity::is_bad_credentials,
         |input| directory::sign_in(&state.store, input, ttl),
     )
     .await?;

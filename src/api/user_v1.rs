@@ -13,7 +13,7 @@ use super::links::{answer_base, emailed_base};
 use super::pagination::{self, ListParams};
 use crate::accounts::platform::{self, SignedIn};
 use crate::accounts::resets::{self, ResetMail};
-use crate::accounts::{directory, keys};
+use crate::accounts::{identity, keys};
 use crate::catalog::views::{shelves_of, ShelvesOut};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -234,7 +234,7 @@ pub async fn login(
         &state,
         body.0,
         "email",
-        directory::is_bad_credentials,
+        identity::is_bad_credentials,
         |input| platform::sign_in(&state.store, input, ttl),
     )
     .await?;
