@@ -4,7 +4,7 @@
 //! identity are the core's ([`super::identity`]); this door reads its documented fields.
 
 use super::identity::fields::{
-    clearable_email, clearable_username, optional_name, photo, username,
+    clearable_email, clearable_username, optional_name, optional_names, photo, username,
 };
 use super::identity::{self, Login, Registration, UserChange, BAD_CREDENTIALS};
 use super::keys;
@@ -17,19 +17,11 @@ use crate::store::{Filter, Store, StoreError, User};
 /// `POST /api/users/signup`: an account with a username (required) and, optionally, an
 /// email and names.
 pub async fn sign_up(store: &Store, mut input: Input) -> Result<User, ApiError> {
-    let username = username(&mut input, true);
-    let email = clearable_email(&mut input).flatten();
-    let account = User {
-        first_name: optional_name(&mut input, "first_name").unwrap_or_default(),
-        last_name: optional_name(&mut input, "last_name").unwrap_or_default(),
-        ..User::default()
-    };
-    let password = input.required_str("password");
     let new = Registration {
-        email,
-        username,
-        password,
-        account,
+        username: username(&mut input, true),
+        email: clearable_email(&mut input).flatten(),
+        account: optional_names(&mut input),
+        password: input.required_str("password"),
     };
     let user = identity::register(store, input, new).await?.stored()?;
     tracing::info!(user_id = user.id, "user signed up with a username");
@@ -56,15 +48,8 @@ pub async fn groups_of(store: &Store, user: &User) -> Result<Vec<i64>, StoreErro
 /// `POST /api/users/signin`: a username (or, for accounts from the other doors, which have
 /// none, an email) and a password for a new API key. A wrong pair, an unverified email and a
 /// deleted account all answer the documented 400 `non_field_errors`.
-pub async fn sign_in(store: &Store, mut input: Input, key_ttl: i64) -> Result<SignedIn, ApiError> {
-    let login = input.required_str("username");
-    let password = input.required_str("password");
-    input.finish()?;
-    let (Some(login), Some(password)) = (login, password) else {
-        return Err(ApiError::internal(
-            "required fields missing after validation",
-        ));
-    };
+pub async fn sign_in(store: &Store, input: Input, key_ttl: i64) -> Result<SignedIn, ApiError> {
+    let (login, password) = identity::credentials(input, "username")?;
     let user = identity::sign_in(store, Login::UsernameOrEmail(&login), password)
         .await?
         .ok_or_else(|| ApiError::field("non_field_errors", BAD_CREDENTIALS))?;

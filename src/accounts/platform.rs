@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::facebook::{FacebookApp, FacebookProfile};
-use super::identity::fields::{email, optional_name};
+use super::identity::fields::{email, optional_name, optional_names};
 use super::identity::{self, Login, Registration, UserChange, BAD_CREDENTIALS};
 use super::jwt::now;
 use super::keys;
@@ -74,18 +74,8 @@ pub async fn register(
     mut input: Input,
 ) -> Result<User, ApiError> {
     let email = email(&mut input, true);
-    let account = User {
-        first_name: optional_name(&mut input, "first_name").unwrap_or_default(),
-        last_name: optional_name(&mut input, "last_name").unwrap_or_default(),
-        ..User::default()
-    };
-    let password = input.required_str("password");
-    let new = Registration {
-        email,
-        username: None,
-        password,
-        account,
-    };
+    let account = optional_names(&mut input);
+    let new = Registration::with_email(email, input.required_str("password"), account);
     let user = identity::register(store, input, new).await?.stored()?;
     tracing::info!(user_id = user.id, "user registered on the course platform");
     platform.registered(store, &user);
@@ -94,15 +84,8 @@ pub async fn register(
 
 /// `login/`: email and password for a new API key. An unknown email and a wrong password
 /// answer the same 400 `non_field_errors` after the same work.
-pub async fn sign_in(store: &Store, mut input: Input, key_ttl: i64) -> Result<SignedIn, ApiError> {
-    let email = input.required_str("email");
-    let password = input.required_str("password");
-    input.finish()?;
-    let (Some(email), Some(password)) = (email, password) else {
-        return Err(ApiError::internal(
-            "required fields missing after validation",
-        ));
-    };
+pub async fn sign_in(store: &Store, input: Input, key_ttl: i64) -> Result<SignedIn, ApiError> {
+    let (email, password) = identity::credentials(input, "email")?;
     let user = identity::sign_in(store, Login::Email(&email), password)
         .await?
         .ok_or_else(|| ApiError::field("non_field_errors", BAD_CREDENTIALS))?;

@@ -70,12 +70,7 @@ pub async fn register(
         signup_pending: true,
         ..User::default()
     };
-    let new = Registration {
-        email,
-        username: None,
-        password,
-        account,
-    };
+    let new = Registration::with_email(email, password, account);
     let user = match identity::register(store, input, new).await? {
         Registered::New(user) => {
             tracing::info!(

@@ -47,16 +47,9 @@ fn token_not_valid() -> ApiError {
 
 impl Sessions<'_> {
     /// Log-in: email and password for an access and a refresh token.
-    pub async fn obtain(&self, mut input: Input) -> Result<TokenPair, ApiError> {
+    pub async fn obtain(&self, input: Input) -> Result<TokenPair, ApiError> {
         let state = self;
-        let email = input.required_str("email");
-        let password = input.required_str("password");
-        input.finish()?;
-        let (Some(email), Some(password)) = (email, password) else {
-            return Err(ApiError::internal(
-                "required fields missing after validation",
-            ));
-        };
+        let (email, password) = super::identity::credentials(input, "email")?;
         let user = user_by_password(state.store, &email, password)
             .await?
             .ok_or_else(|| ApiError::code(ErrorCode::AuthenticationFailed))?;

@@ -35,12 +35,7 @@ pub async fn register(store: &Store, mut input: Input) -> Result<User, ApiError>
         organization_id,
         ..User::default()
     };
-    let new = Registration {
-        email,
-        username: None,
-        password,
-        account,
-    };
+    let new = Registration::with_email(email, password, account);
     let user = identity::register(store, input, new).await?.stored()?;
     tracing::info!(user_id = user.id, "user registered");
     Ok(user)

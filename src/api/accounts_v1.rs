@@ -6,7 +6,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::{client_address, guarded_change, guarded_sign_in, AuthUser};
 use super::body::Body;
-use super::export::cookie as export_cookie;
 use super::photos;
 use crate::accounts::codes::CodeMail;
 use crate::accounts::permissions::Permission;
@@ -109,10 +108,8 @@ pub async fn verify(
         profiles::verify(&state.store, input)
     })
     .await?;
-    let sessions = super::users::sessions(&state);
-    let pair = sessions.issue(&user);
-    let cookie = export_cookie::issue(&req, &pair.access, state.jwt.access_ttl());
-    Ok(HttpResponse::Ok().cookie(cookie).json(pair))
+    let pair = super::users::sessions(&state).issue(&user);
+    Ok(super::users::logged_in(&req, &state, pair))
 }
 
 /// `POST /api/v1/accounts/users/resend/`: counted per client address too, since each new

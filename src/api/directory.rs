@@ -12,10 +12,6 @@ use crate::accounts::{directory, identity};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-fn key_ttl(state: &AppState) -> i64 {
-    i64::try_from(state.api_key_ttl.as_secs()).unwrap_or(i64::MAX)
-}
-
 /// `POST /api/users/signup`.
 pub async fn sign_up(
     req: HttpRequest,
@@ -33,7 +29,7 @@ pub async fn sign_in(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let ttl = key_ttl(&state);
+    let ttl = super::users::key_ttl(&state);
     let signed = guarded_sign_in(
         &req,
         &state,

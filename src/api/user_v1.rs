@@ -194,10 +194,6 @@ pub struct PasswordResetConfirmRequest {
 
 // Handlers.
 
-fn key_ttl(state: &AppState) -> i64 {
-    i64::try_from(state.api_key_ttl.as_secs()).unwrap_or(i64::MAX)
-}
-
 /// `{user, token}` for a signed-in user.
 async fn session(
     req: &HttpRequest,
@@ -217,7 +213,7 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     state.throttle.sign_up(client_address(&req, &state))?;
     let user = platform::register(&state.store, &state.platform, body.0).await?;
-    let key = keys::issue(&state.store, &user, key_ttl(&state)).await?;
+    let key = keys::issue(&state.store, &user, super::users::key_ttl(&state)).await?;
     let out = session(&req, &state, SignedIn { user, key }).await?;
     Ok(HttpResponse::Created().json(out))
 }
@@ -228,7 +224,7 @@ pub async fn login(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let ttl = key_ttl(&state);
+    let ttl = super::users::key_ttl(&state);
     let signed = guarded_sign_in(
         &req,
         &state,
@@ -247,7 +243,7 @@ pub async fn login_facebook(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let ttl = key_ttl(&state);
+    let ttl = super::users::key_ttl(&state);
     let address = client_address(&req, &state);
     let signed = guarded_sign_in(
         &req,

@@ -8,7 +8,8 @@ use super::body::Body;
 use super::export::cookie as export_cookie;
 use super::pagination::{self, ListParams};
 use super::photos;
-use crate::accounts::{keys, tokens::Sessions, users, views};
+use crate::accounts::tokens::{Sessions, TokenPair};
+use crate::accounts::{keys, users, views};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -93,6 +94,17 @@ pub(super) fn sessions(state: &AppState) -> Sessions<'_> {
     }
 }
 
+/// How long a new API key works (seeds 000 and 001), in seconds.
+pub(super) fn key_ttl(state: &AppState) -> i64 {
+    i64::try_from(state.api_key_ttl.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// A token pair answered with the export cookie of its access token: every JWT log-in.
+pub(super) fn logged_in(req: &HttpRequest, state: &AppState, pair: TokenPair) -> HttpResponse {
+    let cookie = export_cookie::issue(req, &pair.access, state.jwt.access_ttl());
+    HttpResponse::Ok().cookie(cookie).json(pair)
+}
+
 /// `POST /api/users/token/obtain/`; also sets the export cookie.
 pub async fn token_obtain(
     req: HttpRequest,
@@ -105,8 +117,7 @@ pub async fn token_obtain(
         sessions.obtain(input)
     })
     .await?;
-    let cookie = export_cookie::issue(&req, &pair.access, state.jwt.access_ttl());
-    Ok(HttpResponse::Ok().cookie(cookie).json(pair))
+    Ok(logged_in(&req, &state, pair))
 }
 
 /// `POST /api/users/token/refresh/`; also renews the export cookie.
@@ -116,8 +127,7 @@ pub async fn token_refresh(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let pair = sessions(&state).refresh(body.0).await?;
-    let cookie = export_cookie::issue(&req, &pair.access, state.jwt.access_ttl());
-    Ok(HttpResponse::Ok().cookie(cookie).json(pair))
+    Ok(logged_in(&req, &state, pair))
 }
 
 /// `POST /api/users/token/revoke/` (log out), with the access token in `Authorization`.

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::domain::input::Input;
 use crate::domain::{Email, Name, Username};
+use crate::store::User;
 
 const MAX_PHOTO_CHARS: usize = 2048;
 
@@ -62,6 +63,15 @@ pub fn optional_name(input: &mut Input, field_name: &str) -> Option<String> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => Some(String::new()),
         Some(_) => name(input, field_name, false).map(Name::into_string),
+    }
+}
+
+/// A new account with the names seeds 000 and 001 let a sign-up leave out (stored empty).
+pub fn optional_names(input: &mut Input) -> User {
+    User {
+        first_name: optional_name(input, "first_name").unwrap_or_default(),
+        last_name: optional_name(input, "last_name").unwrap_or_default(),
+        ..User::default()
     }
 }
 

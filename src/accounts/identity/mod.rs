@@ -155,6 +155,18 @@ pub struct Registration {
     pub account: User,
 }
 
+impl Registration {
+    /// A sign-up with an email and no username (every door but seed 001's).
+    pub fn with_email(email: Option<Email>, password: Option<String>, account: User) -> Self {
+        Registration {
+            email,
+            username: None,
+            password,
+            account,
+        }
+    }
+}
+
 /// What [`register`] did.
 pub enum Registered {
     /// The account is stored.
@@ -276,6 +288,16 @@ pub enum Login<'a> {
     /// Seed 001: a username, or, for accounts from the other doors (which have none), an
     /// email.
     UsernameOrEmail(&'a str),
+}
+
+/// Reads a sign-in's login (from `login_field`) and password, both required.
+pub fn credentials(mut input: Input, login_field: &str) -> Result<(String, String), ApiError> {
+    let login = input.required_str(login_field);
+    let password = input.required_str("password");
+    input.finish()?;
+    login
+        .zip(password)
+        .ok_or_else(|| ApiError::internal("required fields missing after validation"))
 }
 
 async fn find(store: &Store, login: Login<'_>) -> Result<Option<User>, StoreError> {
