@@ -79,10 +79,13 @@ pub async fn register(
             );
             user
         }
-        Registered::ReplacesPending { pending, account } => {
-            let email = pending.email_lower.clone().unwrap_or_default();
+        Registered::ReplacesPending {
+            pending_id,
+            account,
+        } => {
+            let email = account.email_lower.clone().unwrap_or_default();
             codes::take_send_slot(store, &email, mail.rules, codes::now_ms()).await?;
-            let user = identity::replace_pending(store, &pending, account).await?;
+            let user = identity::replace_pending(store, pending_id, account).await?;
             tracing::info!(
                 user_id = user.id,
                 "an unverified sign-up (seed 002) replaced by a new one"

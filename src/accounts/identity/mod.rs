@@ -173,7 +173,7 @@ pub enum Registered {
     New(User),
     /// The address belongs to a sign-up never verified, which this one replaces: nothing
     /// is written yet; the door takes its code slot, then calls [`replace_pending`].
-    ReplacesPending { pending: User, account: User },
+    ReplacesPending { pending_id: i64, account: User },
 }
 
 impl Registered {
@@ -243,7 +243,11 @@ pub async fn register(
     set_email(&mut account, email.as_ref());
     set_username(&mut account, username.as_ref());
     if let Some(pending) = pending {
-        return Ok(Registered::ReplacesPending { pending, account });
+        let pending_id = pending.id;
+        return Ok(Registered::ReplacesPending {
+            pending_id,
+            account,
+        });
     }
     match store.users().insert(account).await {
         Ok(user) => Ok(Registered::New(user)),
@@ -255,13 +259,13 @@ pub async fn register(
 /// generation past the old one's, so neither its password nor its code verifies it.
 pub async fn replace_pending(
     store: &Store,
-    pending: &User,
+    pending_id: i64,
     account: User,
 ) -> Result<User, ApiError> {
     let taken = || ApiError::field("email", EMAIL_TAKEN);
     store
         .users()
-        .update(pending.id, |u| {
+        .update(pending_id, |u| {
             // Verified (or changed) in between: the address is taken now.
             if !(u.signup_pending && u.email_unverified && u.email_lower == account.email_lower) {
                 return Err(taken());
