@@ -115,7 +115,7 @@ impl Application {
             &store,
             settings.access_token_ttl,
             settings.refresh_token_ttl,
-            jwt::now(),
+            crate::domain::clock::now(),
         )
         .await?;
         let mailer = crate::mail::Mailer::start(

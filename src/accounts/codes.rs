@@ -17,6 +17,7 @@ use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::domain::clock::now_ms;
 use crate::domain::text::hex;
 use crate::error::ApiError;
 use crate::mail::{Mailer, Outgoing};
@@ -32,14 +33,6 @@ pub const MAX_TRIES: i64 = 5;
 pub struct CodeMail<'a> {
     pub mailer: &'a Mailer,
     pub rules: CodeRules,
-}
-
-/// Unix milliseconds: the once-a-minute limit and a short lifetime in tests need better
-/// than seconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn millis(duration: std::time::Duration) -> i64 {

@@ -9,7 +9,7 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::jwt::now;
+use crate::domain::clock::now;
 use crate::domain::text::hex;
 use crate::store::{ApiKey, Filter, Store, StoreError, User};
 

@@ -15,6 +15,7 @@ use super::identity::fields::{clearable, field};
 use super::identity::{self, Registered, Registration, UserChange};
 use super::password;
 use super::permissions::Permission;
+use crate::domain::clock::now_ms;
 use crate::domain::input::Input;
 use crate::domain::{Address, Birthday, Country, Email, Gender, Name, Phone};
 use crate::error::{ApiError, ErrorCode};
@@ -84,7 +85,7 @@ pub async fn register(
             account,
         } => {
             let email = account.email_lower.clone().unwrap_or_default();
-            codes::take_send_slot(store, &email, mail.rules, codes::now_ms()).await?;
+            codes::take_send_slot(store, &email, mail.rules, now_ms()).await?;
             let user = identity::replace_pending(store, pending_id, account).await?;
             tracing::info!(
                 user_id = user.id,
@@ -191,7 +192,7 @@ pub async fn verify(store: &Store, mut input: Input) -> Result<User, ApiError> {
     if !password::verify(given_password, Some(user.password_hash.clone())).await? {
         return Err(bad_code());
     }
-    if !codes::redeem(store, &user, code, codes::now_ms()).await? {
+    if !codes::redeem(store, &user, code, now_ms()).await? {
         return Err(bad_code());
     }
     let (verified_email, verified_hash) = (user.email_lower.clone(), user.password_hash.clone());
@@ -223,7 +224,7 @@ pub async fn resend(store: &Store, mail: &CodeMail<'_>, mut input: Input) -> Res
             "required field missing after validation",
         ));
     };
-    let now = codes::now_ms();
+    let now = now_ms();
     codes::take_send_slot(store, &email.normalized(), mail.rules, now).await?;
     match store.user_by_email(email.as_str()).await? {
         Some(user) if user.email_unverified && user.deleted_at.is_none() => {

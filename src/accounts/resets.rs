@@ -18,9 +18,9 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::codes::{now_ms, take_send_slot};
-use super::jwt::now;
+use super::codes::take_send_slot;
 use super::password;
+use crate::domain::clock::{now, now_ms};
 use crate::domain::input::Input;
 use crate::domain::text::hex;
 use crate::domain::{Email, Password};

@@ -4,8 +4,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::jwt::{now, random_id, Claims, JwtKeys, TokenType};
+use super::jwt::{random_id, Claims, JwtKeys, TokenType};
 use super::revoked::RevokedFamilies;
+use crate::domain::clock::now;
 use crate::domain::input::Input;
 use crate::error::{ApiError, ErrorCode};
 use crate::store::{

@@ -103,7 +103,7 @@ impl Upload {
             content_type: self.saved.content_type.to_owned(),
             size: self.saved.size,
             sha256: self.saved.sha256.clone(),
-            created_at: crate::accounts::jwt::now(),
+            created_at: crate::domain::clock::now(),
             created_by,
             storage_key: self.saved.storage_key.clone(),
         };

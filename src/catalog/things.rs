@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::files::{kind_of, MediaKind};
 use super::search;
 use super::views::{CategoryOut, CollectionOut, CourseOut, Nest, Roots, TeacherOut, VideoOut};
+use crate::domain::clock::now_micros;
 use crate::domain::input::{missing_pk, Input};
-use crate::domain::moment::now_micros;
 use crate::domain::text::check_single_line;
 use crate::error::ApiError;
 use crate::store::{

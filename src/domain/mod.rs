@@ -1,6 +1,8 @@
 //! Domain types that are parsed once at the edge and trusted afterwards, the scoring of
-//! answers, and [`input::Input`], which reads request fields the way a DRF serializer does.
+//! answers, [`input::Input`], which reads request fields the way a DRF serializer does, and
+//! [`clock`], the one clock.
 
+pub mod clock;
 mod country;
 mod email;
 pub mod grading;

@@ -30,11 +30,6 @@ pub fn timestamp_micros(unix_micros: i64) -> String {
     }
 }
 
-/// Now, in Unix microseconds.
-pub fn now_micros() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

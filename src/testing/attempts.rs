@@ -40,7 +40,7 @@ use crate::store::{Attempt, Completion, FieldPath, Filter, Group, Store, StoreEr
 
 /// The clock of every rule here: Unix seconds.
 pub fn now() -> i64 {
-    crate::accounts::jwt::now()
+    crate::domain::clock::now()
 }
 
 /// When a student may take a test (Unix seconds; `None`: unbounded on that side).

@@ -593,7 +593,7 @@ pub async fn create(
         opens_at: changes.opens_at.flatten(),
         closes_at: changes.closes_at.flatten(),
         group_windows: Vec::new(),
-        created_at: crate::accounts::jwt::now(),
+        created_at: crate::domain::clock::now(),
     };
     let test = store.tests().insert(test).await?;
     tracing::info!(test_id = test.id, creator = me.id, "test created");

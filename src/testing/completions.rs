@@ -246,7 +246,7 @@ pub async fn submit(
         creator_id: test.creator_id,
         user_id: me.id,
         groups: groups.into_iter().map(|g| g.name).collect(),
-        submitted_at: crate::accounts::jwt::now(),
+        submitted_at: crate::domain::clock::now(),
         started_at: attempt.map(|a| a.started_at),
         score: crate::domain::grading::total(answers.iter().map(|a| a.points)),
         max_score: test.questions.iter().map(|q| q.points as f64).sum(),

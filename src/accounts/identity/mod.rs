@@ -20,9 +20,9 @@
 
 pub mod fields;
 
-use super::jwt::now;
 use super::password;
 use super::permissions::{self, Permission};
+use crate::domain::clock::now;
 use crate::domain::input::{missing_pk, Input};
 use crate::domain::{Email, Password, Username};
 use crate::error::ApiError;
