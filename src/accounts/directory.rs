@@ -6,7 +6,7 @@
 use super::identity::fields::{
     clearable_email, clearable_username, optional_name, optional_names, photo, username,
 };
-use super::identity::{self, Login, Registration, UserChange, BAD_CREDENTIALS};
+use super::identity::{self, LoginBy, Registration, UserChange};
 use super::keys;
 use super::permissions::{self, Permission};
 use super::users;
@@ -49,10 +49,7 @@ pub async fn groups_of(store: &Store, user: &User) -> Result<Vec<i64>, StoreErro
 /// none, an email) and a password for a new API key. A wrong pair, an unverified email and a
 /// deleted account all answer the documented 400 `non_field_errors`.
 pub async fn sign_in(store: &Store, input: Input, key_ttl: i64) -> Result<SignedIn, ApiError> {
-    let (login, password) = identity::credentials(input, "username")?;
-    let user = identity::sign_in(store, Login::UsernameOrEmail(&login), password)
-        .await?
-        .ok_or_else(|| ApiError::field("non_field_errors", BAD_CREDENTIALS))?;
+    let user = identity::sign_in_input(store, input, LoginBy::UsernameOrEmail).await?;
     let key = keys::issue(store, &user, key_ttl).await?;
     Ok(SignedIn {
         groups: groups_of(store, &user).await?,

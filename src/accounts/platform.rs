@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::facebook::{FacebookApp, FacebookProfile};
 use super::identity::fields::{email, optional_name, optional_names};
-use super::identity::{self, Login, Registration, UserChange, BAD_CREDENTIALS};
+use super::identity::{self, LoginBy, Registration, UserChange, BAD_CREDENTIALS};
 use super::keys;
 use super::permissions::{self, Permission};
 use super::stripe::Stripe;
@@ -85,10 +85,7 @@ pub async fn register(
 /// `login/`: email and password for a new API key. An unknown email and a wrong password
 /// answer the same 400 `non_field_errors` after the same work.
 pub async fn sign_in(store: &Store, input: Input, key_ttl: i64) -> Result<SignedIn, ApiError> {
-    let (email, password) = identity::credentials(input, "email")?;
-    let user = identity::sign_in(store, Login::Email(&email), password)
-        .await?
-        .ok_or_else(|| ApiError::field("non_field_errors", BAD_CREDENTIALS))?;
+    let user = identity::sign_in_input(store, input, LoginBy::Email).await?;
     let key = keys::issue(store, &user, key_ttl).await?;
     Ok(SignedIn { user, key })
 }

@@ -39,7 +39,7 @@ pub async fn user_by_password(
     email: &str,
     password: String,
 ) -> Result<Option<User>, ApiError> {
-    super::identity::sign_in(store, super::identity::Login::Email(email), password).await
+    super::identity::sign_in(store, super::identity::LoginBy::Email, email, password).await
 }
 
 fn token_not_valid() -> ApiError {

@@ -286,12 +286,22 @@ pub async fn replace_pending(
 
 /// How a door names the account signing in.
 #[derive(Debug, Clone, Copy)]
-pub enum Login<'a> {
-    /// Seeds 003 and 000 (and HTTP Basic): an email.
-    Email(&'a str),
+pub enum LoginBy {
+    /// Seeds 003 and 000 (and HTTP Basic): an email, read from `email`.
+    Email,
     /// Seed 001: a username, or, for accounts from the other doors (which have none), an
-    /// email.
-    UsernameOrEmail(&'a str),
+    /// email; read from `username`.
+    UsernameOrEmail,
+}
+
+impl LoginBy {
+    /// The request field the login is read from.
+    pub fn field(self) -> &'static str {
+        match self {
+            LoginBy::Email => "email",
+            LoginBy::UsernameOrEmail => "username",
+        }
+    }
 }
 
 /// Reads a sign-in's login (from `login_field`) and password, both required.
@@ -304,16 +314,14 @@ pub fn credentials(mut input: Input, login_field: &str) -> Result<(String, Strin
         .ok_or_else(|| ApiError::internal("required fields missing after validation"))
 }
 
-async fn find(store: &Store, login: Login<'_>) -> Result<Option<User>, StoreError> {
-    match login {
-        Login::Email(email) => store.user_by_email(email.trim()).await,
-        Login::UsernameOrEmail(login) => {
-            let login = login.trim();
-            match user_by_username(store, login).await? {
-                None if login.contains('@') => store.user_by_email(login).await,
-                found => Ok(found),
-            }
-        }
+async fn find(store: &Store, by: LoginBy, login: &str) -> Result<Option<User>, StoreError> {
+    let login = login.trim();
+    match by {
+        LoginBy::Email => store.user_by_email(login).await,
+        LoginBy::UsernameOrEmail => match user_by_username(store, login).await? {
+            None if login.contains('@') => store.user_by_email(login).await,
+            found => Ok(found),
+        },
     }
 }
 
@@ -323,10 +331,11 @@ async fn find(store: &Store, login: Login<'_>) -> Result<Option<User>, StoreErro
 /// unverified email or a deleted account signs in nowhere.
 pub async fn sign_in(
     store: &Store,
-    login: Login<'_>,
+    by: LoginBy,
+    login: &str,
     password: String,
 ) -> Result<Option<User>, ApiError> {
-    let user = find(store, login).await?;
+    let user = find(store, by, login).await?;
     let hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -335,6 +344,15 @@ pub async fn sign_in(
         (true, Some(user)) if user.can_sign_in() => Some(user),
         _ => None,
     })
+}
+
+/// A sign-in of the key doors (seeds 000 and 001): the login and password of `input`, and
+/// the account, or their documented 400 `non_field_errors` for a wrong pair.
+pub async fn sign_in_input(store: &Store, input: Input, by: LoginBy) -> Result<User, ApiError> {
+    let (login, password) = credentials(input, by.field())?;
+    sign_in(store, by, &login, password)
+        .await?
+        .ok_or_else(|| ApiError::field("non_field_errors", BAD_CREDENTIALS))
 }
 
 /// Whether a sign-in failed on its credentials (what rate limits count), not on its shape.
