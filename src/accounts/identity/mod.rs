@@ -709,3 +709,88 @@ pub async fn delete(store: &Store, me: &User, target: &User) -> Result<(), ApiEr
     tracing::info!(user_id = target.id, by = me.id, "account deleted");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(raw: &str) -> Email {
+        Email::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn an_email_and_its_key_are_set_and_cleared_together() {
+        let mut user = User::default();
+        set_email(&mut user, Some(&email("Ann@Example.org")));
+        assert_eq!(user.email.as_deref(), Some("Ann@Example.org"));
+        assert_eq!(user.email_lower.as_deref(), Some("ann@example.org"));
+        set_email(&mut user, None);
+        assert_eq!((user.email, user.email_lower), (None, None));
+    }
+
+    #[test]
+    fn a_moved_email_waits_for_its_code_only_where_the_door_says_so() {
+        let change = |verify_new_email| UserChange {
+            email: Some(Some(email("new@example.org"))),
+            verify_new_email,
+            ..UserChange::default()
+        };
+        let mut user = User::default();
+        apply(&mut user, &change(false), true, None, false);
+        assert!(!user.email_unverified);
+        apply(&mut user, &change(true), false, None, false);
+        assert!(!user.email_unverified, "re-sent, not moved");
+        apply(&mut user, &change(true), true, None, false);
+        assert!(user.email_unverified);
+        assert_eq!(user.email_lower.as_deref(), Some("new@example.org"));
+    }
+
+    #[test]
+    fn fields_not_sent_are_kept_and_sent_ones_set_or_cleared() {
+        let mut user = User {
+            first_name: "Ann".to_owned(),
+            phone: Some("+1234567890".to_owned()),
+            photo: Some("/media/a.png".to_owned()),
+            address: Some("1 Main St".to_owned()),
+            ..User::default()
+        };
+        let change = UserChange {
+            last_name: Some("Lee".to_owned()),
+            photo: Some(None),
+            country: Some("US".to_owned()),
+            ..UserChange::default()
+        };
+        apply(&mut user, &change, false, None, false);
+        assert_eq!(user.first_name, "Ann");
+        assert_eq!(user.last_name, "Lee");
+        assert_eq!(user.phone.as_deref(), Some("+1234567890"));
+        assert_eq!(user.photo, None);
+        assert_eq!(user.country.as_deref(), Some("US"));
+        assert_eq!(user.address.as_deref(), Some("1 Main St"));
+    }
+
+    #[test]
+    fn one_acts_on_oneself_and_with_a_permission_on_others_but_never_on_the_deleted() {
+        let me = User {
+            id: 1,
+            ..User::default()
+        };
+        let other = User {
+            id: 2,
+            ..User::default()
+        };
+        assert!(acts_on(&me, &me, Permission::ChangeUsers));
+        assert!(!acts_on(&me, &other, Permission::ChangeUsers));
+        let holder = User {
+            permissions: vec![Permission::ChangeUsers.id()],
+            ..me.clone()
+        };
+        assert!(acts_on(&holder, &other, Permission::ChangeUsers));
+        assert!(!acts_on(&holder, &other, Permission::DeleteUsers));
+        let deleted = User {
+            deleted_at: Some(1),
+            ..other
+        };
+        assert!(!acts_on(&holder, &deleted, Permission::ChangeUsers));
+    }
+}
