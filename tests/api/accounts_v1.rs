@@ -316,6 +316,11 @@ async fn concurrent_signups_with_one_email_make_exactly_one_account() {
                 answer,
                 json!({"email": ["user with this email already exists."]})
             ),
+            // A sign-up that starts after the first one is stored finds it unverified and
+            // would replace it (see the replacing tests below), which sends a new code: within
+            // the minute after the first code that is refused, and nothing is replaced. On a
+            // loaded machine some of the twelve start that late.
+            StatusCode::TOO_MANY_REQUESTS => assert_eq!(answer["code"], "throttled"),
             other => panic!("{other}: {answer}"),
         }
     }
