@@ -26,6 +26,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod photos;
 pub mod requests;
+pub mod statistics;
 pub mod tests;
 pub mod user_v1;
 pub mod users;
@@ -574,6 +575,10 @@ fn table() -> Vec<Endpoint> {
             .summary("Get all completions of test.")
             .auth()
             .answers(200, List("CompletionWithCorrectness")),
+        Endpoint::new(M::GET, "/api/tests/{id}/statistics/", "tests", statistics::retrieve)
+            .summary("Item statistics of the test (its teachers): per question facility, discrimination (point-biserial with the rest of the test), answered/unanswered and the share picking each variant; for the test mean, median, standard deviation and Cronbach's alpha.")
+            .auth()
+            .answers(200, Object("TestStatistics")),
         Endpoint::new(M::GET, "/api/tests/{id}/completions/export/", "tests", export::export)
             .summary("Get completions of test in xlsx format. Also accepts the HttpOnly testit_export cookie that log-in and refresh set, so a plain download link works.")
             .auth()

@@ -11,6 +11,7 @@
 //! - [`grading`]: code answers from stored completions to the grader pool and back, with
 //!   the events that announce verdicts.
 //! - [`live`]: the store behind the attempt actors' port (live test-taking).
+//! - [`statistics`]: item statistics (facility, discrimination, alpha) as running sums.
 //! - [`submission`]: a REST submission, through the clock rule and the one `submit`.
 //! - [`export`]: a test's completions as an xlsx workbook.
 //! - [`views`]: the typed wire shapes of tests and completions, built from data loaded
@@ -25,5 +26,6 @@ pub mod completions;
 pub mod export;
 pub mod grading;
 pub mod live;
+pub mod statistics;
 pub mod submission;
 pub mod views;

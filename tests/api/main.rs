@@ -29,6 +29,7 @@ mod photos;
 mod schema;
 mod seed_clients;
 mod shutdown;
+mod statistics;
 mod store_contract;
 mod text_fields;
 mod throttle;
