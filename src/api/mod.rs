@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod organizations;
 pub mod pagination;
 pub mod photos;
+pub mod regrade;
 pub mod requests;
 pub mod statistics;
 pub mod tests;
@@ -575,6 +576,15 @@ fn table() -> Vec<Endpoint> {
             .summary("Get all completions of test.")
             .auth()
             .answers(200, List("CompletionWithCorrectness")),
+        Endpoint::new(M::POST, "/api/tests/{id}/regrade/", "tests", regrade::start)
+            .summary("Regrade the test's completions against its current questions (all, or those named), in the background; idempotent, atomic per completion. With dry_run, report what would change and store nothing. Answers the regrade, whose progress GET /api/tests/{id}/regrades/{rid}/ shows.")
+            .auth()
+            .body("RegradeRequest")
+            .answers(202, Object("Regrade")),
+        Endpoint::new(M::GET, "/api/tests/{id}/regrades/{rid}/", "tests", regrade::retrieve)
+            .summary("A regrade's progress and, per changed completion, its old and new score.")
+            .auth()
+            .answers(200, Object("Regrade")),
         Endpoint::new(M::GET, "/api/tests/{id}/statistics/", "tests", statistics::retrieve)
             .summary("Item statistics of the test (its teachers): per question facility, discrimination (point-biserial with the rest of the test), answered/unanswered and the share picking each variant; for the test mean, median, standard deviation and Cronbach's alpha.")
             .auth()

@@ -303,6 +303,15 @@ pub struct GroupRefRequest {
     closes_at: Option<String>,
 }
 
+/// `POST /api/tests/{id}/regrade/`.
+#[derive(ToSchema)]
+pub struct RegradeRequest {
+    /// Ids of the test's questions to regrade; absent or empty: all.
+    questions: Option<Vec<i64>>,
+    /// Report what would change and store nothing.
+    dry_run: Option<bool>,
+}
+
 #[derive(ToSchema)]
 pub struct TokenObtainPairRequest {
     #[schema(write_only)]

@@ -11,6 +11,8 @@
 //! - [`grading`]: code answers from stored completions to the grader pool and back, with
 //!   the events that announce verdicts.
 //! - [`live`]: the store behind the attempt actors' port (live test-taking).
+//! - [`regrade`]: regrading completions against a test's current questions, in the
+//!   background, atomically per completion.
 //! - [`statistics`]: item statistics (facility, discrimination, alpha) as running sums.
 //! - [`submission`]: a REST submission, through the clock rule and the one `submit`.
 //! - [`export`]: a test's completions as an xlsx workbook.
@@ -26,6 +28,7 @@ pub mod completions;
 pub mod export;
 pub mod grading;
 pub mod live;
+pub mod regrade;
 pub mod statistics;
 pub mod submission;
 pub mod views;

@@ -26,6 +26,7 @@ mod open_tests;
 mod organizations;
 mod persistence;
 mod photos;
+mod regrade;
 mod schema;
 mod seed_clients;
 mod shutdown;
