@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod organizations;
 pub mod pagination;
 pub mod photos;
+pub mod question_files;
 pub mod regrade;
 pub mod requests;
 pub mod statistics;
@@ -532,6 +533,11 @@ fn table() -> Vec<Endpoint> {
             .auth()
             .body("TestRequest")
             .answers(201, Object("Test")),
+        Endpoint::new(M::POST, "/api/tests/import/", "tests", question_files::import)
+            .summary("Create a test from a Moodle XML (multichoice, truefalse, shortanswer, coderunner) or GIFT file. Answers the test and what the file holds that it does not (skipped questions, notes), each with its line. A file that cannot be read is a 400 naming the line; nothing is created then.")
+            .auth()
+            .body("ImportRequest")
+            .answers(201, Object("ImportResult")),
         Endpoint::new(M::GET, "/api/tests/p/{public_uuid}/", "tests", tests::public_retrieve)
             .summary("Get test for completion: members of a group it is available for.")
             .auth()
@@ -585,6 +591,10 @@ fn table() -> Vec<Endpoint> {
             .summary("A regrade's progress and, per changed completion, its old and new score.")
             .auth()
             .answers(200, Object("Regrade")),
+        Endpoint::new(M::GET, "/api/tests/{id}/export.xml", "tests", question_files::export)
+            .summary("The test as Moodle XML, which POST /api/tests/import/ reads back to the same test.")
+            .auth()
+            .answers(200, File(crate::testing::import::XML_MEDIA_TYPE)),
         Endpoint::new(M::GET, "/api/tests/{id}/statistics/", "tests", statistics::retrieve)
             .summary("Item statistics of the test (its teachers): per question facility, discrimination (point-biserial with the rest of the test), answered/unanswered and the share picking each variant; for the test mean, median, standard deviation and Cronbach's alpha.")
             .auth()

@@ -327,6 +327,8 @@ fn component_schemas() -> Map<String, Value> {
     add::<crate::testing::statistics::TestStatistics>(&mut schemas);
     add::<crate::testing::regrade::RegradeOut>(&mut schemas);
     add::<RegradeRequest>(&mut schemas);
+    add::<crate::testing::import::ImportOut>(&mut schemas);
+    add::<ImportRequest>(&mut schemas);
     add::<crate::catalog::views::FileOut>(&mut schemas);
     add::<crate::catalog::views::CategoryOut>(&mut schemas);
     add::<crate::catalog::views::VideoOut>(&mut schemas);

@@ -10,6 +10,8 @@
 //! - [`completions`]: reading submissions, attempt numbers, submitting, listing.
 //! - [`grading`]: code answers from stored completions to the grader pool and back, with
 //!   the events that announce verdicts.
+//! - [`import`]: a test from a question file, and a test as Moodle XML; the formats are
+//!   [`moodle`] (XML, reading and writing) and [`gift`] (reading).
 //! - [`live`]: the store behind the attempt actors' port (live test-taking).
 //! - [`regrade`]: regrading completions against a test's current questions, in the
 //!   background, atomically per completion.
@@ -26,8 +28,11 @@ pub mod attempts;
 pub mod authoring;
 pub mod completions;
 pub mod export;
+pub mod gift;
 pub mod grading;
+pub mod import;
 pub mod live;
+pub mod moodle;
 pub mod regrade;
 pub mod statistics;
 pub mod submission;

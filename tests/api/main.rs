@@ -26,6 +26,7 @@ mod open_tests;
 mod organizations;
 mod persistence;
 mod photos;
+mod question_files;
 mod regrade;
 mod schema;
 mod seed_clients;

@@ -358,3 +358,70 @@ async fn a_regrade_of_chosen_questions_leaves_the_others_and_refuses_strangers()
     let (status, _) = status_json(c.app.get(&other, Some(&stranger.access)).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_fixed_code_check_regrades_code_answers_in_the_sandbox() {
+    let app = spawn_app().await;
+    let owner = app.owner("owner@code-regrade.test").await;
+    let student = app.student("s@code-regrade.test", owner.org.unwrap()).await;
+    let group = app.group(&owner, "Coders", &[student.id]).await;
+    let question = |check: &str| {
+        json!({"text": "Write add", "type": "code", "number_in_test": 1,
+        "points": 6, "body": {"testing_code": check, "strict_score": true}})
+    };
+    let body = json!({"name": "Code", "questions": [question("assert add(1, 2) == 4\n")],
+                      "available_for": [group]});
+    let test = app.create_test(&owner, &body).await;
+    let answers = json!([{"question": question_id(&test, 1),
+                          "body": {"code": "def add(a, b):\n    return a + b\n"}}]);
+    let uuid = test["public_uuid"].as_str().unwrap();
+    let (status, completion) = status_json(app.submit(&student, uuid, answers).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{completion}");
+    let path = format!("/api/completions/{}/", completion["id"]);
+    let graded = async || {
+        for _ in 0..240 {
+            let (_, current) = status_json(app.get(&path, Some(&student.access)).await).await;
+            if current["status"] == "graded" {
+                return current;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("never graded");
+    };
+    assert_eq!(
+        graded().await["score"],
+        0,
+        "the wrong check fails a right answer"
+    );
+
+    let mut fixed = question("assert add(1, 2) == 3\n");
+    fixed["id"] = test["questions"][0]["id"].clone();
+    let url = format!("/api/tests/{}/", test["id"]);
+    let resp = app
+        .request(
+            reqwest::Method::PATCH,
+            &url,
+            Some(&owner.access),
+            Some(&json!({"questions": [fixed]})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let c = Class {
+        app,
+        owner,
+        students: vec![student],
+        test,
+    };
+    let done = c.regrade(json!({})).await;
+    assert_eq!(done["changed"], 1, "{done}");
+    assert_eq!(
+        done["results"][0]["new_score"].as_f64(),
+        Some(6.0),
+        "{done}"
+    );
+    let (_, current) = status_json(c.app.get(&path, Some(&c.students[0].access)).await).await;
+    assert_eq!(
+        (current["score"].clone(), current["status"].clone()),
+        (json!(6), json!("graded"))
+    );
+}
