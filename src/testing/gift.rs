@@ -15,7 +15,7 @@
 
 use serde_json::{json, Value};
 
-use super::import::{Imported, Note};
+use super::imported::{Imported, Note};
 
 /// The characters a backslash escapes.
 const ESCAPABLE: &[char] = &['~', '=', '#', '{', '}', ':', '\\'];

@@ -11,6 +11,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 
+pub use super::imported::{Imported, Note};
+
 use super::access::{managed_test, require_teacher};
 use super::grading::Grading;
 use crate::domain::input::Input;
@@ -21,32 +23,6 @@ use crate::store::{Test, User};
 pub const MAX_FILE_CHARS: usize = 512 * 1024;
 pub const XML_MEDIA_TYPE: &str = "application/xml";
 const DEFAULT_NAME: &str = "Imported questions";
-
-/// Something in the file that the test does not hold: a question skipped, or a part of a
-/// question left out.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = ImportNote)]
-pub struct Note {
-    /// 1-based position of the question in the file.
-    pub question: usize,
-    /// The question's name in the file, if any.
-    pub name: String,
-    /// Its type in the file (e.g. `matching`, `coderunner`).
-    pub kind: String,
-    /// The line the question starts on.
-    pub line: usize,
-    pub reason: String,
-}
-
-/// A file read into test-body questions (the authoring wire shape), with what was left out.
-#[derive(Debug, Default)]
-pub struct Imported {
-    /// From the file's category, when it has one.
-    pub name: Option<String>,
-    pub questions: Vec<Value>,
-    pub skipped: Vec<Note>,
-    pub notes: Vec<Note>,
-}
 
 /// The answer of an import.
 #[derive(Debug, Serialize, ToSchema)]

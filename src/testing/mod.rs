@@ -11,7 +11,7 @@
 //! - [`grading`]: code answers from stored completions to the grader pool and back, with
 //!   the events that announce verdicts.
 //! - [`import`]: a test from a question file, and a test as Moodle XML; the formats are
-//!   [`moodle`] (XML, reading and writing) and [`gift`] (reading).
+//!   [`moodle`] (XML, reading and writing) and [`gift`] (reading), both into [`imported`].
 //! - [`live`]: the store behind the attempt actors' port (live test-taking).
 //! - [`regrade`]: regrading completions against a test's current questions, in the
 //!   background, atomically per completion.
@@ -31,6 +31,7 @@ pub mod export;
 pub mod gift;
 pub mod grading;
 pub mod import;
+pub mod imported;
 pub mod live;
 pub mod moodle;
 pub mod regrade;

@@ -20,7 +20,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::{json, Value};
 
-use super::import::{Imported, Note};
+use super::imported::{Imported, Note};
 use crate::store::{Question, QuestionKind, Test};
 
 /// Elements nested deeper are refused (questions are four or five levels deep).
