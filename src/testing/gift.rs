@@ -365,7 +365,7 @@ mod tests {
         assert_eq!(imported.skipped.len(), 1);
         assert_eq!(
             (imported.skipped[0].line, imported.skipped[0].kind.as_str()),
-            (14, "numerical")
+            (16, "numerical")
         );
     }
 
