@@ -89,9 +89,9 @@ async fn a_moodle_xml_file_becomes_a_test_and_what_it_cannot_hold_is_listed() {
     assert_eq!(
         skipped,
         [
-            ("essay".to_owned(), 111),
-            ("coderunner".to_owned(), 123),
-            ("matching".to_owned(), 173)
+            ("essay".to_owned(), 109),
+            ("coderunner".to_owned(), 121),
+            ("matching".to_owned(), 167)
         ]
     );
     let coderunner = &body["skipped"][1];
