@@ -162,7 +162,11 @@ fn renumber_text(answer: &mut Answer, outcome: &mut Outcome, ids: &mut impl Iter
 /// `dry_run`.
 fn read_request(test: &Test, mut input: Input) -> Result<(Vec<i64>, bool), ApiError> {
     let questions = input.id_list("questions");
-    let dry_run = input.optional_bool("dry_run").unwrap_or(false);
+    // `null` reads as absent, as the documented `Option` allows.
+    let dry_run = match input.raw("dry_run") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(_) => input.optional_bool("dry_run").unwrap_or(false),
+    };
     let known: BTreeSet<i64> = test.questions.iter().map(|q| q.id).collect();
     if let Some(bad) = questions.iter().find(|id| !known.contains(id)) {
         input.error(
