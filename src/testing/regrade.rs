@@ -15,6 +15,8 @@
 //!   lists the test's completions again and takes those it has not seen, until a pass
 //!   finds none (a submission that read the test before the edit is stored by then; one
 //!   that read it after is graded against the current version anyway);
+//! - a completion whose code answers still wait for their first verdict is taken once they
+//!   have it (up to two minutes per regrade), so an old verdict never lands on a new version;
 //! - code answers go back to the grader pool through the one grading path
 //!   ([`super::grading::spawn`]), which announces their verdicts; other answers are graded
 //!   at once and announced with `completion_graded` to watching teachers and the student.
@@ -23,6 +25,7 @@
 //! new score: only the sandbox can tell).
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -41,6 +44,8 @@ use crate::store::{
 const CONCURRENCY: usize = 16;
 /// Progress is stored after every this many completions.
 const PROGRESS_EVERY: usize = 64;
+/// How long a regrade waits, in all, for first gradings of code answers still running.
+const PATIENCE: Duration = Duration::from_secs(120);
 
 /// A regrade as its test's teachers see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -238,6 +243,7 @@ async fn run(grading: &Grading, regrade: &Regrade) -> Result<(), StoreError> {
         .filter(|q| regrade.questions.is_empty() || regrade.questions.contains(&q.id))
         .map(|q| (q.id, q.clone()))
         .collect();
+    let patience = tokio::time::Instant::now() + PATIENCE;
     let mut seen = BTreeSet::new();
     let mut results = Vec::new();
     let mut processed = 0u64;
@@ -262,7 +268,8 @@ async fn run(grading: &Grading, regrade: &Regrade) -> Result<(), StoreError> {
                 if let Some(id) = waiting.next() {
                     let (grading, current) = (grading.clone(), current.clone());
                     let dry_run = regrade.dry_run;
-                    running.spawn(async move { one(&grading, id, &current, dry_run).await });
+                    running
+                        .spawn(async move { one(&grading, id, &current, dry_run, patience).await });
                 }
             };
             for _ in 0..CONCURRENCY {
@@ -328,15 +335,43 @@ async fn finish(
     Ok(())
 }
 
+/// The completion, once no code answer of a question being regraded waits for a verdict
+/// from its first grading (a verdict from the old checks must not land on the new version),
+/// or as it is when `patience` runs out (the sandbox may be down: its answers then wait for
+/// the next start, which grades them against the version the regrade gives them).
+async fn settled(
+    store: &Store,
+    id: i64,
+    current: &HashMap<i64, Question>,
+    patience: tokio::time::Instant,
+) -> Result<Option<Completion>, StoreError> {
+    loop {
+        let Some(completion) = store.completions().get(id).await? else {
+            return Ok(None);
+        };
+        let in_flight = completion.answers.iter().any(|a| {
+            a.is_correct.is_none()
+                && current
+                    .get(&a.question.id)
+                    .is_some_and(|q| *q != a.question)
+        });
+        if !in_flight || tokio::time::Instant::now() >= patience {
+            return Ok(Some(completion));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Regrades one completion; `Some` when it changed (or would, in a dry run).
 async fn one(
     grading: &Grading,
     id: i64,
     current: &HashMap<i64, Question>,
     dry_run: bool,
+    patience: tokio::time::Instant,
 ) -> Result<Option<RegradeResult>, StoreError> {
     let store = &grading.store;
-    let Some(mut before) = store.completions().get(id).await? else {
+    let Some(mut before) = settled(store, id, current, patience).await? else {
         return Ok(None);
     };
     let current: HashMap<i64, &Question> = current.iter().map(|(k, v)| (*k, v)).collect();

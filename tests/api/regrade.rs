@@ -7,7 +7,9 @@ use calamine::{Data, Reader, Xlsx};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{question_id, spawn_app, status_json, variant_id, Account, TestApp};
+use crate::helpers::{
+    question_id, spawn_app, spawn_app_with, status_json, variant_id, Account, TestApp,
+};
 use crate::live::Live;
 
 /// 1. radio "2 + 2?" (2 points) whose key is wrong: "5" is marked correct, "4" is not.
@@ -361,7 +363,18 @@ async fn a_regrade_of_chosen_questions_leaves_the_others_and_refuses_strangers()
 
 #[tokio::test]
 async fn a_fixed_code_check_regrades_code_answers_in_the_sandbox() {
-    let app = spawn_app().await;
+    code_regrade(true).await;
+}
+
+#[tokio::test]
+async fn a_regrade_started_while_the_first_grading_runs_ends_with_the_new_checks_verdict() {
+    code_regrade(false).await;
+}
+
+/// A right answer failed by a wrong check, then regraded with the fixed check, after its
+/// first grading (`graded_first`) or while it may still run.
+async fn code_regrade(graded_first: bool) {
+    let app = spawn_app_with(|s| s.grading_wait = Duration::ZERO).await;
     let owner = app.owner("owner@code-regrade.test").await;
     let student = app.student("s@code-regrade.test", owner.org.unwrap()).await;
     let group = app.group(&owner, "Coders", &[student.id]).await;
@@ -388,11 +401,13 @@ async fn a_fixed_code_check_regrades_code_answers_in_the_sandbox() {
         }
         panic!("never graded");
     };
-    assert_eq!(
-        graded().await["score"],
-        0,
-        "the wrong check fails a right answer"
-    );
+    if graded_first {
+        assert_eq!(
+            graded().await["score"],
+            0,
+            "the wrong check fails a right answer"
+        );
+    }
 
     let mut fixed = question("assert add(1, 2) == 3\n");
     fixed["id"] = test["questions"][0]["id"].clone();
