@@ -25,7 +25,10 @@ pub mod openapi;
 pub mod organizations;
 pub mod pagination;
 pub mod photos;
+pub mod question_files;
+pub mod regrade;
 pub mod requests;
+pub mod statistics;
 pub mod tests;
 pub mod user_v1;
 pub mod users;
@@ -530,6 +533,11 @@ fn table() -> Vec<Endpoint> {
             .auth()
             .body("TestRequest")
             .answers(201, Object("Test")),
+        Endpoint::new(M::POST, "/api/tests/import/", "tests", question_files::import)
+            .summary("Create a test from a Moodle XML (multichoice, truefalse, shortanswer, coderunner) or GIFT file. Answers the test and what the file holds that it does not (skipped questions, notes), each with its line. A file that cannot be read is a 400 naming the line; nothing is created then.")
+            .auth()
+            .body("ImportRequest")
+            .answers(201, Object("ImportResult")),
         Endpoint::new(M::GET, "/api/tests/p/{public_uuid}/", "tests", tests::public_retrieve)
             .summary("Get test for completion: members of a group it is available for.")
             .auth()
@@ -574,6 +582,23 @@ fn table() -> Vec<Endpoint> {
             .summary("Get all completions of test.")
             .auth()
             .answers(200, List("CompletionWithCorrectness")),
+        Endpoint::new(M::POST, "/api/tests/{id}/regrade/", "tests", regrade::start)
+            .summary("Regrade the test's completions against its current questions (all, or those named), in the background; idempotent, atomic per completion. With dry_run, report what would change and store nothing. Answers the regrade, whose progress GET /api/tests/{id}/regrades/{rid}/ shows.")
+            .auth()
+            .body("RegradeRequest")
+            .answers(202, Object("Regrade")),
+        Endpoint::new(M::GET, "/api/tests/{id}/regrades/{rid}/", "tests", regrade::retrieve)
+            .summary("A regrade's progress and, per changed completion, its old and new score.")
+            .auth()
+            .answers(200, Object("Regrade")),
+        Endpoint::new(M::GET, "/api/tests/{id}/export.xml", "tests", question_files::export)
+            .summary("The test as Moodle XML, which POST /api/tests/import/ reads back to the same test.")
+            .auth()
+            .answers(200, File(crate::testing::import::XML_MEDIA_TYPE)),
+        Endpoint::new(M::GET, "/api/tests/{id}/statistics/", "tests", statistics::retrieve)
+            .summary("Item statistics of the test (its teachers): per question facility, discrimination (point-biserial with the rest of the test), answered/unanswered and the share picking each variant; for the test mean, median, standard deviation and Cronbach's alpha.")
+            .auth()
+            .answers(200, Object("TestStatistics")),
         Endpoint::new(M::GET, "/api/tests/{id}/completions/export/", "tests", export::export)
             .summary("Get completions of test in xlsx format. Also accepts the HttpOnly testit_export cookie that log-in and refresh set, so a plain download link works.")
             .auth()

@@ -324,6 +324,11 @@ fn component_schemas() -> Map<String, Value> {
     add::<super::user_v1::SessionOut>(&mut schemas);
     add::<super::user_v1::EmptyOut>(&mut schemas);
     add::<crate::organizations::views::OrganizationOut>(&mut schemas);
+    add::<crate::testing::statistics::TestStatistics>(&mut schemas);
+    add::<crate::testing::regrade::RegradeOut>(&mut schemas);
+    add::<RegradeRequest>(&mut schemas);
+    add::<crate::testing::import::ImportOut>(&mut schemas);
+    add::<ImportRequest>(&mut schemas);
     add::<crate::catalog::views::FileOut>(&mut schemas);
     add::<crate::catalog::views::CategoryOut>(&mut schemas);
     add::<crate::catalog::views::VideoOut>(&mut schemas);

@@ -303,6 +303,30 @@ pub struct GroupRefRequest {
     closes_at: Option<String>,
 }
 
+/// `POST /api/tests/import/`.
+#[derive(ToSchema)]
+pub struct ImportRequest {
+    /// The file's text: Moodle XML or GIFT.
+    #[schema(max_length = 524288)]
+    file: String,
+    /// `moodle_xml` or `gift`; absent: XML when the file starts with `<`.
+    format: Option<String>,
+    /// The test's name; absent: the file's category, else "Imported questions".
+    #[schema(max_length = 150)]
+    name: Option<String>,
+    /// Group ids the test is available for.
+    available_for: Option<Vec<i64>>,
+}
+
+/// `POST /api/tests/{id}/regrade/`.
+#[derive(ToSchema)]
+pub struct RegradeRequest {
+    /// Ids of the test's questions to regrade; absent or empty: all.
+    questions: Option<Vec<i64>>,
+    /// Report what would change and store nothing.
+    dry_run: Option<bool>,
+}
+
 #[derive(ToSchema)]
 pub struct TokenObtainPairRequest {
     #[schema(write_only)]

@@ -160,6 +160,7 @@ mod tests {
                 .collect(),
             testing_code: None,
             strict_score: true,
+            version: 0,
         }
     }
 

@@ -28,8 +28,8 @@ use serde_json::Value;
 pub use model::{
     Answer, ApiKey, Attempt, Category, CodeSend, Completion, Course, CourseCollection, Group,
     GroupWindow, MediaFile, OneTimeCode, Organization, PasswordReset, Question, QuestionKind,
-    Response, RevokedFamily, RevokedToken, SearchTerm, Teacher, Test, UsedRefreshToken, User,
-    Variant, Video,
+    Regrade, RegradeResult, Response, RevokedFamily, RevokedToken, SearchTerm, Teacher, Test,
+    UsedRefreshToken, User, Variant, Video,
 };
 
 /// Failures of the store, as the rest of the server needs to tell them apart.
@@ -243,6 +243,7 @@ pub const COLLECTIONS: &[&str] = &[
     Video::COLLECTION,
     CourseCollection::COLLECTION,
     SearchTerm::COLLECTION,
+    Regrade::COLLECTION,
 ];
 
 const fn unique(collection: &'static str, field: &'static str) -> IndexSpec {
@@ -295,6 +296,7 @@ pub const INDEXES: &[IndexSpec] = &[
     lookup(SearchTerm::COLLECTION, "word"),
     lookup(SearchTerm::COLLECTION, "target"),
     unique(SearchTerm::COLLECTION, "key"),
+    lookup(Regrade::COLLECTION, "test_id"),
 ];
 
 /// How long [`Repo::update`] keeps retrying a read-modify-write that loses races. Far past

@@ -308,6 +308,10 @@ pub struct Question {
     pub testing_code: Option<String>,
     #[serde(default = "default_true")]
     pub strict_score: bool,
+    /// Bumped by every edit that changes the question (`testing::authoring`): a completion's
+    /// copy says which version it was answered against, and a regrade brings it to the test's.
+    #[serde(default)]
+    pub version: i64,
 }
 
 fn default_true() -> bool {
@@ -457,6 +461,42 @@ pub struct Attempt {
     pub live: bool,
 }
 document!(Attempt, "attempts");
+
+/// A regrade of a test's completions against the test's current questions
+/// (`testing::regrade`), with its progress and each completion's old and new score.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Regrade {
+    pub id: i64,
+    pub test_id: i64,
+    pub requested_by: i64,
+    /// The question ids regraded; empty: every question of the test.
+    #[serde(default)]
+    pub questions: Vec<i64>,
+    /// Reports what would change without storing it.
+    pub dry_run: bool,
+    /// Completions finished so far, of `total` (which grows if submissions arrive meanwhile).
+    pub total: u64,
+    pub processed: u64,
+    pub finished: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    #[serde(default)]
+    pub finished_at: Option<i64>,
+    /// One per completion the regrade changed (or, in a dry run, would change).
+    #[serde(default)]
+    pub results: Vec<RegradeResult>,
+}
+document!(Regrade, "regrades");
+
+/// What a regrade did to one completion.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RegradeResult {
+    pub completion_id: i64,
+    pub user_id: i64,
+    pub old_score: f64,
+    /// `None`: a code answer the sandbox has yet to grade (always, in a dry run).
+    pub new_score: Option<f64>,
+}
 
 /// An uploaded file of the course catalog (an image or a video rendition): its metadata.
 /// The bytes live in the file store ([`crate::catalog::files`]), under the file's id.

@@ -427,6 +427,7 @@ async fn assign_ids(
             variants,
             testing_code: draft.testing_code,
             strict_score: draft.strict_score,
+            version: 0,
         });
     }
     questions.sort_by_key(|q| q.number_in_test);
@@ -625,7 +626,7 @@ pub async fn change(
             t.name = name.clone();
         }
         if let Some(questions) = &changes.questions {
-            t.questions = questions.clone();
+            t.questions = versioned(&t.questions, questions);
         }
         if let Some(groups) = &changes.available_for {
             t.available_for = groups.clone();
@@ -647,6 +648,24 @@ pub async fn change(
         }
     })
     .await
+}
+
+/// The new questions, each a version past the stored one it changes (an unchanged question
+/// keeps its version): completions hold the version they were answered against, and a
+/// regrade (`testing::regrade`) tells the two apart.
+fn versioned(old: &[Question], new: &[Question]) -> Vec<Question> {
+    new.iter()
+        .map(|q| {
+            let mut q = q.clone();
+            if let Some(before) = old.iter().find(|o| o.id == q.id) {
+                q.version = before.version;
+                if q != *before {
+                    q.version += 1;
+                }
+            }
+            q
+        })
+        .collect()
 }
 
 async fn update(

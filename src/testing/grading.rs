@@ -280,6 +280,7 @@ mod tests {
             variants: vec![],
             testing_code: Some("assert f() == 1".into()),
             strict_score: strict,
+            version: 0,
         }
     }
 

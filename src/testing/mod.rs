@@ -10,7 +10,12 @@
 //! - [`completions`]: reading submissions, attempt numbers, submitting, listing.
 //! - [`grading`]: code answers from stored completions to the grader pool and back, with
 //!   the events that announce verdicts.
+//! - [`import`]: a test from a question file, and a test as Moodle XML; the formats are
+//!   [`moodle`] (XML, reading and writing) and [`gift`] (reading), both into [`imported`].
 //! - [`live`]: the store behind the attempt actors' port (live test-taking).
+//! - [`regrade`]: regrading completions against a test's current questions, in the
+//!   background, atomically per completion.
+//! - [`statistics`]: item statistics (facility, discrimination, alpha) as running sums.
 //! - [`submission`]: a REST submission, through the clock rule and the one `submit`.
 //! - [`export`]: a test's completions as an xlsx workbook.
 //! - [`views`]: the typed wire shapes of tests and completions, built from data loaded
@@ -23,7 +28,13 @@ pub mod attempts;
 pub mod authoring;
 pub mod completions;
 pub mod export;
+pub mod gift;
 pub mod grading;
+pub mod import;
+pub mod imported;
 pub mod live;
+pub mod moodle;
+pub mod regrade;
+pub mod statistics;
 pub mod submission;
 pub mod views;

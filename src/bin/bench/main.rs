@@ -8,6 +8,7 @@
 //! - `bench list [COMPLETIONS]`: the server's memory while it answers a whole list.
 //! - `bench catalog [COURSES] [USERS]`: seed 000's nested user list and its search.
 //! - `bench bodies [SOCKETS] [CASE]`: request bodies that stall, beside a real client.
+//! - `bench stats`: the cost of one completion on a test's item statistics, by class size.
 //!
 //! `live`, `rest`, `list` and `catalog` run the `testit` binary next to this one as the server (so `cargo build
 //! --release` first), on a fresh embedded store, or with `--store mongodb://…` on a fresh
@@ -23,6 +24,7 @@ mod grading;
 mod list;
 mod live;
 mod rest;
+mod stats;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +54,7 @@ fn main() {
             args.get(2).and_then(|n| n.parse().ok()),
             store.as_deref(),
         )),
+        Some("stats") => stats::run(),
         Some("list") => runtime.block_on(list::run(number(1, 20_000), store.as_deref())),
         Some("rest") => runtime.block_on(rest::run(
             number(1, 5) as u64,
@@ -64,7 +67,7 @@ fn main() {
                  | bench rest [SECONDS] [CONNECTIONS] [--store URL] \
                  | bench list [COMPLETIONS] [--store URL] \
                  | bench catalog [COURSES] [USERS] [--store URL] \
-                 | bench bodies [SOCKETS] [CASE] [--store URL]"
+                 | bench bodies [SOCKETS] [CASE] [--store URL] | bench stats"
             );
             std::process::exit(2);
         }
