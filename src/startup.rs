@@ -7,7 +7,6 @@ use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpServer};
 use actors::attempt::Registry;
 use actors::grader::{GraderPool, PoolConfig};
-use actors::hub::Hub;
 
 use crate::accounts::{jwt, password, JwtKeys, RevokedFamilies};
 use crate::api::{self, body::MAX_BODY_BYTES, openapi};
@@ -95,7 +94,8 @@ impl Application {
             runtime_dir: settings.runtime_dir.clone(),
             python: settings.python.clone(),
         })?;
-        let hub = actors::on_own_system("hub", || actix::Supervisor::start(|_| Hub::default()))?;
+        // One hub per process; with a shared store, fed by the store's change stream.
+        let (hub, events) = crate::cluster::start_hub(&store).await?;
         let grading = Grading {
             store: store.clone(),
             grader,
@@ -137,7 +137,7 @@ impl Application {
             revoked_families,
             rotate_refresh_tokens: settings.rotate_refresh_tokens,
             api_key_ttl: settings.api_key_ttl,
-            throttle: crate::accounts::throttle::Throttle::new(settings.throttle),
+            throttle: crate::accounts::throttle::Throttle::sharing(settings.throttle, &store),
             client_address_header: settings.client_address_header.clone(),
             mailer,
             codes: settings.codes,
@@ -149,7 +149,16 @@ impl Application {
             going_away: going_away_rx,
             files,
             media_limits: settings.media,
+            events,
         });
+        if store.shared().is_some() {
+            // Other processes' log-outs reach this one's in-memory set.
+            crate::cluster::follow_revocations(
+                store.clone(),
+                std::sync::Arc::downgrade(&state.clone().into_inner()),
+                |state: &AppState| &state.revoked_families,
+            );
+        }
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));
         let challenges = web::Data::new(api::auth::Challenges::new(&docs));

@@ -16,6 +16,7 @@
 
 pub mod model;
 pub mod mongo;
+pub mod shared;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -167,6 +168,11 @@ pub trait Backend: Send + Sync + 'static {
         value: Value,
         present: bool,
     ) -> StoreResult<Option<Value>>;
+    /// What several processes on this store share ([`shared`]); `None` for a store that
+    /// only one process uses (the embedded one).
+    fn shared(&self) -> Option<&dyn shared::Shared> {
+        None
+    }
 }
 
 /// How [`Backend::counter_add`] treats a missing counter and a cap.
@@ -521,6 +527,11 @@ impl Store {
 
     pub fn kind(&self) -> &'static str {
         self.backend.kind()
+    }
+
+    /// The feed and counters several server processes share, when this store has them.
+    pub fn shared(&self) -> Option<&dyn shared::Shared> {
+        self.backend.shared()
     }
 
     pub async fn ping(&self) -> StoreResult<()> {

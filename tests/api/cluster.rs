@@ -1,0 +1,246 @@
+//! Several servers on one MongoDB behave as one: live events, log-outs and sign-in limits
+//! cross from one server to the others.
+//!
+//! Each test starts two or three servers (each with its own hub, change stream, attempt
+//! actors and in-memory sets) on one fresh database; tokens signed by one are accepted by
+//! the others because they share the signing secret, as a deployment's servers do. On the
+//! embedded store these tests are skipped: it is one process by design.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{
+    fresh_database_name, mongodb_uri, question_id, sample_test, spawn_app_with, status_json,
+    with_database, Account, TestApp, MONGODB_VAR, PASSWORD,
+};
+use crate::live::Live;
+
+/// `n` servers on one fresh MongoDB database, or `None` (with a note) on the embedded store.
+async fn servers(
+    n: usize,
+    configure: impl Fn(&mut testit::settings::Settings),
+) -> Option<Vec<TestApp>> {
+    let Some(uri) = mongodb_uri() else {
+        eprintln!(
+            "skipped: several servers need MongoDB (set {MONGODB_VAR}, or run \
+             scripts/test-mongodb); the embedded store is one process by design"
+        );
+        return None;
+    };
+    let database = with_database(&uri, &fresh_database_name("cluster"));
+    let mut apps = Vec::new();
+    for _ in 0..n {
+        let app = spawn_app_with(|s| {
+            s.database_url = database.clone();
+            s.jwt_secret = Some("one secret for every server of the cluster".to_owned());
+            configure(s);
+        })
+        .await;
+        apps.push(app);
+    }
+    Some(apps)
+}
+
+/// Waits (generously: the machine may be loaded) until `check` holds; answers whether it did.
+async fn eventually<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn every_server_says_its_live_events_are_shared() {
+    let Some(apps) = servers(2, |_| {}).await else {
+        return;
+    };
+    for app in &apps {
+        let (status, body) = status_json(app.get("/health", None).await).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["events"], "shared", "{body}");
+    }
+}
+
+/// The messages that come until one of type `last` (included).
+async fn until(live: &mut Live, last: &str) -> Vec<Value> {
+    let mut messages = Vec::new();
+    loop {
+        let message = live.next().await;
+        assert_ne!(message["type"], "error", "{message}");
+        let done = message["type"] == last;
+        messages.push(message);
+        if done {
+            return messages;
+        }
+    }
+}
+
+fn count(messages: &[Value], kind: &str, user: i64) -> usize {
+    messages
+        .iter()
+        .filter(|m| m["type"] == kind)
+        .filter(|m| {
+            m["user"] == user || m["user"]["id"] == user || m["completion"]["user"]["id"] == user
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_teacher_watching_on_one_server_sees_a_students_saves_and_submit_made_on_another_in_order_once(
+) {
+    let Some(apps) = servers(3, |_| {}).await else {
+        return;
+    };
+    let (a, b, c) = (&apps[0], &apps[1], &apps[2]);
+    let owner = a.owner("owner@school.org").await;
+    let org = owner.org.unwrap();
+    let ann = a.student("ann@school.org", org).await;
+    let bob = a.student("bob@school.org", org).await;
+    let group = a.group(&owner, "Live", &[ann.id, bob.id]).await;
+    let mut body = sample_test();
+    body["available_for"] = json!([group]);
+    let test = a.create_test(&owner, &body).await;
+    let uuid = test["public_uuid"].as_str().unwrap().to_owned();
+
+    let mut teacher = Live::connect(b, &owner).await;
+    teacher.watch(&test).await;
+
+    let mut student = Live::connect(a, &ann).await;
+    student
+        .ask(json!({"type": "start", "test": uuid}), "attempt")
+        .await;
+    let save = |text: &str| {
+        json!({"type": "save", "question": question_id(&test, 1),
+               "body": {"picked_variant": {"text": text}}})
+    };
+    assert_eq!(student.ask(save("Lyon"), "saved").await["answered"], 1);
+    assert_eq!(student.ask(save("Paris"), "saved").await["answered"], 1);
+    let submitted = student.ask(json!({"type": "submit"}), "submitted").await;
+    assert_eq!(submitted["completion"]["score"], 2);
+
+    let seen = until(&mut teacher, "completion_graded").await;
+    let types: Vec<&str> = seen.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    let at = |kind: &str| types.iter().position(|t| *t == kind).unwrap_or(usize::MAX);
+    assert!(
+        at("attempt_started") < at("attempt_submitted")
+            && at("attempt_submitted") < at("completion_graded"),
+        "{types:?}"
+    );
+    assert_eq!(count(&seen, "attempt_started", ann.id), 1, "{types:?}");
+    assert_eq!(count(&seen, "attempt_submitted", ann.id), 1, "{types:?}");
+    let graded = seen.last().unwrap();
+    assert_eq!(graded["completion"]["score"], 2);
+    // Progress (batched) says how far Ann got before she submitted, never what she wrote.
+    let progress: Vec<&Value> = seen.iter().filter(|m| m["type"] == "progress").collect();
+    assert!(!progress.is_empty(), "{types:?}");
+    assert!(!format!("{progress:?}").contains("Paris"));
+
+    // Another student submits over REST on the third server: the teacher's next grading
+    // event is Bob's, with nothing of Ann's repeated before it.
+    let answers =
+        json!([{"question": question_id(&test, 1), "body": {"picked_variant": {"text": "Rome"}}}]);
+    assert_eq!(
+        c.submit(&bob, &uuid, answers).await.status(),
+        StatusCode::CREATED
+    );
+    let after = until(&mut teacher, "completion_graded").await;
+    assert_eq!(after.last().unwrap()["completion"]["user"]["id"], bob.id);
+    for kind in ["attempt_started", "attempt_submitted", "completion_graded"] {
+        assert_eq!(count(&after, kind, ann.id), 0, "{after:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_log_out_on_one_server_is_refused_on_the_others() {
+    let Some(apps) = servers(2, |_| {}).await else {
+        return;
+    };
+    let (a, b) = (&apps[0], &apps[1]);
+    let ada = a.user("ada@example.org", false, None).await;
+    // A second access token of the same log-in, as a client refreshing would hold: the
+    // log-out revokes the one it presents by itself, the others through the log-in.
+    let (status, refreshed) = status_json(
+        b.post(
+            "/api/users/token/refresh/",
+            None,
+            &json!({"refresh": ada.refresh}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let other = refreshed["access"].as_str().unwrap().to_owned();
+    assert_eq!(
+        b.get("/api/users/me", Some(&other)).await.status(),
+        StatusCode::OK
+    );
+    let resp = a
+        .post(
+            "/api/users/token/revoke/",
+            Some(&ada.access),
+            &json!({"refresh": ada.refresh}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let refused =
+        eventually(|| {
+            let other = other.clone();
+            async move {
+                b.get("/api/users/me", Some(&other)).await.status() == StatusCode::UNAUTHORIZED
+            }
+        })
+        .await;
+    assert!(
+        refused,
+        "a token of the revoked log-in still works on the other server"
+    );
+}
+
+#[tokio::test]
+async fn a_password_change_on_one_server_refuses_earlier_tokens_on_the_others() {
+    let Some(apps) = servers(2, |_| {}).await else {
+        return;
+    };
+    let (a, b) = (&apps[0], &apps[1]);
+    let ada: Account = a.user("ada@example.org", false, None).await;
+    let resp = a
+        .request(
+            reqwest::Method::PATCH,
+            "/api/users/me",
+            Some(&ada.access),
+            Some(&json!({"password": "a brand new passphrase", "current_password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK, "{:?}", resp.text().await);
+    assert_eq!(
+        b.get("/api/users/me", Some(&ada.access)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn eleven_wrong_passwords_spread_over_two_servers_are_refused_with_429() {
+    let Some(apps) = servers(2, |s| s.throttle.failures_per_account = 10).await else {
+        return;
+    };
+    let (a, b) = (&apps[0], &apps[1]);
+    let ada = a.user("ada@example.org", false, None).await;
+    for n in 0..10 {
+        let server = if n % 2 == 0 { a } else { b };
+        let resp = server.obtain_tokens(&ada.email, "wrong password").await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "failure {}", n + 1);
+    }
+    // Five failures on each: neither server alone is past ten, together they are.
+    let resp = a.obtain_tokens(&ada.email, "wrong password").await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let resp = b.obtain_tokens(&ada.email, PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (_, body) = status_json(resp).await;
+    assert_eq!(body["code"], "throttled");
+}
