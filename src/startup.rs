@@ -102,6 +102,7 @@ impl Application {
             hub: hub.clone(),
             wait: settings.grading_wait,
             grace: settings.time_limit_grace.as_secs() as i64,
+            lease: settings.claim_lease,
         };
         let port = crate::testing::live::port(grading.clone());
         let attempts = actors::on_own_system("attempts", move || {
@@ -158,6 +159,9 @@ impl Application {
                 std::sync::Arc::downgrade(&state.clone().into_inner()),
                 |state: &AppState| &state.revoked_families,
             );
+            // Grading a server that died left pending is finished by whoever claims it.
+            let alive = std::sync::Arc::downgrade(&state.clone().into_inner());
+            grading::sweep(state.grading.clone(), move || alive.strong_count() > 0);
         }
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));

@@ -501,6 +501,37 @@ impl<T: Document> Repo<'_, T> {
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    /// Names this server among those sharing the store (the holder of its claims).
+    instance: Arc<str>,
+}
+
+/// A claim on some work held in the store ([`Store::claim`]), so that one server of several
+/// does it. On the embedded store (one process) every claim is granted and costs nothing.
+pub struct Claim {
+    key: String,
+    lease: std::time::Duration,
+}
+
+impl Claim {
+    /// Extends the lease; `Ok(false)` when it ran out and another server took the work.
+    pub async fn renew(&self, store: &Store) -> StoreResult<bool> {
+        match store.shared() {
+            Some(shared) => shared.renew(&self.key, &store.instance, self.lease).await,
+            None => Ok(true),
+        }
+    }
+
+    /// Gives the work back (done, or handed to whoever claims it next).
+    pub async fn release(self, store: &Store) -> StoreResult<()> {
+        match store.shared() {
+            Some(shared) => shared.release(&self.key, &store.instance).await,
+            None => Ok(()),
+        }
+    }
+
+    pub fn lease(&self) -> std::time::Duration {
+        self.lease
+    }
 }
 
 impl Store {
@@ -522,7 +553,24 @@ impl Store {
     /// Wraps a backend, creating its collections and indexes.
     pub async fn with_backend(backend: Arc<dyn Backend>) -> StoreResult<Store> {
         backend.migrate(COLLECTIONS, INDEXES).await?;
-        Ok(Store { backend })
+        let instance = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+        Ok(Store {
+            backend,
+            instance: instance.into(),
+        })
+    }
+
+    /// Claims `key` for `lease` unless another server holds it (or this one already does);
+    /// `None` when someone does.
+    pub async fn claim(&self, key: &str, lease: std::time::Duration) -> StoreResult<Option<Claim>> {
+        let taken = match self.shared() {
+            Some(shared) => shared.claim(key, &self.instance, lease).await?,
+            None => true,
+        };
+        Ok(taken.then(|| Claim {
+            key: key.to_owned(),
+            lease,
+        }))
     }
 
     pub fn kind(&self) -> &'static str {

@@ -34,6 +34,7 @@ const COUNTERS: &str = "counters";
 /// The shared feed of live events ([`Shared`]), and counters that expire.
 const EVENTS: &str = "events";
 const EXPIRING: &str = "expiring_counters";
+const CLAIMS: &str = "claims";
 /// The pause before a broken change stream is opened again.
 const REOPEN_AFTER: Duration = Duration::from_millis(500);
 /// Events read from the stream that wait for the process to take them.
@@ -455,6 +456,47 @@ impl Shared for MongoBackend {
             Some(Bson::Int32(n)) => i64::from(*n),
             _ => 0,
         })
+    }
+
+    async fn claim(&self, key: &str, owner: &str, lease: Duration) -> StoreResult<bool> {
+        // The lease is measured on this server's clock (README, "Running several servers").
+        let now = bson::DateTime::now();
+        let until = bson::DateTime::from_millis(now.timestamp_millis() + lease.as_millis() as i64);
+        // Matches only an expired claim; otherwise the upsert inserts, and the unique `_id`
+        // of a running one refuses it: one atomic write either way.
+        let taken = self
+            .collection(CLAIMS)
+            .update_one(
+                doc! { "_id": key, "until": { "$lt": now } },
+                doc! { "$set": { "owner": owner, "until": until } },
+            )
+            .upsert(true)
+            .await;
+        match taken {
+            Ok(_) => Ok(true),
+            Err(err) if is_duplicate(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn renew(&self, key: &str, owner: &str, lease: Duration) -> StoreResult<bool> {
+        let now = bson::DateTime::now().timestamp_millis();
+        let until = bson::DateTime::from_millis(now + lease.as_millis() as i64);
+        let renewed = self
+            .collection(CLAIMS)
+            .update_one(
+                doc! { "_id": key, "owner": owner },
+                doc! { "$set": { "until": until } },
+            )
+            .await?;
+        Ok(renewed.matched_count == 1)
+    }
+
+    async fn release(&self, key: &str, owner: &str) -> StoreResult<()> {
+        self.collection(CLAIMS)
+            .delete_one(doc! { "_id": key, "owner": owner })
+            .await?;
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
@@ -16,7 +17,7 @@ use super::StoreResult;
 
 /// How long the feed keeps an event (a TTL index removes older ones). A process that was
 /// away longer cannot resume and starts afresh ([`FeedItem::Gap`]).
-pub const EVENTS_KEPT: std::time::Duration = std::time::Duration::from_secs(3600);
+pub const EVENTS_KEPT: Duration = Duration::from_secs(3600);
 
 /// One item of the feed, in the order the store committed them.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,4 +48,12 @@ pub trait Shared: Send + Sync {
     /// Adds `by` to the counter `key` (created at 0, removed after `expires_at`, Unix
     /// seconds) and answers its value; `by == 0` only reads it.
     async fn count_until(&self, key: &str, by: i64, expires_at: i64) -> StoreResult<i64>;
+    /// Takes the claim `key` for `owner` until `lease` from now, unless a lease on it is
+    /// still running (its holder's included: a claim is not taken twice); `Ok(true)` when
+    /// taken.
+    async fn claim(&self, key: &str, owner: &str, lease: Duration) -> StoreResult<bool>;
+    /// Extends `owner`'s claim to `lease` from now; `Ok(false)` when it is no longer theirs.
+    async fn renew(&self, key: &str, owner: &str, lease: Duration) -> StoreResult<bool>;
+    /// Gives a claim back (when `owner` still holds it).
+    async fn release(&self, key: &str, owner: &str) -> StoreResult<()>;
 }

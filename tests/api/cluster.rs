@@ -17,6 +17,9 @@ use crate::helpers::{
 };
 use crate::live::Live;
 
+/// The signing secret the servers of a test share, as a deployment's servers do.
+const SECRET: &str = "one secret for every server of the cluster";
+
 /// `n` servers on one fresh MongoDB database, or `None` (with a note) on the embedded store.
 async fn servers(
     n: usize,
@@ -34,7 +37,7 @@ async fn servers(
     for _ in 0..n {
         let app = spawn_app_with(|s| {
             s.database_url = database.clone();
-            s.jwt_secret = Some("one secret for every server of the cluster".to_owned());
+            s.jwt_secret = Some(SECRET.to_owned());
             configure(s);
         })
         .await;
@@ -243,4 +246,144 @@ async fn eleven_wrong_passwords_spread_over_two_servers_are_refused_with_429() {
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     let (_, body) = status_json(resp).await;
     assert_eq!(body["code"], "throttled");
+}
+
+/// A server running as a process of its own (the `testit` binary), to be killed with
+/// SIGKILL as a crash would.
+struct Process {
+    child: std::process::Child,
+    address: String,
+    log: std::path::PathBuf,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Process {
+    async fn start(database: &str, env: &[(&str, &str)]) -> Process {
+        let data_dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let runtimes = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("testit-runtimes");
+        let log = data_dir.path().join("server.log");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_testit"));
+        command
+            .env("TESTIT_DATA_DIR", data_dir.path())
+            .env("TESTIT_BIND", format!("127.0.0.1:{port}"))
+            .env("TESTIT_DATABASE_URL", database)
+            .env("TESTIT_JWT_SECRET", SECRET)
+            .env("TESTIT_RUNTIME_DIR", runtimes)
+            .env("TESTIT_GRADER_WORKERS", "2")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::process::Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("the server binary starts");
+        let process = Process {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            log,
+            _data_dir: data_dir,
+        };
+        let client = reqwest::Client::new();
+        let up = eventually(|| {
+            let request = client.get(format!("{}/health", process.address)).send();
+            async move { request.await.is_ok_and(|r| r.status() == StatusCode::OK) }
+        })
+        .await;
+        assert!(
+            up,
+            "the server process did not start: {}",
+            std::fs::read_to_string(&process.log).unwrap_or_default()
+        );
+        process
+    }
+
+    /// SIGKILL: no shutdown, no hand-back, whatever it was doing is cut.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn code_answers_acknowledged_by_a_server_killed_right_after_are_graded_once_by_another() {
+    let Some(uri) = mongodb_uri() else {
+        eprintln!("skipped: several servers need MongoDB (set {MONGODB_VAR})");
+        return;
+    };
+    let database = with_database(&uri, &fresh_database_name("cluster"));
+    // A answers the submission at once (no wait for verdicts) and is killed then.
+    let mut a = Process::start(
+        &database,
+        &[("TESTIT_GRADING_WAIT_MS", "0"), ("TESTIT_CLAIM_LEASE", "2")],
+    )
+    .await;
+    let b = spawn_app_with(|s| {
+        s.database_url = database.clone();
+        s.jwt_secret = Some(SECRET.to_owned());
+        s.claim_lease = Duration::from_secs(2);
+    })
+    .await;
+    let owner = b.owner("owner@school.org").await;
+    let student = b.student("s@school.org", owner.org.unwrap()).await;
+    let group = b.group(&owner, "Coders", &[student.id]).await;
+    let question = |n: i64| {
+        json!({"text": format!("Write add {n}"), "type": "code", "points": 2,
+               "body": {"testing_code": format!("assert add({n}, 1) == {}\n", n + 1)}})
+    };
+    let test = b
+        .create_test(
+            &owner,
+            &json!({"name": "Code", "questions": [question(1), question(2), question(3)],
+                    "available_for": [group]}),
+        )
+        .await;
+    let mut teacher = Live::connect(&b, &owner).await;
+    teacher.watch(&test).await;
+
+    let add = "def add(a, b):\n    return a + b\n";
+    let answers: Vec<Value> = (1..=3)
+        .map(|n| json!({"question": question_id(&test, n), "body": {"code": add}}))
+        .collect();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/completions/", a.address))
+        .bearer_auth(&student.access)
+        .json(&json!({"test": test["public_uuid"], "answers": answers}))
+        .send()
+        .await
+        .unwrap();
+    let (status, completion) = status_json(resp).await;
+    assert_eq!(status, StatusCode::CREATED, "{completion}");
+    a.kill();
+
+    // Whatever A finished before it died counts; B grades the rest; each answer once.
+    let seen = until(&mut teacher, "completion_graded").await;
+    let graded: Vec<&Value> = seen
+        .iter()
+        .filter(|m| m["type"] == "answer_graded")
+        .collect();
+    let mut questions: Vec<i64> = graded
+        .iter()
+        .map(|m| m["question"].as_i64().unwrap())
+        .collect();
+    questions.sort_unstable();
+    let expected: Vec<i64> = (1..=3).map(|n| question_id(&test, n)).collect();
+    assert_eq!(questions, expected, "{seen:?}");
+    assert_eq!(seen.last().unwrap()["completion"]["score"], 6);
+    let path = format!("/api/completions/{}/", completion["id"]);
+    let (status, stored) = status_json(b.get(&path, Some(&student.access)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (stored["status"].clone(), stored["score"].clone()),
+        (json!("graded"), json!(6))
+    );
 }
