@@ -162,6 +162,14 @@ impl Application {
             // Grading a server that died left pending is finished by whoever claims it.
             let alive = std::sync::Arc::downgrade(&state.clone().into_inner());
             grading::sweep(state.grading.clone(), move || alive.strong_count() > 0);
+            // So does the deadline of an attempt whose server died.
+            let alive = std::sync::Arc::downgrade(&state.clone().into_inner());
+            crate::testing::live::sweep_deadlines(
+                store.clone(),
+                registry.clone(),
+                settings.claim_lease,
+                move || alive.strong_count() > 0,
+            );
         }
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));

@@ -112,6 +112,54 @@ pub async fn resume(
     Ok(open.len())
 }
 
+/// With several servers: every `every`, starts here the actors of open live attempts whose
+/// deadline passed more than `every` ago, so that an attempt whose server died is still
+/// submitted at its deadline (the actor of a passed deadline submits at once). Servers that
+/// race for one attempt are settled by the store: the submission claims the attempt
+/// (`attempts::claim`), so one completion is made and announced; the others' actors find it
+/// closed. Runs while `alive` says the server does.
+pub fn sweep_deadlines(
+    store: crate::store::Store,
+    attempts: Addr<Registry>,
+    every: std::time::Duration,
+    alive: impl Fn() -> bool + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if !alive() {
+                break;
+            }
+            let open = store
+                .repo::<Attempt>()
+                .find(&Filter::Eq("submitted", Value::Bool(false)), None)
+                .await;
+            let open = match open {
+                Ok(open) => open,
+                Err(err) => {
+                    tracing::warn!(%err, "looking for attempts past their deadline failed");
+                    continue;
+                }
+            };
+            let overdue = super::attempts::now() - every.as_secs() as i64;
+            for attempt in open {
+                if attempt.live && attempt.deadline.is_some_and(|d| d < overdue) {
+                    tracing::info!(
+                        attempt = attempt.id,
+                        "submitting an attempt left past its deadline"
+                    );
+                    attempts.do_send(Find {
+                        attempt: attempt.id,
+                        arbiter: None,
+                    });
+                }
+            }
+        }
+    });
+}
+
 /// The port as the registry takes it.
 pub fn port(grading: Grading) -> Arc<dyn AttemptPort> {
     Arc::new(StoreAttempts { grading })

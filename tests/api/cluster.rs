@@ -47,8 +47,15 @@ async fn servers(
 }
 
 /// Waits (generously: the machine may be loaded) until `check` holds; answers whether it did.
-async fn eventually<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+async fn eventually<F: std::future::Future<Output = bool>>(check: impl FnMut() -> F) -> bool {
+    eventually_within(Duration::from_secs(30), check).await
+}
+
+async fn eventually_within<F: std::future::Future<Output = bool>>(
+    wait: Duration,
+    mut check: impl FnMut() -> F,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
     while tokio::time::Instant::now() < deadline {
         if check().await {
             return true;
@@ -366,6 +373,14 @@ async fn code_answers_acknowledged_by_a_server_killed_right_after_are_graded_onc
     a.kill();
 
     // Whatever A finished before it died counts; B grades the rest; each answer once.
+    // (Waited for over REST first: grading on a loaded machine may outlast one message's wait.)
+    let path = format!("/api/completions/{}/", completion["id"]);
+    let graded = eventually_within(Duration::from_secs(120), || {
+        let request = b.get(&path, Some(&student.access));
+        async move { status_json(request.await).await.1["status"] == "graded" }
+    })
+    .await;
+    assert!(graded, "the completion was never graded");
     let seen = until(&mut teacher, "completion_graded").await;
     let graded: Vec<&Value> = seen
         .iter()
@@ -379,11 +394,139 @@ async fn code_answers_acknowledged_by_a_server_killed_right_after_are_graded_onc
     let expected: Vec<i64> = (1..=3).map(|n| question_id(&test, n)).collect();
     assert_eq!(questions, expected, "{seen:?}");
     assert_eq!(seen.last().unwrap()["completion"]["score"], 6);
-    let path = format!("/api/completions/{}/", completion["id"]);
     let (status, stored) = status_json(b.get(&path, Some(&student.access)).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (stored["status"].clone(), stored["score"].clone()),
         (json!("graded"), json!(6))
     );
+}
+
+/// A class of one on a timed test, its teacher watching on `b`, and Ann's attempt started
+/// on the server process `a` with two answers saved (and acknowledged) there.
+struct Taking {
+    ann: Account,
+    test: Value,
+    teacher: Live,
+    attempt: i64,
+}
+
+async fn taking(a: &Process, b: &TestApp, time_limit: u64) -> Taking {
+    let owner = b.owner("owner@school.org").await;
+    let ann = b.student("ann@school.org", owner.org.unwrap()).await;
+    let group = b.group(&owner, "Live", &[ann.id]).await;
+    let mut body = sample_test();
+    body["available_for"] = json!([group]);
+    body["time_limit_seconds"] = json!(time_limit);
+    let test = b.create_test(&owner, &body).await;
+    let mut teacher = Live::connect(b, &owner).await;
+    teacher.watch(&test).await;
+    let mut student = Live::connect_to(&a.address, &ann).await;
+    let started = student
+        .ask(
+            json!({"type": "start", "test": test["public_uuid"]}),
+            "attempt",
+        )
+        .await;
+    let attempt = started["attempt"]["id"].as_i64().unwrap();
+    let text = json!({"type": "save", "question": question_id(&test, 1),
+                      "body": {"picked_variant": {"text": "Paris"}}});
+    assert_eq!(student.ask(text, "saved").await["answered"], 1);
+    let radio = json!({"type": "save", "question": question_id(&test, 2),
+                       "body": {"picked_variant": {"id": crate::helpers::variant_id(&test, 2, "4")}}});
+    assert_eq!(student.ask(radio, "saved").await["answered"], 2);
+    Taking {
+        ann,
+        test,
+        teacher,
+        attempt,
+    }
+}
+
+async fn completions_of(app: &TestApp, who: &Account) -> Vec<Value> {
+    let (status, mine) = status_json(
+        app.get("/api/users/me/completions/", Some(&who.access))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    mine.as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_student_whose_server_is_killed_resumes_on_another_with_every_acknowledged_answer_and_submits_once(
+) {
+    let Some(uri) = mongodb_uri() else {
+        eprintln!("skipped: several servers need MongoDB (set {MONGODB_VAR})");
+        return;
+    };
+    let database = with_database(&uri, &fresh_database_name("cluster"));
+    let mut a = Process::start(&database, &[("TESTIT_CLAIM_LEASE", "2")]).await;
+    let b = spawn_app_with(|s| {
+        s.database_url = database.clone();
+        s.jwt_secret = Some(SECRET.to_owned());
+        s.claim_lease = Duration::from_secs(2);
+    })
+    .await;
+    let mut t = taking(&a, &b, 600).await;
+    a.kill();
+
+    let mut student = Live::connect(&b, &t.ann).await;
+    let resumed = student
+        .ask(
+            json!({"type": "start", "test": t.test["public_uuid"]}),
+            "attempt",
+        )
+        .await;
+    assert_eq!(resumed["attempt"]["id"], t.attempt);
+    assert_eq!(resumed["attempt"]["resumed"], true);
+    assert_eq!(resumed["attempt"]["answers"].as_object().unwrap().len(), 2);
+    let left = resumed["attempt"]["seconds_left"].as_i64().unwrap();
+    assert!(left > 0 && left <= 600, "{left}");
+    let submitted = student.ask(json!({"type": "submit"}), "submitted").await;
+    assert_eq!(submitted["completion"]["score"], 3);
+    let seen = until(&mut t.teacher, "completion_graded").await;
+    assert_eq!(count(&seen, "attempt_submitted", t.ann.id), 1, "{seen:?}");
+    assert_eq!(completions_of(&b, &t.ann).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_deadline_of_an_attempt_whose_server_died_is_kept_by_another_once() {
+    let Some(uri) = mongodb_uri() else {
+        eprintln!("skipped: several servers need MongoDB (set {MONGODB_VAR})");
+        return;
+    };
+    let database = with_database(&uri, &fresh_database_name("cluster"));
+    let mut a = Process::start(&database, &[("TESTIT_CLAIM_LEASE", "1")]).await;
+    let servers: Vec<TestApp> = {
+        let mut servers = Vec::new();
+        for _ in 0..2 {
+            servers.push(
+                spawn_app_with(|s| {
+                    s.database_url = database.clone();
+                    s.jwt_secret = Some(SECRET.to_owned());
+                    s.claim_lease = Duration::from_secs(1);
+                })
+                .await,
+            );
+        }
+        servers
+    };
+    let mut t = taking(&a, &servers[0], 3).await;
+    a.kill();
+
+    // Nobody reconnects: the two servers left both see the deadline pass; one submits.
+    let seen = until(&mut t.teacher, "attempt_timed_out").await;
+    assert_eq!(seen.last().unwrap()["completion"]["score"], 3, "{seen:?}");
+    let done = eventually(|| {
+        let b = &servers[1];
+        let ann = t.ann.clone();
+        async move { completions_of(b, &ann).await.len() == 1 }
+    })
+    .await;
+    assert!(done);
+    // Well past both servers' next looks: still one completion, announced once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(completions_of(&servers[1], &t.ann).await.len(), 1);
+    assert_eq!(seen.last().unwrap()["attempt"], t.attempt);
 }
