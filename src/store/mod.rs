@@ -503,6 +503,58 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     /// Names this server among those sharing the store (the holder of its claims).
     instance: Arc<str>,
+    /// The embedded store's lock on its file, held while any clone of the store lives.
+    _lock: Option<Arc<std::fs::File>>,
+}
+
+/// Locks the embedded store's file for this process (`<file>.lock`, an advisory `flock`),
+/// so that a second server process on the same data is refused at start instead of
+/// corrupting it: the embedded store is one process by design (several servers: MongoDB).
+/// Stores of one process share the lock (the tests restart servers in process); the kernel
+/// releases it when the process ends, however it ends.
+fn lock_embedded(path: &std::path::Path) -> StoreResult<Arc<std::fs::File>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, Weak};
+    static HELD: OnceLock<Mutex<HashMap<std::path::PathBuf, Weak<std::fs::File>>>> =
+        OnceLock::new();
+    let lock_path = std::path::PathBuf::from(format!("{}.lock", path.display()));
+    if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
+    }
+    let mut held = HELD
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    held.retain(|_, file| file.strong_count() > 0);
+    if let Some(file) = held.get(&lock_path).and_then(Weak::upgrade) {
+        return Ok(file);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Unavailable(format!("{}: {e}", lock_path.display())))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(StoreError::Unavailable(format!(
+                "{} is in use by another server process; the embedded store serves one \
+                 process (run several servers on MongoDB: README, \"Running several servers\")",
+                path.display()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(StoreError::Unavailable(format!(
+                "cannot lock {}: {e}",
+                lock_path.display()
+            )))
+        }
+    }
+    let file = Arc::new(file);
+    held.insert(lock_path, Arc::downgrade(&file));
+    Ok(file)
 }
 
 /// A claim on some work held in the store ([`Store::claim`]), so that one server of several
@@ -539,15 +591,23 @@ impl Store {
     /// MongoDB; anything else is the path of the embedded SQLite file (an optional
     /// `sqlite://` prefix is accepted).
     pub async fn open(database_url: &str) -> StoreResult<Store> {
-        let backend: Arc<dyn Backend> = if mongo::names_mongodb(database_url) {
-            Arc::new(mongo::MongoBackend::connect(database_url).await?)
-        } else {
-            let path = database_url
-                .strip_prefix("sqlite://")
-                .unwrap_or(database_url);
-            Arc::new(sqlite::SqliteBackend::open(std::path::Path::new(path)).await?)
+        if mongo::names_mongodb(database_url) {
+            let backend = Arc::new(mongo::MongoBackend::connect(database_url).await?);
+            return Store::with_backend(backend).await;
+        }
+        let path = database_url
+            .strip_prefix("sqlite://")
+            .unwrap_or(database_url);
+        let path = std::path::Path::new(path);
+        // Before SQLite opens it: a second process must not touch the file at all.
+        let lock = match path.to_str() {
+            Some(":memory:") => None,
+            _ => Some(lock_embedded(path)?),
         };
-        Store::with_backend(backend).await
+        let backend = Arc::new(sqlite::SqliteBackend::open(path).await?);
+        let mut store = Store::with_backend(backend).await?;
+        store._lock = lock;
+        Ok(store)
     }
 
     /// Wraps a backend, creating its collections and indexes.
@@ -557,6 +617,7 @@ impl Store {
         Ok(Store {
             backend,
             instance: instance.into(),
+            _lock: None,
         })
     }
 

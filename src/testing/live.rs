@@ -48,7 +48,11 @@ impl AttemptPort for StoreAttempts {
     fn save(&self, attempt_id: i64, question: i64, body: Value) -> PortFuture<()> {
         let store = self.grading.store.clone();
         Box::pin(async move {
-            // One write, no read: the actor already knows the attempt is open.
+            if store.shared().is_some() {
+                return save_unless_submitted(&store, attempt_id, question, body).await;
+            }
+            // One write, no read: the actor already knows the attempt is open (one process:
+            // it is the attempt's only actor).
             let path =
                 FieldPath::parse(["answers".to_owned(), question.to_string()]).map_err(failed)?;
             let saved = store
@@ -90,6 +94,46 @@ impl AttemptPort for StoreAttempts {
                 then,
             })
         })
+    }
+}
+
+enum SaveRefused {
+    Submitted,
+    Store(StoreError),
+}
+
+impl From<StoreError> for SaveRefused {
+    fn from(err: StoreError) -> Self {
+        SaveRefused::Store(err)
+    }
+}
+
+/// With several servers, another server's actor (the student's other socket, or the
+/// deadline) may have submitted the attempt meanwhile: the save is a compare-and-swap that
+/// refuses a submitted attempt, so no save is acknowledged that the completion lacks (the
+/// submission claims the attempt by the same compare-and-swap, and takes its answers).
+async fn save_unless_submitted(
+    store: &crate::store::Store,
+    attempt_id: i64,
+    question: i64,
+    body: Value,
+) -> Result<(), String> {
+    let key = question.to_string();
+    let saved = store
+        .repo::<Attempt>()
+        .update(attempt_id, |attempt| {
+            if attempt.submitted {
+                return Err(SaveRefused::Submitted);
+            }
+            attempt.answers.insert(key.clone(), body.clone());
+            Ok(())
+        })
+        .await;
+    match saved {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!("no attempt {attempt_id}")),
+        Err(SaveRefused::Submitted) => Err("This attempt is already submitted.".to_owned()),
+        Err(SaveRefused::Store(err)) => Err(failed(err)),
     }
 }
 

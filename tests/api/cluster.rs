@@ -530,3 +530,93 @@ async fn the_deadline_of_an_attempt_whose_server_died_is_kept_by_another_once() 
     assert_eq!(completions_of(&servers[1], &t.ann).await.len(), 1);
     assert_eq!(seen.last().unwrap()["attempt"], t.attempt);
 }
+
+#[tokio::test]
+async fn two_sockets_of_one_student_on_two_servers_lose_no_acknowledged_save_and_submit_once() {
+    let Some(apps) = servers(2, |_| {}).await else {
+        return;
+    };
+    let (a, b) = (&apps[0], &apps[1]);
+    let owner = a.owner("owner@school.org").await;
+    let ann = a.student("ann@school.org", owner.org.unwrap()).await;
+    let group = a.group(&owner, "Live", &[ann.id]).await;
+    let mut body = sample_test();
+    body["available_for"] = json!([group]);
+    let test = a.create_test(&owner, &body).await;
+    let start = json!({"type": "start", "test": test["public_uuid"]});
+    let text = |t: &str| {
+        json!({"type": "save", "question": question_id(&test, 1),
+               "body": {"picked_variant": {"text": t}}})
+    };
+
+    let mut phone = Live::connect(a, &ann).await;
+    let mut laptop = Live::connect(b, &ann).await;
+    let first = phone.ask(start.clone(), "attempt").await;
+    let second = laptop.ask(start, "attempt").await;
+    assert_eq!(first["attempt"]["id"], second["attempt"]["id"]);
+    phone.ask(text("Paris"), "saved").await;
+    let radio = json!({"type": "save", "question": question_id(&test, 2),
+                       "body": {"picked_variant": {"id": crate::helpers::variant_id(&test, 2, "4")}}});
+    laptop.ask(radio, "saved").await;
+    let submitted = laptop.ask(json!({"type": "submit"}), "submitted").await;
+    assert_eq!(
+        submitted["completion"]["score"], 3,
+        "both acknowledged saves count"
+    );
+    // The phone's server still has the attempt open in memory: the store refuses the save.
+    phone.send(text("Lyon")).await;
+    let late = loop {
+        let reply = phone.next().await;
+        if reply["type"] == "saved" || reply["type"] == "error" {
+            break reply;
+        }
+    };
+    assert_eq!(late["type"], "error", "a save after the submission: {late}");
+    assert!(
+        late["detail"].as_str().unwrap().contains("submitted"),
+        "{late}"
+    );
+    phone.send(json!({"type": "submit"})).await;
+    phone.expect("error").await;
+    let (_, mine) = status_json(b.get("/api/users/me/completions/", Some(&ann.access)).await).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["score"], 3);
+}
+
+#[tokio::test]
+async fn a_second_server_process_on_the_embedded_store_is_refused_at_start_with_a_clear_message() {
+    if mongodb_uri().is_some() {
+        eprintln!("skipped: about the embedded store ({MONGODB_VAR} is set)");
+        return;
+    }
+    let first = crate::helpers::spawn_app().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_testit"))
+        .env("TESTIT_DATA_DIR", data_dir.path())
+        .env("TESTIT_BIND", "127.0.0.1:0")
+        .env("TESTIT_DATABASE_URL", &first.settings.database_url)
+        .env("TESTIT_JWT_SECRET", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = Duration::ZERO;
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if waited > Duration::from_secs(60) {
+            let _ = second.kill();
+            panic!("a second process on the same embedded store kept running");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    };
+    let output = second.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(!status.success());
+    assert!(said.contains("in use by another server process"), "{said}");
+    // The first one never noticed.
+    assert_eq!(first.get("/health", None).await.status(), StatusCode::OK);
+}
