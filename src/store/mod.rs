@@ -507,6 +507,30 @@ pub struct Store {
     _lock: Option<Arc<std::fs::File>>,
 }
 
+/// An exclusive `flock` on `file`, or `WouldBlock` when another open file holds one.
+/// (`std::fs::File::try_lock` does this from Rust 1.89; the workspace supports 1.85.)
+#[cfg(unix)]
+fn try_lock(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    const LOCK_EX: std::ffi::c_int = 2;
+    const LOCK_NB: std::ffi::c_int = 4;
+    extern "C" {
+        fn flock(fd: std::ffi::c_int, operation: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    // SAFETY: `flock` only reads the descriptor, which `file` keeps open during the call.
+    if unsafe { flock(file.as_raw_fd(), LOCK_EX | LOCK_NB) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the embedded store is not locked (the server runs on Linux).
+#[cfg(not(unix))]
+fn try_lock(_: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Locks the embedded store's file for this process (`<file>.lock`, an advisory `flock`),
 /// so that a second server process on the same data is refused at start instead of
 /// corrupting it: the embedded store is one process by design (several servers: MongoDB).
@@ -536,16 +560,16 @@ fn lock_embedded(path: &std::path::Path) -> StoreResult<Arc<std::fs::File>> {
         .write(true)
         .open(&lock_path)
         .map_err(|e| StoreError::Unavailable(format!("{}: {e}", lock_path.display())))?;
-    match file.try_lock() {
+    match try_lock(&file) {
         Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
             return Err(StoreError::Unavailable(format!(
                 "{} is in use by another server process; the embedded store serves one \
                  process (run several servers on MongoDB: README, \"Running several servers\")",
                 path.display()
             )))
         }
-        Err(std::fs::TryLockError::Error(e)) => {
+        Err(e) => {
             return Err(StoreError::Unavailable(format!(
                 "cannot lock {}: {e}",
                 lock_path.display()
