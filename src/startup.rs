@@ -80,11 +80,15 @@ pub struct Application {
     store: Store,
     attempts: Addr<Registry>,
     server: Server,
+    /// The embedded store's file, locked for this process while it serves.
+    _lock: Option<crate::store::ServerLock>,
 }
 
 impl Application {
     /// Opens the store the settings name and binds the listener (port 0: any free port).
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        // One server process per embedded store: a second one stops here.
+        let lock = Store::lock_for_server(&settings.database_url)?;
         let (store, files) = open_stores(&settings).await?;
         sweep_upload_leftovers(&files, &settings);
         let secret =
@@ -268,6 +272,7 @@ impl Application {
             store,
             attempts: registry,
             server,
+            _lock: lock,
         })
     }
 

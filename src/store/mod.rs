@@ -503,8 +503,19 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     /// Names this server among those sharing the store (the holder of its claims).
     instance: Arc<str>,
-    /// The embedded store's lock on its file, held while any clone of the store lives.
-    _lock: Option<Arc<std::fs::File>>,
+}
+
+/// A server's hold on the embedded store's file ([`Store::lock_for_server`]); released when
+/// the last one of the process is dropped, or when the process ends.
+pub struct ServerLock(#[allow(dead_code)] Arc<std::fs::File>);
+
+/// The file an embedded store's URL names (an optional `sqlite://` prefix).
+fn embedded_path(database_url: &str) -> &std::path::Path {
+    std::path::Path::new(
+        database_url
+            .strip_prefix("sqlite://")
+            .unwrap_or(database_url),
+    )
 }
 
 /// An exclusive `flock` on `file`, or `WouldBlock` when another open file holds one.
@@ -613,25 +624,28 @@ impl Claim {
 impl Store {
     /// Opens the backend a database URL names: `mongodb://…` or `mongodb+srv://…` selects
     /// MongoDB; anything else is the path of the embedded SQLite file (an optional
-    /// `sqlite://` prefix is accepted).
+    /// `sqlite://` prefix is accepted). A server locks the embedded file first
+    /// ([`Store::lock_for_server`]).
     pub async fn open(database_url: &str) -> StoreResult<Store> {
-        if mongo::names_mongodb(database_url) {
-            let backend = Arc::new(mongo::MongoBackend::connect(database_url).await?);
-            return Store::with_backend(backend).await;
-        }
-        let path = database_url
-            .strip_prefix("sqlite://")
-            .unwrap_or(database_url);
-        let path = std::path::Path::new(path);
-        // Before SQLite opens it: a second process must not touch the file at all.
-        let lock = match path.to_str() {
-            Some(":memory:") => None,
-            _ => Some(lock_embedded(path)?),
+        let backend: Arc<dyn Backend> = if mongo::names_mongodb(database_url) {
+            Arc::new(mongo::MongoBackend::connect(database_url).await?)
+        } else {
+            Arc::new(sqlite::SqliteBackend::open(embedded_path(database_url)).await?)
         };
-        let backend = Arc::new(sqlite::SqliteBackend::open(path).await?);
-        let mut store = Store::with_backend(backend).await?;
-        store._lock = lock;
-        Ok(store)
+        Store::with_backend(backend).await
+    }
+
+    /// Before a server opens the embedded store: locks its file for this process, so that a
+    /// second server process on it stops at start with a clear message (administration
+    /// commands such as `createsuperuser` may still open it: SQLite serializes their few
+    /// writes). Nothing to lock on MongoDB, which any number of servers share.
+    pub fn lock_for_server(database_url: &str) -> StoreResult<Option<ServerLock>> {
+        if mongo::names_mongodb(database_url) {
+            return Ok(None);
+        }
+        Ok(Some(ServerLock(lock_embedded(embedded_path(
+            database_url,
+        ))?)))
     }
 
     /// Wraps a backend, creating its collections and indexes.
@@ -641,7 +655,6 @@ impl Store {
         Ok(Store {
             backend,
             instance: instance.into(),
-            _lock: None,
         })
     }
 
