@@ -304,6 +304,7 @@ impl Application {
         Shutdown {
             server: self.server.handle(),
             going_away: self.going_away.clone(),
+            store: self.store.clone(),
         }
     }
 
@@ -330,6 +331,7 @@ impl Application {
 pub struct Shutdown {
     server: actix_web::dev::ServerHandle,
     going_away: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    store: Store,
 }
 
 impl Shutdown {
@@ -337,6 +339,11 @@ impl Shutdown {
         tracing::info!("stopping: live clients told to go away, requests in flight finishing");
         self.going_away.send_replace(true);
         self.server.stop(true).await;
+        // With several servers: the grading this one was doing is left to the others at
+        // once, not when its leases run out.
+        if let Err(err) = self.store.release_claims().await {
+            tracing::warn!(%err, "grading claims not handed back; they expire");
+        }
     }
 }
 

@@ -658,6 +658,15 @@ impl Store {
         })
     }
 
+    /// Gives back every claim this server holds (it is stopping); nothing on the embedded
+    /// store.
+    pub async fn release_claims(&self) -> StoreResult<()> {
+        match self.shared() {
+            Some(shared) => shared.release_all(&self.instance).await,
+            None => Ok(()),
+        }
+    }
+
     /// Claims `key` for `lease` unless another server holds it (or this one already does);
     /// `None` when someone does.
     pub async fn claim(&self, key: &str, lease: std::time::Duration) -> StoreResult<Option<Claim>> {

@@ -498,6 +498,13 @@ impl Shared for MongoBackend {
             .await?;
         Ok(())
     }
+
+    async fn release_all(&self, owner: &str) -> StoreResult<()> {
+        self.collection(CLAIMS)
+            .delete_many(doc! { "owner": owner })
+            .await?;
+        Ok(())
+    }
 }
 
 type EventStream = mongodb::change_stream::ChangeStream<

@@ -56,4 +56,6 @@ pub trait Shared: Send + Sync {
     async fn renew(&self, key: &str, owner: &str, lease: Duration) -> StoreResult<bool>;
     /// Gives a claim back (when `owner` still holds it).
     async fn release(&self, key: &str, owner: &str) -> StoreResult<()>;
+    /// Gives back every claim `owner` holds (a server stopping).
+    async fn release_all(&self, owner: &str) -> StoreResult<()>;
 }
