@@ -16,6 +16,8 @@
 //!   [`organizations`] (organizations, groups), [`accounts`] (users, passwords, tokens),
 //!   [`testing`] (tests, completions, grading, live attempts, export), [`catalog`] (seed
 //!   000's teachers, courses, videos, collections, files, shelves and search).
+//! - [`cluster`]: what several server processes on one MongoDB share (live events through
+//!   the store's change stream, revoked log-ins); nothing on the embedded store.
 //! - [`state`]: what every adapter can reach ([`state::AppState`]).
 //! - [`api`]: the adapters: the endpoint table (routes and OpenAPI document from one list),
 //!   thin REST handlers, the WebSocket session, extractors.
@@ -26,6 +28,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod catalog;
+pub mod cluster;
 pub mod domain;
 pub mod error;
 pub mod mail;

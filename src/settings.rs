@@ -36,6 +36,10 @@ pub struct Settings {
     /// How long after a timed attempt's deadline a REST submission of it is still
     /// accepted (`TESTIT_TIME_LIMIT_GRACE`): the network and a slow client's last click.
     pub time_limit_grace: Duration,
+    /// How long a server's claim on grading a completion lasts unless renewed
+    /// (`TESTIT_CLAIM_LEASE`, seconds): with several servers, how soon another one finishes
+    /// the grading of a server that died. Renewed every third of it while grading.
+    pub claim_lease: Duration,
     /// Origins whose pages may call the API (`TESTIT_CORS_ORIGINS`); `None`: no CORS.
     pub cors_origins: Option<CorsOrigins>,
     /// Where `GET /metrics` (Prometheus) listens; `None`: nowhere.
@@ -269,6 +273,7 @@ impl Settings {
             grader_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             grading_wait: Duration::from_secs(5),
             time_limit_grace: Duration::from_secs(30),
+            claim_lease: Duration::from_secs(30),
             cors_origins: None,
             metrics_bind: None,
             live: LiveLimits::default(),
@@ -358,6 +363,9 @@ impl Settings {
                     })
                 }
             };
+        }
+        if let Some(secs) = get("TESTIT_CLAIM_LEASE") {
+            settings.claim_lease = seconds("TESTIT_CLAIM_LEASE", &secs)?;
         }
         if let Some(ms) = get("TESTIT_GRADING_WAIT_MS") {
             settings.grading_wait = match ms.parse::<u64>() {

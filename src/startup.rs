@@ -7,7 +7,6 @@ use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpServer};
 use actors::attempt::Registry;
 use actors::grader::{GraderPool, PoolConfig};
-use actors::hub::Hub;
 
 use crate::accounts::{jwt, password, JwtKeys, RevokedFamilies};
 use crate::api::{self, body::MAX_BODY_BYTES, openapi};
@@ -81,11 +80,15 @@ pub struct Application {
     store: Store,
     attempts: Addr<Registry>,
     server: Server,
+    /// The embedded store's file, locked for this process while it serves.
+    _lock: Option<crate::store::ServerLock>,
 }
 
 impl Application {
     /// Opens the store the settings name and binds the listener (port 0: any free port).
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        // One server process per embedded store: a second one stops here.
+        let lock = Store::lock_for_server(&settings.database_url)?;
         let (store, files) = open_stores(&settings).await?;
         sweep_upload_leftovers(&files, &settings);
         let secret =
@@ -95,13 +98,15 @@ impl Application {
             runtime_dir: settings.runtime_dir.clone(),
             python: settings.python.clone(),
         })?;
-        let hub = actors::on_own_system("hub", || actix::Supervisor::start(|_| Hub::default()))?;
+        // One hub per process; with a shared store, fed by the store's change stream.
+        let (hub, events) = crate::cluster::start_hub(&store).await?;
         let grading = Grading {
             store: store.clone(),
             grader,
             hub: hub.clone(),
             wait: settings.grading_wait,
             grace: settings.time_limit_grace.as_secs() as i64,
+            lease: settings.claim_lease,
         };
         let port = crate::testing::live::port(grading.clone());
         let attempts = actors::on_own_system("attempts", move || {
@@ -137,7 +142,7 @@ impl Application {
             revoked_families,
             rotate_refresh_tokens: settings.rotate_refresh_tokens,
             api_key_ttl: settings.api_key_ttl,
-            throttle: crate::accounts::throttle::Throttle::new(settings.throttle),
+            throttle: crate::accounts::throttle::Throttle::sharing(settings.throttle, &store),
             client_address_header: settings.client_address_header.clone(),
             mailer,
             codes: settings.codes,
@@ -149,7 +154,27 @@ impl Application {
             going_away: going_away_rx,
             files,
             media_limits: settings.media,
+            events,
         });
+        if store.shared().is_some() {
+            // Other processes' log-outs reach this one's in-memory set.
+            crate::cluster::follow_revocations(
+                store.clone(),
+                std::sync::Arc::downgrade(&state.clone().into_inner()),
+                |state: &AppState| &state.revoked_families,
+            );
+            // Grading a server that died left pending is finished by whoever claims it.
+            let alive = std::sync::Arc::downgrade(&state.clone().into_inner());
+            grading::sweep(state.grading.clone(), move || alive.strong_count() > 0);
+            // So does the deadline of an attempt whose server died.
+            let alive = std::sync::Arc::downgrade(&state.clone().into_inner());
+            crate::testing::live::sweep_deadlines(
+                store.clone(),
+                registry.clone(),
+                settings.claim_lease,
+                move || alive.strong_count() > 0,
+            );
+        }
         let docs: Vec<api::OpDoc> = api::endpoints().into_iter().map(|e| e.doc).collect();
         let openapi = web::Data::new(openapi::OpenApi(openapi::document(&docs)));
         let challenges = web::Data::new(api::auth::Challenges::new(&docs));
@@ -247,6 +272,7 @@ impl Application {
             store,
             attempts: registry,
             server,
+            _lock: lock,
         })
     }
 
@@ -278,6 +304,7 @@ impl Application {
         Shutdown {
             server: self.server.handle(),
             going_away: self.going_away.clone(),
+            store: self.store.clone(),
         }
     }
 
@@ -304,6 +331,7 @@ impl Application {
 pub struct Shutdown {
     server: actix_web::dev::ServerHandle,
     going_away: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    store: Store,
 }
 
 impl Shutdown {
@@ -311,6 +339,11 @@ impl Shutdown {
         tracing::info!("stopping: live clients told to go away, requests in flight finishing");
         self.going_away.send_replace(true);
         self.server.stop(true).await;
+        // With several servers: the grading this one was doing is left to the others at
+        // once, not when its leases run out.
+        if let Err(err) = self.store.release_claims().await {
+            tracing::warn!(%err, "grading claims not handed back; they expire");
+        }
     }
 }
 

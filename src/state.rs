@@ -46,4 +46,7 @@ pub struct AppState {
     pub files: FileStore,
     /// The largest catalog file accepted per kind.
     pub media_limits: MediaLimits,
+    /// Live events shared with other processes through the store (MongoDB replica set);
+    /// `None` when they stay in this process.
+    pub events: Option<crate::cluster::Events>,
 }

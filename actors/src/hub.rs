@@ -7,6 +7,12 @@
 //! [`PROGRESS_INTERVAL`], with each attempt's latest count. Before any other event of a
 //! test, its pending progress goes out first, so watchers see things in the order they
 //! happened.
+//!
+//! With several server processes on one store, an event must reach the watchers of every
+//! process, each exactly once. A hub made [`Hub::relayed`] then hands what it is asked to
+//! publish to a [`Relay`] (the server writes it to the store's shared feed) instead of
+//! delivering it, and delivers only what comes back from the feed as [`Delivered`], in the
+//! feed's order: its own events included, so every process sees one order.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -59,15 +65,73 @@ pub struct Progress {
     pub answered: usize,
 }
 
+/// What a relayed hub hands on instead of delivering it.
+#[derive(Debug, Clone)]
+pub enum Relayed {
+    Publish { topics: Vec<Topic>, event: Event },
+    Progress(Progress),
+}
+
+/// Carries events to every process's hub (the server's shared feed). Called from the hub's
+/// handlers, so it must not block: it queues.
+pub trait Relay: Send + Sync + 'static {
+    fn relay(&self, item: Relayed);
+}
+
+/// An event back from the shared feed, delivered to this process's watchers.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct Delivered(pub Relayed);
+
 /// The hub actor. Watchers that are gone are forgotten on the next event of their topic.
 #[derive(Default)]
 pub struct Hub {
     watchers: HashMap<Topic, Vec<Recipient<Event>>>,
     /// Per test, per attempt: the latest progress not yet sent.
     progress: HashMap<i64, BTreeMap<i64, Progress>>,
+    /// Set when several processes share the events: see the module's doc.
+    relay: Option<std::sync::Arc<dyn Relay>>,
 }
 
 impl Hub {
+    /// A hub whose publications go through `relay` and come back as [`Delivered`].
+    pub fn relayed(relay: std::sync::Arc<dyn Relay>) -> Hub {
+        Hub {
+            relay: Some(relay),
+            ..Hub::default()
+        }
+    }
+
+    fn deliver(&mut self, item: Relayed) {
+        match item {
+            Relayed::Publish { topics, event } => {
+                for topic in topics {
+                    if let Topic::Test(test) = topic {
+                        self.flush(test);
+                    }
+                    self.send(topic, &event);
+                }
+            }
+            Relayed::Progress(progress) => {
+                // Nobody watching: nothing to keep.
+                if self.watchers.contains_key(&Topic::Test(progress.test)) {
+                    self.progress
+                        .entry(progress.test)
+                        .or_default()
+                        .insert(progress.attempt, progress);
+                }
+            }
+        }
+    }
+
+    /// Delivers here, or hands to the relay when there is one.
+    fn publish(&mut self, item: Relayed) {
+        match &self.relay {
+            Some(relay) => relay.relay(item),
+            None => self.deliver(item),
+        }
+    }
+
     fn send(&mut self, topic: Topic, event: &Event) {
         if let Some(watchers) = self.watchers.get_mut(&topic) {
             watchers.retain(|w| w.connected());
@@ -125,12 +189,7 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, Publish { topics, event }: Publish, _: &mut Context<Self>) {
-        for topic in topics {
-            if let Topic::Test(test) = topic {
-                self.flush(test);
-            }
-            self.send(topic, &event);
-        }
+        self.publish(Relayed::Publish { topics, event });
     }
 }
 
@@ -138,12 +197,14 @@ impl Handler<Progress> for Hub {
     type Result = ();
 
     fn handle(&mut self, progress: Progress, _: &mut Context<Self>) {
-        // Nobody watching: nothing to keep.
-        if self.watchers.contains_key(&Topic::Test(progress.test)) {
-            self.progress
-                .entry(progress.test)
-                .or_default()
-                .insert(progress.attempt, progress);
-        }
+        self.publish(Relayed::Progress(progress));
+    }
+}
+
+impl Handler<Delivered> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, Delivered(item): Delivered, _: &mut Context<Self>) {
+        self.deliver(item);
     }
 }

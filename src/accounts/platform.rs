@@ -111,12 +111,16 @@ async fn by_facebook_id(store: &Store, id: &str) -> Result<Option<User>, StoreEr
 /// `login/facebook/`: the account linked to the token's Facebook user, made on first
 /// log-in; a new API key for it. `may_create` is asked before an account is made (the
 /// sign-up limit).
+/// The answer of `facebook_sign_in`'s `may_create` (a rate limit that may ask the store).
+pub type MayCreate =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send>>;
+
 pub async fn facebook_sign_in(
     store: &Store,
     platform: &Platform,
     mut input: Input,
     key_ttl: i64,
-    may_create: impl FnOnce() -> Result<(), ApiError>,
+    may_create: impl FnOnce() -> MayCreate,
 ) -> Result<SignedIn, ApiError> {
     let Some(app) = &platform.facebook else {
         return Err(ApiError::with_detail(
@@ -132,7 +136,7 @@ pub async fn facebook_sign_in(
     let user = match by_facebook_id(store, &profile.id).await? {
         Some(user) => user,
         None => {
-            may_create()?;
+            may_create().await?;
             create_from_facebook(store, platform, &profile).await?
         }
     };

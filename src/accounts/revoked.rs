@@ -5,12 +5,18 @@
 //! survives restarts); this set mirrors it: filled from it at start, added to on each
 //! revocation by this server. Access tokens carry their family (`family` claim), and the
 //! [`AuthUser`](super::AuthUser) extractor looks it up here.
+//!
+//! Several processes on one store each keep such a set: each reads what the others
+//! revoked with [`RevokedFamilies::catch_up`] (`cluster.rs` calls it every 250 ms).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
 
 use crate::store::{Filter, RevokedFamily, Store, StoreError};
+
+/// How many ids below the largest one read [`RevokedFamilies::catch_up`] reads again.
+const CATCH_UP_OVERLAP: i64 = 64;
 
 /// Families revoked recently enough that tokens of theirs may still be unexpired.
 pub struct RevokedFamilies {
@@ -61,6 +67,31 @@ impl RevokedFamilies {
         let mut families = self.write();
         families.retain(|_, until| *until > now);
         families.insert(family, now + self.keep);
+    }
+
+    /// Adds the revocations stored since the last call (`seen`: the largest id read so far,
+    /// 0 at first). Ids are drawn before their documents are written, so a revocation may
+    /// land just below one already read: the last [`CATCH_UP_OVERLAP`] ids are read again.
+    pub async fn catch_up(&self, store: &Store, seen: &mut i64) -> Result<(), StoreError> {
+        let after = if *seen == 0 {
+            0
+        } else {
+            (*seen - CATCH_UP_OVERLAP).max(0)
+        };
+        let stored = store
+            .repo::<RevokedFamily>()
+            .find(&Filter::IdAfter(after), None)
+            .await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        for doc in stored {
+            *seen = (*seen).max(doc.id);
+            if doc.expires_at + self.keep > now && !self.contains(&doc.family) {
+                self.insert(doc.family, now);
+            }
+        }
+        Ok(())
     }
 
     pub fn contains(&self, family: &str) -> bool {

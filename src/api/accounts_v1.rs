@@ -37,7 +37,7 @@ pub async fn register(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    state.throttle.sign_up(client_address(&req, &state))?;
+    state.throttle.sign_up(client_address(&req, &state)).await?;
     let user = profiles::register(&state.store, &mail(&state), body.0).await?;
     Ok(HttpResponse::Created().json(views::created(&user)))
 }
@@ -119,7 +119,10 @@ pub async fn resend(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    state.throttle.code_request(client_address(&req, &state))?;
+    state
+        .throttle
+        .code_request(client_address(&req, &state))
+        .await?;
     profiles::resend(&state.store, &mail(&state), body.0).await?;
     Ok(HttpResponse::Accepted().json(CODE_RESENT))
 }

@@ -133,9 +133,11 @@ where
 {
     let address = client_address(req, state);
     let login = throttle::login_of(&input, field);
-    state.throttle.before_sign_in(&login, address)?;
+    state.throttle.before_sign_in(&login, address).await?;
     match attempt(input).await {
-        Err(err) if is_failure(&err) => Err(state.throttle.failed(&login, address).unwrap_or(err)),
+        Err(err) if is_failure(&err) => {
+            Err(state.throttle.failed(&login, address).await.unwrap_or(err))
+        }
         other => other,
     }
 }
@@ -163,10 +165,10 @@ where
         .clone()
         .or_else(|| me.username_lower.clone())
         .unwrap_or_else(|| format!("#{}", me.id));
-    state.throttle.before_sign_in(&login, address)?;
+    state.throttle.before_sign_in(&login, address).await?;
     match change().await {
         Err(err) if crate::accounts::users::is_wrong_current_password(&err) => {
-            Err(state.throttle.failed(&login, address).unwrap_or(err))
+            Err(state.throttle.failed(&login, address).await.unwrap_or(err))
         }
         other => other,
     }
@@ -241,7 +243,7 @@ impl AuthUser {
         login: &str,
         password: String,
     ) -> Result<AuthUser, ApiError> {
-        state.throttle.before_sign_in(login, address)?;
+        state.throttle.before_sign_in(login, address).await?;
         match crate::accounts::tokens::user_by_password(&state.store, login, password).await? {
             Some(user) => Ok(AuthUser { user, claims: None }),
             None => {
@@ -249,7 +251,11 @@ impl AuthUser {
                     ErrorCode::AuthenticationFailed,
                     "Invalid username/password.",
                 );
-                Err(state.throttle.failed(login, address).unwrap_or(failed))
+                Err(state
+                    .throttle
+                    .failed(login, address)
+                    .await
+                    .unwrap_or(failed))
             }
         }
     }

@@ -18,7 +18,7 @@ pub async fn sign_up(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    state.throttle.sign_up(client_address(&req, &state))?;
+    state.throttle.sign_up(client_address(&req, &state)).await?;
     let user = directory::sign_up(&state.store, body.0).await?;
     Ok(HttpResponse::Created().json(views::user(&state.store, &user).await?))
 }

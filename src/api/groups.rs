@@ -112,10 +112,10 @@ async fn guarded<T>(
     lookup: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
     let address = client_address(req, state);
-    state.throttle.before_join(address)?;
+    state.throttle.before_join(address).await?;
     match lookup.await {
         Err(err) if err.error_code() == ErrorCode::NotFound => {
-            Err(state.throttle.join_failed(address).unwrap_or(err))
+            Err(state.throttle.join_failed(address).await.unwrap_or(err))
         }
         other => other,
     }

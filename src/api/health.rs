@@ -13,9 +13,15 @@ pub struct Health {
     pub status: &'static str,
     /// Which backend the server runs on: `embedded` or `mongodb`.
     pub store: &'static str,
+    /// How live events reach this server's watchers: `local` (one process: the embedded
+    /// store, or a MongoDB that cannot stream changes), `shared` (every server's, through
+    /// the store's change stream, open now) or `reconnecting` (that stream is being opened
+    /// again; events wait). Still 200: REST works either way.
+    #[schema(value_type = String)]
+    pub events: &'static str,
 }
 
-/// 200 `{"status": "ok", "store": "embedded" | "mongodb"}` once the store answers, else 503.
+/// 200 `{"status": "ok", "store": "embedded" | "mongodb", "events": …}` once the store answers, else 503.
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if let Err(err) = state.store.ping().await {
         tracing::warn!(%err, "health check: store unreachable");
@@ -24,5 +30,10 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     Ok(HttpResponse::Ok().json(Health {
         status: "ok",
         store: state.store.kind(),
+        events: match &state.events {
+            None => "local",
+            Some(events) if events.is_live() => "shared",
+            Some(_) => "reconnecting",
+        },
     }))
 }

@@ -211,7 +211,7 @@ pub async fn register(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    state.throttle.sign_up(client_address(&req, &state))?;
+    state.throttle.sign_up(client_address(&req, &state)).await?;
     let user = platform::register(&state.store, &state.platform, body.0).await?;
     let key = keys::issue(&state.store, &user, super::users::key_ttl(&state)).await?;
     let out = session(&req, &state, SignedIn { user, key }).await?;
@@ -253,7 +253,8 @@ pub async fn login_facebook(
         platform::is_bad_facebook_token,
         |input| {
             platform::facebook_sign_in(&state.store, &state.platform, input, ttl, || {
-                state.throttle.sign_up(address)
+                let state = state.clone();
+                Box::pin(async move { state.throttle.sign_up(address).await })
             })
         },
     )
@@ -352,7 +353,10 @@ pub async fn password_reset(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    state.throttle.code_request(client_address(&req, &state))?;
+    state
+        .throttle
+        .code_request(client_address(&req, &state))
+        .await?;
     let mail = ResetMail {
         mailer: &state.mailer,
         base: emailed_base(&state),

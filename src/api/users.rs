@@ -19,7 +19,7 @@ pub async fn register(
     state: web::Data<AppState>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    state.throttle.sign_up(client_address(&req, &state))?;
+    state.throttle.sign_up(client_address(&req, &state)).await?;
     let user = users::register(&state.store, body.0).await?;
     Ok(HttpResponse::Created().json(views::user(&state.store, &user).await?))
 }

@@ -16,6 +16,7 @@
 
 pub mod model;
 pub mod mongo;
+pub mod shared;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -167,6 +168,11 @@ pub trait Backend: Send + Sync + 'static {
         value: Value,
         present: bool,
     ) -> StoreResult<Option<Value>>;
+    /// What several processes on this store share ([`shared`]); `None` for a store that
+    /// only one process uses (the embedded one).
+    fn shared(&self) -> Option<&dyn shared::Shared> {
+        None
+    }
 }
 
 /// How [`Backend::counter_add`] treats a missing counter and a cap.
@@ -497,32 +503,192 @@ impl<T: Document> Repo<'_, T> {
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    /// Names this server among those sharing the store (the holder of its claims).
+    instance: Arc<str>,
+}
+
+/// A server's hold on the embedded store's file ([`Store::lock_for_server`]); released when
+/// the last one of the process is dropped, or when the process ends.
+pub struct ServerLock(#[allow(dead_code)] Arc<std::fs::File>);
+
+/// The file an embedded store's URL names (an optional `sqlite://` prefix).
+fn embedded_path(database_url: &str) -> &std::path::Path {
+    std::path::Path::new(
+        database_url
+            .strip_prefix("sqlite://")
+            .unwrap_or(database_url),
+    )
+}
+
+/// An exclusive `flock` on `file`, or `WouldBlock` when another open file holds one.
+/// (`std::fs::File::try_lock` does this from Rust 1.89; the workspace supports 1.85.)
+#[cfg(unix)]
+fn try_lock(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    const LOCK_EX: std::ffi::c_int = 2;
+    const LOCK_NB: std::ffi::c_int = 4;
+    extern "C" {
+        fn flock(fd: std::ffi::c_int, operation: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    // SAFETY: `flock` only reads the descriptor, which `file` keeps open during the call.
+    if unsafe { flock(file.as_raw_fd(), LOCK_EX | LOCK_NB) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the embedded store is not locked (the server runs on Linux).
+#[cfg(not(unix))]
+fn try_lock(_: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Locks the embedded store's file for this process (`<file>.lock`, an advisory `flock`),
+/// so that a second server process on the same data is refused at start instead of
+/// corrupting it: the embedded store is one process by design (several servers: MongoDB).
+/// Stores of one process share the lock (the tests restart servers in process); the kernel
+/// releases it when the process ends, however it ends.
+fn lock_embedded(path: &std::path::Path) -> StoreResult<Arc<std::fs::File>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, Weak};
+    static HELD: OnceLock<Mutex<HashMap<std::path::PathBuf, Weak<std::fs::File>>>> =
+        OnceLock::new();
+    let lock_path = std::path::PathBuf::from(format!("{}.lock", path.display()));
+    if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
+    }
+    let mut held = HELD
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    held.retain(|_, file| file.strong_count() > 0);
+    if let Some(file) = held.get(&lock_path).and_then(Weak::upgrade) {
+        return Ok(file);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Unavailable(format!("{}: {e}", lock_path.display())))?;
+    match try_lock(&file) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            return Err(StoreError::Unavailable(format!(
+                "{} is in use by another server process; the embedded store serves one \
+                 process (run several servers on MongoDB: README, \"Running several servers\")",
+                path.display()
+            )))
+        }
+        Err(e) => {
+            return Err(StoreError::Unavailable(format!(
+                "cannot lock {}: {e}",
+                lock_path.display()
+            )))
+        }
+    }
+    let file = Arc::new(file);
+    held.insert(lock_path, Arc::downgrade(&file));
+    Ok(file)
+}
+
+/// A claim on some work held in the store ([`Store::claim`]), so that one server of several
+/// does it. On the embedded store (one process) every claim is granted and costs nothing.
+pub struct Claim {
+    key: String,
+    lease: std::time::Duration,
+}
+
+impl Claim {
+    /// Extends the lease; `Ok(false)` when it ran out and another server took the work.
+    pub async fn renew(&self, store: &Store) -> StoreResult<bool> {
+        match store.shared() {
+            Some(shared) => shared.renew(&self.key, &store.instance, self.lease).await,
+            None => Ok(true),
+        }
+    }
+
+    /// Gives the work back (done, or handed to whoever claims it next).
+    pub async fn release(self, store: &Store) -> StoreResult<()> {
+        match store.shared() {
+            Some(shared) => shared.release(&self.key, &store.instance).await,
+            None => Ok(()),
+        }
+    }
+
+    pub fn lease(&self) -> std::time::Duration {
+        self.lease
+    }
 }
 
 impl Store {
     /// Opens the backend a database URL names: `mongodb://…` or `mongodb+srv://…` selects
     /// MongoDB; anything else is the path of the embedded SQLite file (an optional
-    /// `sqlite://` prefix is accepted).
+    /// `sqlite://` prefix is accepted). A server locks the embedded file first
+    /// ([`Store::lock_for_server`]).
     pub async fn open(database_url: &str) -> StoreResult<Store> {
         let backend: Arc<dyn Backend> = if mongo::names_mongodb(database_url) {
             Arc::new(mongo::MongoBackend::connect(database_url).await?)
         } else {
-            let path = database_url
-                .strip_prefix("sqlite://")
-                .unwrap_or(database_url);
-            Arc::new(sqlite::SqliteBackend::open(std::path::Path::new(path)).await?)
+            Arc::new(sqlite::SqliteBackend::open(embedded_path(database_url)).await?)
         };
         Store::with_backend(backend).await
+    }
+
+    /// Before a server opens the embedded store: locks its file for this process, so that a
+    /// second server process on it stops at start with a clear message (administration
+    /// commands such as `createsuperuser` may still open it: SQLite serializes their few
+    /// writes). Nothing to lock on MongoDB, which any number of servers share.
+    pub fn lock_for_server(database_url: &str) -> StoreResult<Option<ServerLock>> {
+        if mongo::names_mongodb(database_url) {
+            return Ok(None);
+        }
+        Ok(Some(ServerLock(lock_embedded(embedded_path(
+            database_url,
+        ))?)))
     }
 
     /// Wraps a backend, creating its collections and indexes.
     pub async fn with_backend(backend: Arc<dyn Backend>) -> StoreResult<Store> {
         backend.migrate(COLLECTIONS, INDEXES).await?;
-        Ok(Store { backend })
+        let instance = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+        Ok(Store {
+            backend,
+            instance: instance.into(),
+        })
+    }
+
+    /// Gives back every claim this server holds (it is stopping); nothing on the embedded
+    /// store.
+    pub async fn release_claims(&self) -> StoreResult<()> {
+        match self.shared() {
+            Some(shared) => shared.release_all(&self.instance).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Claims `key` for `lease` unless another server holds it (or this one already does);
+    /// `None` when someone does.
+    pub async fn claim(&self, key: &str, lease: std::time::Duration) -> StoreResult<Option<Claim>> {
+        let taken = match self.shared() {
+            Some(shared) => shared.claim(key, &self.instance, lease).await?,
+            None => true,
+        };
+        Ok(taken.then(|| Claim {
+            key: key.to_owned(),
+            lease,
+        }))
     }
 
     pub fn kind(&self) -> &'static str {
         self.backend.kind()
+    }
+
+    /// The feed and counters several server processes share, when this store has them.
+    pub fn shared(&self) -> Option<&dyn shared::Shared> {
+        self.backend.shared()
     }
 
     pub async fn ping(&self) -> StoreResult<()> {

@@ -15,6 +15,7 @@ use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde_json::Value;
 
+use super::shared::{Feed, FeedItem, Shared, EVENTS_KEPT};
 use super::{
     Backend, Counted, CounterAdd, FieldPath, Filter, IndexSpec, Page, StoreError, StoreResult,
     VERSION_FIELD,
@@ -30,6 +31,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_POOL_SIZE: u32 = 32;
 const DUPLICATE_KEY: i32 = 11000;
 const COUNTERS: &str = "counters";
+/// The shared feed of live events ([`Shared`]), and counters that expire.
+const EVENTS: &str = "events";
+const EXPIRING: &str = "expiring_counters";
+const CLAIMS: &str = "claims";
+/// The pause before a broken change stream is opened again.
+const REOPEN_AFTER: Duration = Duration::from_millis(500);
+/// Events read from the stream that wait for the process to take them.
+const FEED_QUEUE: usize = 4096;
 
 /// Whether a database URL names MongoDB (anything else is the embedded store's file).
 pub fn names_mongodb(url: &str) -> bool {
@@ -205,6 +214,24 @@ impl Backend for MongoBackend {
                 .create_index(model)
                 .await?;
         }
+        // What processes share: events and counters leave by themselves (TTL indexes).
+        let ttl = |field: &str, after: Duration| {
+            IndexModel::builder()
+                .keys(doc! { field: 1 })
+                .options(
+                    IndexOptions::builder()
+                        .name(format!("{field}_ttl"))
+                        .expire_after(after)
+                        .build(),
+                )
+                .build()
+        };
+        self.collection(EVENTS)
+            .create_index(ttl("at", EVENTS_KEPT))
+            .await?;
+        self.collection(EXPIRING)
+            .create_index(ttl("expires_at", Duration::ZERO))
+            .await?;
         Ok(())
     }
 
@@ -378,6 +405,188 @@ impl Backend for MongoBackend {
             .return_document(ReturnDocument::After)
             .await?;
         written.map(from_stored).transpose()
+    }
+
+    fn shared(&self) -> Option<&dyn Shared> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Shared for MongoBackend {
+    async fn append_events(&self, events: Vec<String>) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let at = bson::DateTime::now();
+        let docs = events.into_iter().map(|e| doc! { "at": at, "e": e });
+        // Ordered (the default): the stream sees them in this order.
+        self.collection(EVENTS).insert_many(docs).await?;
+        Ok(())
+    }
+
+    async fn follow_events(&self) -> StoreResult<Feed> {
+        let events = self.collection(EVENTS);
+        // The first stream opens here, so that the process hears everything appended once
+        // it serves requests, and a store that cannot stream says so at start.
+        let stream = open_stream(&events, None).await?;
+        let (sender, items) = tokio::sync::mpsc::channel(FEED_QUEUE);
+        let live = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        tokio::spawn(follow(events, stream, sender, live.clone()));
+        Ok(Feed { items, live })
+    }
+
+    async fn count_until(&self, key: &str, by: i64, expires_at: i64) -> StoreResult<i64> {
+        let counters = self.collection(EXPIRING);
+        let found = if by == 0 {
+            counters.find_one(doc! { "_id": key }).await?
+        } else {
+            let expires = bson::DateTime::from_millis(expires_at.saturating_mul(1000));
+            counters
+                .find_one_and_update(
+                    doc! { "_id": key },
+                    doc! { "$inc": { "n": by }, "$setOnInsert": { "expires_at": expires } },
+                )
+                .upsert(true)
+                .return_document(ReturnDocument::After)
+                .await?
+        };
+        Ok(match found.as_ref().and_then(|d| d.get("n")) {
+            Some(Bson::Int64(n)) => *n,
+            Some(Bson::Int32(n)) => i64::from(*n),
+            _ => 0,
+        })
+    }
+
+    async fn claim(&self, key: &str, owner: &str, lease: Duration) -> StoreResult<bool> {
+        // The lease is measured on this server's clock (README, "Running several servers").
+        let now = bson::DateTime::now();
+        let until = bson::DateTime::from_millis(now.timestamp_millis() + lease.as_millis() as i64);
+        // Matches only an expired claim; otherwise the upsert inserts, and the unique `_id`
+        // of a running one refuses it: one atomic write either way.
+        let taken = self
+            .collection(CLAIMS)
+            .update_one(
+                doc! { "_id": key, "until": { "$lt": now } },
+                doc! { "$set": { "owner": owner, "until": until } },
+            )
+            .upsert(true)
+            .await;
+        match taken {
+            Ok(_) => Ok(true),
+            Err(err) if is_duplicate(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn renew(&self, key: &str, owner: &str, lease: Duration) -> StoreResult<bool> {
+        let now = bson::DateTime::now().timestamp_millis();
+        let until = bson::DateTime::from_millis(now + lease.as_millis() as i64);
+        let renewed = self
+            .collection(CLAIMS)
+            .update_one(
+                doc! { "_id": key, "owner": owner },
+                doc! { "$set": { "until": until } },
+            )
+            .await?;
+        Ok(renewed.matched_count == 1)
+    }
+
+    async fn release(&self, key: &str, owner: &str) -> StoreResult<()> {
+        self.collection(CLAIMS)
+            .delete_one(doc! { "_id": key, "owner": owner })
+            .await?;
+        Ok(())
+    }
+
+    async fn release_all(&self, owner: &str) -> StoreResult<()> {
+        self.collection(CLAIMS)
+            .delete_many(doc! { "owner": owner })
+            .await?;
+        Ok(())
+    }
+}
+
+type EventStream = mongodb::change_stream::ChangeStream<
+    mongodb::change_stream::event::ChangeStreamEvent<BsonDocument>,
+>;
+
+async fn open_stream(
+    events: &Collection<BsonDocument>,
+    resume: Option<mongodb::change_stream::event::ResumeToken>,
+) -> StoreResult<EventStream> {
+    let watch = events
+        .watch()
+        .pipeline([doc! { "$match": { "operationType": "insert" } }]);
+    Ok(match resume {
+        Some(token) => watch.resume_after(token).await?,
+        None => watch.await?,
+    })
+}
+
+/// Follows the feed until the process stops taking items: forwards each event, and when the
+/// stream breaks opens it again after the last event seen; when that is refused (the event
+/// expired, or the store lost its history) it opens a fresh one and sends a gap.
+async fn follow(
+    events: Collection<BsonDocument>,
+    mut stream: EventStream,
+    sender: tokio::sync::mpsc::Sender<FeedItem>,
+    live: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use futures_util::StreamExt;
+    use std::sync::atomic::Ordering;
+    loop {
+        loop {
+            let next = tokio::select! {
+                _ = sender.closed() => return,
+                next = stream.next() => next,
+            };
+            match next {
+                Some(Ok(change)) => {
+                    let text = change
+                        .full_document
+                        .as_ref()
+                        .and_then(|d| d.get_str("e").ok())
+                        .map(str::to_owned);
+                    if let Some(text) = text {
+                        if sender.send(FeedItem::Event(text)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Some(Err(err)) => {
+                    tracing::warn!(%err, "the events change stream broke; reopening");
+                    break;
+                }
+                None => break,
+            }
+        }
+        live.store(false, Ordering::Relaxed);
+        let mut token = stream.resume_token();
+        loop {
+            tokio::time::sleep(REOPEN_AFTER).await;
+            if sender.is_closed() {
+                return;
+            }
+            match open_stream(&events, token.clone()).await {
+                Ok(opened) => {
+                    if token.is_none() {
+                        // Not resumed: what was appended meanwhile is not coming.
+                        let _ = sender.send(FeedItem::Gap).await;
+                    }
+                    stream = opened;
+                    break;
+                }
+                Err(StoreError::Unavailable(err)) => {
+                    tracing::warn!(%err, "events change stream: store unavailable");
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "events change stream cannot resume; starting afresh");
+                    token = None;
+                }
+            }
+        }
+        live.store(true, Ordering::Relaxed);
     }
 }
 

@@ -4,6 +4,12 @@
 //! pending. [`spawn`] sends them to the pool and writes the verdicts back; a server killed
 //! meanwhile finds the pending completions at its next start ([`resume`]) and grades them.
 //!
+//! With several servers on one MongoDB, a completion is graded by the server that claims it
+//! ([`Store::claim`]): the claim is renewed while grading and given back after; the others
+//! look for pending completions every lease ([`sweep`]) and take over one whose claim ran
+//! out (its server died). A verdict is written only onto an answer still pending, so each
+//! answer is graded, and announced, once.
+//!
 //! Points of a code question: with `strict_score`, all or nothing; without, shared in
 //! proportion to the units (`test_*` functions, or the top-level asserts) that passed.
 
@@ -15,7 +21,9 @@ use actors::hub::{Event, Hub, Publish, Topic};
 use actors::sandbox::{Job, Limits, Outcome, Verdict};
 use serde_json::{json, Value};
 
-use crate::store::{Attempt, Completion, Filter, Question, Response, Store, StoreError, User};
+use crate::store::{
+    Attempt, Claim, Completion, Filter, Question, Response, Store, StoreError, User,
+};
 
 /// What submitting and grading need: the store, the pool, the hub that tells watchers, and
 /// how long a submission waits for its verdicts. Cheap to clone.
@@ -27,6 +35,8 @@ pub struct Grading {
     pub wait: Duration,
     /// Seconds after a timed attempt's deadline that a REST submission is still accepted.
     pub grace: i64,
+    /// How long a claim on grading a completion lasts unless renewed (several servers).
+    pub lease: Duration,
 }
 
 /// Sends one event to the test's watchers and its counterpart to the completion's student.
@@ -104,6 +114,24 @@ fn announce_answer(grading: &Grading, completion: &Completion, index: usize) {
 /// Grades the pending code answers of one completion. Each verdict is stored and announced
 /// as it arrives (`answer_graded`), and the completion once none is left (`completion_graded`).
 pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreError> {
+    let store = &grading.store;
+    let key = format!("grade:{completion_id}");
+    let Some(claim) = store.claim(&key, grading.lease).await? else {
+        return Ok(()); // another server grades it
+    };
+    let graded = grade_claimed(grading, completion_id, &claim).await;
+    // Given back either way: what is left pending is for whoever claims it next.
+    if let Err(err) = claim.release(store).await {
+        tracing::warn!(completion_id, %err, "grading claim not released; it expires");
+    }
+    graded
+}
+
+async fn grade_claimed(
+    grading: &Grading,
+    completion_id: i64,
+    claim: &Claim,
+) -> Result<(), StoreError> {
     let (store, grader) = (&grading.store, &grading.grader);
     let Some(completion) = store.completions().get(completion_id).await? else {
         return Ok(());
@@ -133,7 +161,23 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
         }
     }
     let (mut graded, mut failed) = (0, 0);
-    while let Some(finished) = running.join_next().await {
+    let mut renewal = tokio::time::interval(claim.lease() / 3);
+    renewal.tick().await; // the first tick is now
+    loop {
+        let finished = tokio::select! {
+            finished = running.join_next() => match finished {
+                Some(finished) => finished,
+                None => break,
+            },
+            _ = renewal.tick() => {
+                if !claim.renew(store).await? {
+                    // Too slow to renew: another server took over; its verdicts count.
+                    tracing::warn!(completion_id, "grading claim lost; leaving it to its new holder");
+                    return Ok(());
+                }
+                continue;
+            }
+        };
         let (index, verdict) = match finished {
             Ok((index, Ok(verdict))) => {
                 count_verdict(&verdict.outcome);
@@ -156,10 +200,14 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
             failed += 1;
             continue;
         }
+        let mut written = false;
         let updated = store
             .completions()
             .update(completion_id, |c| {
-                if let Some(answer) = c.answers.get_mut(index) {
+                written = false;
+                // Already graded (by a server whose claim ran out before it wrote): once.
+                if let Some(answer) = c.answers.get_mut(index).filter(|a| a.is_correct.is_none()) {
+                    written = true;
                     let (passed, points, explanation) = score(&answer.question, &verdict);
                     answer.is_correct = Some(passed);
                     answer.points = points;
@@ -173,6 +221,9 @@ pub async fn grade(grading: &Grading, completion_id: i64) -> Result<(), StoreErr
         let Some(completion) = updated else {
             return Ok(()); // deleted meanwhile
         };
+        if !written {
+            continue;
+        }
         graded += 1;
         announce_answer(grading, &completion, index);
         if !completion.pending {
@@ -222,6 +273,25 @@ pub fn spawn(grading: Grading, completion_id: i64) -> tokio::task::JoinHandle<()
             tracing::error!(completion_id, %err, "grading failed; it resumes at the next start");
         }
     })
+}
+
+/// With several servers: grades, every lease, the completions left pending whose claim ran
+/// out (their server died mid-grading), while `alive` says the server runs.
+pub fn sweep(grading: Grading, alive: impl Fn() -> bool + Send + 'static) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(grading.lease);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await; // `resume` ran at start
+        loop {
+            every.tick().await;
+            if !alive() {
+                break;
+            }
+            if let Err(err) = resume(&grading).await {
+                tracing::warn!(%err, "looking for pending grading failed");
+            }
+        }
+    });
 }
 
 /// Grades every completion left pending (by a server stopped mid-grading).

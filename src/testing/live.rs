@@ -48,7 +48,11 @@ impl AttemptPort for StoreAttempts {
     fn save(&self, attempt_id: i64, question: i64, body: Value) -> PortFuture<()> {
         let store = self.grading.store.clone();
         Box::pin(async move {
-            // One write, no read: the actor already knows the attempt is open.
+            if store.shared().is_some() {
+                return save_unless_submitted(&store, attempt_id, question, body).await;
+            }
+            // One write, no read: the actor already knows the attempt is open (one process:
+            // it is the attempt's only actor).
             let path =
                 FieldPath::parse(["answers".to_owned(), question.to_string()]).map_err(failed)?;
             let saved = store
@@ -93,6 +97,46 @@ impl AttemptPort for StoreAttempts {
     }
 }
 
+enum SaveRefused {
+    Submitted,
+    Store(StoreError),
+}
+
+impl From<StoreError> for SaveRefused {
+    fn from(err: StoreError) -> Self {
+        SaveRefused::Store(err)
+    }
+}
+
+/// With several servers, another server's actor (the student's other socket, or the
+/// deadline) may have submitted the attempt meanwhile: the save is a compare-and-swap that
+/// refuses a submitted attempt, so no save is acknowledged that the completion lacks (the
+/// submission claims the attempt by the same compare-and-swap, and takes its answers).
+async fn save_unless_submitted(
+    store: &crate::store::Store,
+    attempt_id: i64,
+    question: i64,
+    body: Value,
+) -> Result<(), String> {
+    let key = question.to_string();
+    let saved = store
+        .repo::<Attempt>()
+        .update(attempt_id, |attempt| {
+            if attempt.submitted {
+                return Err(SaveRefused::Submitted);
+            }
+            attempt.answers.insert(key.clone(), body.clone());
+            Ok(())
+        })
+        .await;
+    match saved {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!("no attempt {attempt_id}")),
+        Err(SaveRefused::Submitted) => Err("This attempt is already submitted.".to_owned()),
+        Err(SaveRefused::Store(err)) => Err(failed(err)),
+    }
+}
+
 /// Starts the actors of attempts still open, so their deadlines fire after a restart.
 pub async fn resume(
     store: &crate::store::Store,
@@ -110,6 +154,54 @@ pub async fn resume(
         });
     }
     Ok(open.len())
+}
+
+/// With several servers: every `every`, starts here the actors of open live attempts whose
+/// deadline passed more than `every` ago, so that an attempt whose server died is still
+/// submitted at its deadline (the actor of a passed deadline submits at once). Servers that
+/// race for one attempt are settled by the store: the submission claims the attempt
+/// (`attempts::claim`), so one completion is made and announced; the others' actors find it
+/// closed. Runs while `alive` says the server does.
+pub fn sweep_deadlines(
+    store: crate::store::Store,
+    attempts: Addr<Registry>,
+    every: std::time::Duration,
+    alive: impl Fn() -> bool + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if !alive() {
+                break;
+            }
+            let open = store
+                .repo::<Attempt>()
+                .find(&Filter::Eq("submitted", Value::Bool(false)), None)
+                .await;
+            let open = match open {
+                Ok(open) => open,
+                Err(err) => {
+                    tracing::warn!(%err, "looking for attempts past their deadline failed");
+                    continue;
+                }
+            };
+            let overdue = super::attempts::now() - every.as_secs() as i64;
+            for attempt in open {
+                if attempt.live && attempt.deadline.is_some_and(|d| d < overdue) {
+                    tracing::info!(
+                        attempt = attempt.id,
+                        "submitting an attempt left past its deadline"
+                    );
+                    attempts.do_send(Find {
+                        attempt: attempt.id,
+                        arbiter: None,
+                    });
+                }
+            }
+        }
+    });
 }
 
 /// The port as the registry takes it.

@@ -117,9 +117,18 @@ async fn paths_work_with_and_without_the_trailing_slash() {
 }
 
 #[tokio::test]
-async fn health_reports_the_store() {
+async fn health_reports_the_store_and_how_live_events_travel() {
     let app = spawn_app().await;
     let (status, body) = status_json(app.get("/health", None).await).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"status": "ok", "store": store_kind()}));
+    // On MongoDB (a replica set) events go through its change stream, shared by servers.
+    let events = if store_kind() == "mongodb" {
+        "shared"
+    } else {
+        "local"
+    };
+    assert_eq!(
+        body,
+        json!({"status": "ok", "store": store_kind(), "events": events})
+    );
 }

@@ -24,7 +24,15 @@ fn upgrade(
     app: &TestApp,
     who: &Account,
 ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
-    let url = app.address.replacen("http", "ws", 1) + "/ws";
+    upgrade_at(&app.address, who)
+}
+
+/// The upgrade request of `who` to the server at `address` (`http://…`).
+fn upgrade_at(
+    address: &str,
+    who: &Account,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let url = address.replacen("http", "ws", 1) + "/ws";
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
         "Authorization",
@@ -35,7 +43,12 @@ fn upgrade(
 
 impl Live {
     pub(crate) async fn connect(app: &TestApp, who: &Account) -> Live {
-        let (socket, _) = tokio_tungstenite::connect_async(upgrade(app, who))
+        Live::connect_to(&app.address, who).await
+    }
+
+    /// Connects to the server at `address` (`http://…`), e.g. one running as a process.
+    pub(crate) async fn connect_to(address: &str, who: &Account) -> Live {
+        let (socket, _) = tokio_tungstenite::connect_async(upgrade_at(address, who))
             .await
             .expect("upgraded");
         Live { socket }

@@ -6,6 +6,7 @@ mod auth;
 mod authoring;
 mod bodies;
 mod catalog;
+mod cluster;
 mod completions;
 mod concurrency;
 mod cors;

@@ -27,6 +27,18 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{make_test, percentile, rss_kib, seed_class, start_server, Place, SECRET};
 
+/// Tokens signed as the servers check them: the class's owner's and each student's.
+pub fn tokens(class: &crate::common::Class) -> (String, Vec<(i64, String)>) {
+    let keys = JwtKeys::new(SECRET, Duration::from_secs(3600), Duration::from_secs(3600));
+    let teacher = keys.access_token(class.owner.id, 0, &random_id());
+    let students = class
+        .students
+        .iter()
+        .map(|&id| (id, keys.access_token(id, 0, &random_id())))
+        .collect();
+    (teacher, students)
+}
+
 const QUESTIONS: usize = 10;
 
 type Socket =
@@ -80,17 +92,24 @@ async fn expect(socket: &mut Socket, kind: &str) -> Value {
     }
 }
 
+/// Where a round's clients connect: students spread over `students` (round robin), the
+/// teacher on `teacher` (with several servers, another one than most students').
+pub struct Ports<'a> {
+    pub students: &'a [u16],
+    pub teacher: u16,
+}
+
 /// One round: every student starts, saves every answer (thinking `think` on average
-/// before each), submits; the teacher watches.
-async fn round(
-    port: u16,
+/// before each), submits; the teacher watches. The row's first cell is `label`.
+pub async fn round(
+    ports: &Ports<'_>,
     tokens: &[(i64, String)],
     teacher: &str,
-    test: &Test,
+    (test, label): (&Test, &str),
     think: Duration,
     server: u32,
 ) {
-    let mut watcher = connect(port, teacher).await;
+    let mut watcher = connect(ports.teacher, teacher).await;
     send(&mut watcher, json!({"type": "watch", "test": test.id})).await;
     expect(&mut watcher, "watching").await;
     while expect(&mut watcher, "snapshot_page").await["last"] != true {}
@@ -118,7 +137,9 @@ async fn round(
     let students: Vec<_> = tokens
         .iter()
         .cloned()
-        .map(|(id, token)| {
+        .enumerate()
+        .map(|(n, (id, token))| {
+            let port = ports.students[n % ports.students.len()];
             let (everyone, submitted_at, test, started) = (Arc::clone(&everyone), Arc::clone(&submitted_at), test.clone(), Arc::clone(&started));
             let mut rng = StdRng::seed_from_u64(id as u64);
             tokio::spawn(async move {
@@ -158,8 +179,7 @@ async fn round(
         format!("{} ms", think.as_millis())
     };
     println!(
-        "| {} | {} | {think} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} |",
-        test.name,
+        "| {label} | {} | {think} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} |",
         tokens.len(),
         percentile(&saves, 0.5),
         percentile(&saves, 0.99),
@@ -180,13 +200,7 @@ pub async fn run(students: usize, idle: usize, think: Duration, store: Option<&s
 
     let (server, port) = start_server(&place).await;
     let pid = server.pid();
-    let keys = JwtKeys::new(SECRET, Duration::from_secs(3600), Duration::from_secs(3600));
-    let teacher = keys.access_token(class.owner.id, 0, &random_id());
-    let tokens: Vec<(i64, String)> = class
-        .students
-        .iter()
-        .map(|&id| (id, keys.access_token(id, 0, &random_id())))
-        .collect();
+    let (teacher, tokens) = tokens(&class);
     eprintln!(
         "server up (pid {pid}, RSS {:.0} MiB, store {}); {students} students",
         rss_kib(pid, "VmRSS:") / 1024.0,
@@ -195,9 +209,13 @@ pub async fn run(students: usize, idle: usize, think: Duration, store: Option<&s
 
     println!("| test | students | think time | save→ack p50 ms | p99 ms | submit→teacher p50 ms | p99 ms | messages/s | server peak RSS MiB |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let ports = Ports {
+        students: &[port],
+        teacher: port,
+    };
     for test in [&plain, &with_code] {
         for think in [think, Duration::ZERO] {
-            round(port, &tokens, &teacher, test, think, pid).await;
+            round(&ports, &tokens, &teacher, (test, &test.name), think, pid).await;
         }
     }
 

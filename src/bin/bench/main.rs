@@ -9,6 +9,8 @@
 //! - `bench catalog [COURSES] [USERS]`: seed 000's nested user list and its search.
 //! - `bench bodies [SOCKETS] [CASE]`: request bodies that stall, beside a real client.
 //! - `bench stats`: the cost of one completion on a test's item statistics, by class size.
+//! - `bench cluster [STUDENTS] [SERVERS] [THINK_MS] --store URL`: `bench live`'s round on one
+//!   server, then over several on one MongoDB replica set.
 //!
 //! `live`, `rest`, `list` and `catalog` run the `testit` binary next to this one as the server (so `cargo build
 //! --release` first), on a fresh embedded store, or with `--store mongodb://…` on a fresh
@@ -19,6 +21,7 @@
 
 mod bodies;
 mod catalog;
+mod cluster;
 mod common;
 mod grading;
 mod list;
@@ -55,6 +58,12 @@ fn main() {
             store.as_deref(),
         )),
         Some("stats") => stats::run(),
+        Some("cluster") => runtime.block_on(cluster::run(
+            number(1, 1000),
+            number(2, 3),
+            std::time::Duration::from_millis(number(3, 1000) as u64),
+            store.as_deref(),
+        )),
         Some("list") => runtime.block_on(list::run(number(1, 20_000), store.as_deref())),
         Some("rest") => runtime.block_on(rest::run(
             number(1, 5) as u64,
@@ -67,7 +76,8 @@ fn main() {
                  | bench rest [SECONDS] [CONNECTIONS] [--store URL] \
                  | bench list [COMPLETIONS] [--store URL] \
                  | bench catalog [COURSES] [USERS] [--store URL] \
-                 | bench bodies [SOCKETS] [CASE] [--store URL] | bench stats"
+                 | bench bodies [SOCKETS] [CASE] [--store URL] | bench stats \
+                 | bench cluster [STUDENTS] [SERVERS] [THINK_MS] --store URL"
             );
             std::process::exit(2);
         }
