@@ -21,7 +21,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -29,17 +29,19 @@ use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::cases::{add_cases, CaseEnd};
+use crate::javascript::JavascriptRuntime;
 use crate::judge::{judge, Plan, Report};
-use crate::verdict::{Job, Limits, Outcome, Verdict};
+use crate::verdict::{Job, Language, Limits, Outcome, TestCase, Verdict};
 
 /// The pinned componentize-py (PyPI); it bundles CPython 3.14 built for WASI.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 const RUNNER_PY: &str = include_str!("../python/runner.py");
 const GRADER_WIT: &str = include_str!("../python/wit/grader.wit");
-const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Linear memory kept mapped between runs in a pool slot: the interpreter's working set, so
 /// a run does not page-fault it in again (measured in the spike: 4x the throughput).
 const KEEP_RESIDENT: usize = 32 << 20;
@@ -63,7 +65,6 @@ struct Host {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
-    output: MemoryOutputPipe,
 }
 
 impl WasiView for Host {
@@ -77,9 +78,18 @@ impl WasiView for Host {
 
 /// Caps linear memory and remembers refusing, so a `MemoryError` is reported as the memory
 /// limit rather than as the student's bug.
-struct MemoryLimiter {
+pub(crate) struct MemoryLimiter {
     max_bytes: usize,
-    refused: bool,
+    pub(crate) refused: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(max_bytes: usize) -> MemoryLimiter {
+        MemoryLimiter {
+            max_bytes,
+            refused: false,
+        }
+    }
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
@@ -102,6 +112,13 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
+}
+
+/// One guest call: how it ended and what it printed.
+struct Run {
+    end: RunEnd,
+    /// Standard output only (standard error is capped but not compared).
+    stdout: String,
 }
 
 /// How one guest call ended.
@@ -131,7 +148,7 @@ impl Drop for PythonRuntime {
     }
 }
 
-fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update((part.len() as u64).to_le_bytes());
@@ -140,11 +157,11 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn run(command: &mut Command) -> Result<(), SetupError> {
+pub(crate) fn run(command: &mut Command) -> Result<(), SetupError> {
     let shown = format!("{command:?}");
     let output = command
         .output()
@@ -161,7 +178,7 @@ fn run(command: &mut Command) -> Result<(), SetupError> {
 }
 
 /// A fresh folder under `dir` for a build, unique to this process and moment.
-fn scratch_dir(dir: &Path) -> Result<PathBuf, SetupError> {
+pub(crate) fn scratch_dir(dir: &Path) -> Result<PathBuf, SetupError> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -274,6 +291,21 @@ fn engine(max_concurrent_runs: u32, limits: &Limits) -> Result<Engine, SetupErro
     Ok(Engine::new(&config)?)
 }
 
+/// Starts the thread that advances `engine`'s epoch every tick, until the flag is set.
+pub(crate) fn start_epoch_ticker(engine: &Engine) -> std::io::Result<Arc<AtomicBool>> {
+    let stop_ticker = Arc::new(AtomicBool::new(false));
+    let (ticking, stop) = (engine.clone(), Arc::clone(&stop_ticker));
+    std::thread::Builder::new()
+        .name("wasm-epoch".to_owned())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                ticking.increment_epoch();
+            }
+        })?;
+    Ok(stop_ticker)
+}
+
 impl PythonRuntime {
     /// Builds (first time) or loads the runtime kept in `dir`. `python` is the interpreter
     /// that installs componentize-py (`python3`). Blocking: seconds on first use.
@@ -290,16 +322,7 @@ impl PythonRuntime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         let pre = linker.instantiate_pre(&component)?;
 
-        let stop_ticker = Arc::new(AtomicBool::new(false));
-        let (ticking, stop) = (engine.clone(), Arc::clone(&stop_ticker));
-        std::thread::Builder::new()
-            .name("wasm-epoch".to_owned())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    ticking.increment_epoch();
-                }
-            })?;
+        let stop_ticker = start_epoch_ticker(&engine)?;
         Ok(PythonRuntime {
             engine,
             pre,
@@ -308,25 +331,23 @@ impl PythonRuntime {
         })
     }
 
-    /// Runs one export in a fresh instance under `limits`.
-    async fn call(&self, export: &str, argument: &str, limits: &Limits) -> RunEnd {
-        let output = MemoryOutputPipe::new(limits.output_bytes);
+    /// Runs one export in a fresh instance under `limits`, with `stdin` as its standard input.
+    async fn call(&self, export: &str, argument: &str, limits: &Limits, stdin: &[u8]) -> Run {
+        let stdout = MemoryOutputPipe::new(limits.output_bytes);
+        let stderr = MemoryOutputPipe::new(limits.output_bytes);
         let wasi = WasiCtxBuilder::new()
-            .stdout(output.clone())
-            .stderr(output.clone())
+            .stdin(MemoryInputPipe::new(stdin.to_vec()))
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let limiter = MemoryLimiter {
-            max_bytes: limits.memory_bytes,
-            refused: false,
-        };
+        let limiter = MemoryLimiter::new(limits.memory_bytes);
         let host = Host {
             wasi,
             table: ResourceTable::new(),
             limiter,
-            output,
         };
         let mut store = Store::new(&self.engine, host);
         store.limiter(|host| &mut host.limiter);
@@ -343,17 +364,44 @@ impl PythonRuntime {
             };
             tokio::time::timeout(limits.time, run).await
         };
-        let host = store.data();
-        let output_full = host.output.contents().len() >= limits.output_bytes;
-        match result {
+        let refused = store.data().limiter.refused;
+        let (stdout, stderr) = (stdout.contents(), stderr.contents());
+        let output_full =
+            stdout.len() >= limits.output_bytes || stderr.len() >= limits.output_bytes;
+        let end = match result {
             Err(_elapsed) => RunEnd::TimeLimit,
-            Ok(_) if host.limiter.refused => RunEnd::MemoryLimit,
+            Ok(_) if refused => RunEnd::MemoryLimit,
             Ok(_) if output_full => RunEnd::OutputLimit,
             Ok(Ok(answer)) => RunEnd::Returned(answer),
             Ok(Err(err)) => match err.downcast_ref::<wasmtime_wasi::I32Exit>() {
                 Some(exit) => RunEnd::Exited(exit.0),
                 None => RunEnd::Trapped(format!("{err:#}")),
             },
+        };
+        Run {
+            end,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        }
+    }
+
+    /// Runs the answer as a program on one test case's input.
+    async fn run_case(&self, code: &str, case: &TestCase, limits: &Limits) -> CaseEnd {
+        let run = self
+            .call("run-program", code, limits, case.stdin.as_bytes())
+            .await;
+        let error = match run.end {
+            RunEnd::TimeLimit => return CaseEnd::TimeLimit,
+            RunEnd::MemoryLimit => return CaseEnd::MemoryLimit,
+            RunEnd::OutputLimit => return CaseEnd::OutputLimit,
+            RunEnd::Returned(stopped) if stopped.is_empty() => None,
+            RunEnd::Returned(stopped) => Some(stopped),
+            RunEnd::Exited(0) => None,
+            RunEnd::Exited(code) => Some(format!("exit code {code}")),
+            RunEnd::Trapped(trap) => Some(format!("the program crashed the interpreter: {trap}")),
+        };
+        CaseEnd::Finished {
+            stdout: run.stdout,
+            error,
         }
     }
 
@@ -369,7 +417,7 @@ impl PythonRuntime {
             return Arc::clone(plan);
         }
         // Limits may be hit because the machine is busy: such failures are not remembered.
-        let (plan, remember) = match self.call("plan", testing_code, limits).await {
+        let (plan, remember) = match self.call("plan", testing_code, limits, b"").await.end {
             RunEnd::Returned(json) if json.len() > MAX_REPORT_BYTES => {
                 (Err("the plan is too large".to_owned()), true)
             }
@@ -403,8 +451,29 @@ impl PythonRuntime {
         plan
     }
 
-    /// Grades one job: plan (trusted), observe (student), judge (here).
+    /// Grades one job: its testing code's units (if any), then its test cases (if any).
     pub async fn grade(&self, job: &Job) -> Verdict {
+        let verdict = if job.testing_code.trim().is_empty() {
+            if job.test_cases.is_empty() {
+                let why = "the question has neither testing code nor test cases".to_owned();
+                return Verdict::ended_early(Outcome::InternalError(why), &[]);
+            }
+            Verdict::ended_early(Outcome::Passed, &[])
+        } else {
+            self.grade_testing_code(job).await
+        };
+        if job.test_cases.is_empty() || matches!(verdict.outcome, Outcome::InternalError(_)) {
+            return verdict;
+        }
+        let mut ends = Vec::with_capacity(job.test_cases.len());
+        for case in &job.test_cases {
+            ends.push(self.run_case(&job.code, case, &job.limits).await);
+        }
+        add_cases(verdict, &job.test_cases, &ends)
+    }
+
+    /// Grades the testing code's asserts: plan (trusted), observe (student), judge (here).
+    async fn grade_testing_code(&self, job: &Job) -> Verdict {
         let plan = self.plan(&job.testing_code, &job.limits).await;
         let plan = match plan.as_ref() {
             Ok(plan) => plan,
@@ -415,7 +484,7 @@ impl PythonRuntime {
         let units = plan.units();
         let request =
             serde_json::json!({ "code": job.code, "tests": plan.student_source }).to_string();
-        let report = match self.call("observe", &request, &job.limits).await {
+        let report = match self.call("observe", &request, &job.limits, b"").await.end {
             RunEnd::Returned(json) if json.len() > MAX_REPORT_BYTES => {
                 let why = "The program's results are too large to report.".to_owned();
                 return Verdict::ended_early(Outcome::RuntimeError(why), &units);
@@ -445,9 +514,48 @@ impl PythonRuntime {
     }
 }
 
+/// A runtime prepared on first need, once, by whichever thread needs it first; the others
+/// wait for it. Its state is readable without waiting.
+pub struct Pending<T> {
+    cell: OnceLock<Result<Arc<T>, String>>,
+    prepare: Mutex<Option<PrepareFn<T>>>,
+}
+
+type PrepareFn<T> = Box<dyn FnOnce() -> Result<T, String> + Send>;
+
+impl<T> Pending<T> {
+    pub fn new(prepare: impl FnOnce() -> Result<T, String> + Send + 'static) -> Pending<T> {
+        Pending {
+            cell: OnceLock::new(),
+            prepare: Mutex::new(Some(Box::new(prepare))),
+        }
+    }
+
+    /// The runtime, prepared now if nobody has yet (blocking), or why it is unavailable.
+    pub fn get(&self) -> &Result<Arc<T>, String> {
+        self.cell.get_or_init(|| {
+            let prepare = self
+                .prepare
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            match prepare {
+                Some(prepare) => prepare().map(Arc::new),
+                None => Err("its preparation failed".to_owned()),
+            }
+        })
+    }
+
+    /// `None` while it is being prepared (or nobody asked yet).
+    pub fn state(&self) -> Option<&Result<Arc<T>, String>> {
+        self.cell.get()
+    }
+}
+
 /// A blocking handle for one worker thread: `job in, verdict out`.
 pub struct Grader {
     runtime: Arc<PythonRuntime>,
+    javascript: Option<Arc<Pending<JavascriptRuntime>>>,
     executor: tokio::runtime::Runtime,
 }
 
@@ -456,13 +564,38 @@ impl Grader {
         let executor = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()?;
-        Ok(Grader { runtime, executor })
+        Ok(Grader {
+            runtime,
+            javascript: None,
+            executor,
+        })
+    }
+
+    /// Grades JavaScript answers with this runtime too (waiting for it if it is being
+    /// prepared).
+    pub fn with_javascript(mut self, javascript: Arc<Pending<JavascriptRuntime>>) -> Grader {
+        self.javascript = Some(javascript);
+        self
     }
 
     /// Grades a job, blocking the calling thread until the verdict (at most about the job's
-    /// time limit, twice: plan and observe).
+    /// time limit per run: plan and observe, then once per test case).
     pub fn grade(&self, job: &Job) -> Verdict {
-        self.executor.block_on(self.runtime.grade(job))
+        let unavailable = |why: String| Verdict::ended_early(Outcome::InternalError(why), &[]);
+        match job.language {
+            Language::Python => self.executor.block_on(self.runtime.grade(job)),
+            Language::Javascript => match self.javascript.as_deref().map(Pending::get) {
+                Some(Ok(runtime)) => self.executor.block_on(runtime.grade(job)),
+                Some(Err(why)) => {
+                    unavailable(format!("the JavaScript runtime is unavailable: {why}"))
+                }
+                None => unavailable("this grader has no JavaScript runtime".to_owned()),
+            },
+            Language::C | Language::Cpp => unavailable(format!(
+                "{} answers cannot be graded on this server yet",
+                job.language.as_str()
+            )),
+        }
     }
 
     /// Checks a testing code on its own: the reason it cannot grade, if it cannot.

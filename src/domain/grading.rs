@@ -160,6 +160,8 @@ mod tests {
                 .collect(),
             testing_code: None,
             strict_score: true,
+            language: Default::default(),
+            test_cases: Vec::new(),
         }
     }
 
