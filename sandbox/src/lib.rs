@@ -28,18 +28,25 @@
 //!   [`Outcome`]s.
 //! - [`cases`]: input/output test cases: the output comparison (the rule), pure, unit-tested.
 //! - [`python`]: the Python runtime: building it (componentize-py), the engine, runs with
-//!   limits, and the blocking [`Grader`] handle a worker thread owns.
+//!   limits.
+//! - [`grader`]: the blocking [`Grader`] handle a worker thread owns, over every language,
+//!   and [`Pending`], a runtime prepared once on first need.
+//! - `host`: what the runtimes share (setup errors, memory limiter, epoch ticker).
 //! - [`javascript`]: JavaScript answers: QuickJS-NG's WASI reactor module (PyPI, pinned and
 //!   checksummed), one fresh instance per test case.
 //! - [`judge`]: the comparison of plan and observations; pure, unit-tested.
 //! - `python/runner.py` and `python/wit/grader.wit`: the guest side.
 
 pub mod cases;
+pub mod grader;
+mod host;
 pub mod javascript;
 pub mod judge;
 pub mod python;
 pub mod verdict;
 
+pub use grader::{Grader, Pending};
+pub use host::SetupError;
 pub use javascript::{JavascriptRuntime, QUICKJS_PACKAGE_VERSION};
-pub use python::{Grader, PythonRuntime, SetupError, COMPONENTIZE_PY_VERSION};
+pub use python::{PythonRuntime, COMPONENTIZE_PY_VERSION};
 pub use verdict::{Job, Language, Limits, Outcome, TestCase, UnitResult, Verdict};

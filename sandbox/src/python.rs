@@ -21,10 +21,8 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
@@ -33,15 +31,14 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::cases::{add_cases, CaseEnd};
-use crate::javascript::JavascriptRuntime;
+use crate::host::{hex, run, scratch_dir, sha256, start_epoch_ticker, MemoryLimiter, SetupError};
 use crate::judge::{judge, Plan, Report};
-use crate::verdict::{Job, Language, Limits, Outcome, TestCase, Verdict};
+use crate::verdict::{Job, Limits, Outcome, TestCase, Verdict};
 
 /// The pinned componentize-py (PyPI); it bundles CPython 3.14 built for WASI.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 const RUNNER_PY: &str = include_str!("../python/runner.py");
 const GRADER_WIT: &str = include_str!("../python/wit/grader.wit");
-pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Linear memory kept mapped between runs in a pool slot: the interpreter's working set, so
 /// a run does not page-fault it in again (measured in the spike: 4x the throughput).
 const KEEP_RESIDENT: usize = 32 << 20;
@@ -49,16 +46,6 @@ const KEEP_RESIDENT: usize = 32 << 20;
 const PLAN_CACHE_ENTRIES: usize = 1024;
 /// A guest's answer larger than this is refused unread (observations are small values).
 const MAX_REPORT_BYTES: usize = 4 << 20;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("building the Python runtime failed: {0}")]
-    Build(String),
-    #[error("wasmtime: {0:#}")]
-    Wasmtime(#[from] wasmtime::Error),
-}
 
 /// What a store holds for one run.
 struct Host {
@@ -73,44 +60,6 @@ impl WasiView for Host {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
-    }
-}
-
-/// Caps linear memory and remembers refusing, so a `MemoryError` is reported as the memory
-/// limit rather than as the student's bug.
-pub(crate) struct MemoryLimiter {
-    max_bytes: usize,
-    pub(crate) refused: bool,
-}
-
-impl MemoryLimiter {
-    pub(crate) fn new(max_bytes: usize) -> MemoryLimiter {
-        MemoryLimiter {
-            max_bytes,
-            refused: false,
-        }
-    }
-}
-
-impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.max_bytes;
-        self.refused |= !allowed;
-        Ok(allowed)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
     }
 }
 
@@ -146,45 +95,6 @@ impl Drop for PythonRuntime {
     fn drop(&mut self) {
         self.stop_ticker.store(true, Ordering::Relaxed);
     }
-}
-
-pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hasher.finalize().into()
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn run(command: &mut Command) -> Result<(), SetupError> {
-    let shown = format!("{command:?}");
-    let output = command
-        .output()
-        .map_err(|e| SetupError::Build(format!("{shown}: {e}")))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(SetupError::Build(format!(
-            "{shown} failed: {}",
-            stderr.trim()
-        )))
-    }
-}
-
-/// A fresh folder under `dir` for a build, unique to this process and moment.
-pub(crate) fn scratch_dir(dir: &Path) -> Result<PathBuf, SetupError> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let scratch = dir.join(format!("build-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&scratch)?;
-    Ok(scratch)
 }
 
 /// Builds the runner component with the pinned componentize-py, unless already built.
@@ -289,21 +199,6 @@ fn engine(max_concurrent_runs: u32, limits: &Limits) -> Result<Engine, SetupErro
         .table_keep_resident(1 << 20);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Ok(Engine::new(&config)?)
-}
-
-/// Starts the thread that advances `engine`'s epoch every tick, until the flag is set.
-pub(crate) fn start_epoch_ticker(engine: &Engine) -> std::io::Result<Arc<AtomicBool>> {
-    let stop_ticker = Arc::new(AtomicBool::new(false));
-    let (ticking, stop) = (engine.clone(), Arc::clone(&stop_ticker));
-    std::thread::Builder::new()
-        .name("wasm-epoch".to_owned())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                ticking.increment_epoch();
-            }
-        })?;
-    Ok(stop_ticker)
 }
 
 impl PythonRuntime {
@@ -511,98 +406,5 @@ impl PythonRuntime {
                 &units,
             ),
         }
-    }
-}
-
-/// A runtime prepared on first need, once, by whichever thread needs it first; the others
-/// wait for it. Its state is readable without waiting.
-pub struct Pending<T> {
-    cell: OnceLock<Result<Arc<T>, String>>,
-    prepare: Mutex<Option<PrepareFn<T>>>,
-}
-
-type PrepareFn<T> = Box<dyn FnOnce() -> Result<T, String> + Send>;
-
-impl<T> Pending<T> {
-    pub fn new(prepare: impl FnOnce() -> Result<T, String> + Send + 'static) -> Pending<T> {
-        Pending {
-            cell: OnceLock::new(),
-            prepare: Mutex::new(Some(Box::new(prepare))),
-        }
-    }
-
-    /// The runtime, prepared now if nobody has yet (blocking), or why it is unavailable.
-    pub fn get(&self) -> &Result<Arc<T>, String> {
-        self.cell.get_or_init(|| {
-            let prepare = self
-                .prepare
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take();
-            match prepare {
-                Some(prepare) => prepare().map(Arc::new),
-                None => Err("its preparation failed".to_owned()),
-            }
-        })
-    }
-
-    /// `None` while it is being prepared (or nobody asked yet).
-    pub fn state(&self) -> Option<&Result<Arc<T>, String>> {
-        self.cell.get()
-    }
-}
-
-/// A blocking handle for one worker thread: `job in, verdict out`.
-pub struct Grader {
-    runtime: Arc<PythonRuntime>,
-    javascript: Option<Arc<Pending<JavascriptRuntime>>>,
-    executor: tokio::runtime::Runtime,
-}
-
-impl Grader {
-    pub fn new(runtime: Arc<PythonRuntime>) -> std::io::Result<Grader> {
-        let executor = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()?;
-        Ok(Grader {
-            runtime,
-            javascript: None,
-            executor,
-        })
-    }
-
-    /// Grades JavaScript answers with this runtime too (waiting for it if it is being
-    /// prepared).
-    pub fn with_javascript(mut self, javascript: Arc<Pending<JavascriptRuntime>>) -> Grader {
-        self.javascript = Some(javascript);
-        self
-    }
-
-    /// Grades a job, blocking the calling thread until the verdict (at most about the job's
-    /// time limit per run: plan and observe, then once per test case).
-    pub fn grade(&self, job: &Job) -> Verdict {
-        let unavailable = |why: String| Verdict::ended_early(Outcome::InternalError(why), &[]);
-        match job.language {
-            Language::Python => self.executor.block_on(self.runtime.grade(job)),
-            Language::Javascript => match self.javascript.as_deref().map(Pending::get) {
-                Some(Ok(runtime)) => self.executor.block_on(runtime.grade(job)),
-                Some(Err(why)) => {
-                    unavailable(format!("the JavaScript runtime is unavailable: {why}"))
-                }
-                None => unavailable("this grader has no JavaScript runtime".to_owned()),
-            },
-            Language::C | Language::Cpp => unavailable(format!(
-                "{} answers cannot be graded on this server yet",
-                job.language.as_str()
-            )),
-        }
-    }
-
-    /// Checks a testing code on its own: the reason it cannot grade, if it cannot.
-    pub fn check_testing_code(&self, testing_code: &str) -> Result<(), String> {
-        let plan = self
-            .executor
-            .block_on(self.runtime.plan(testing_code, &Limits::default()));
-        plan.as_ref().as_ref().map(|_| ()).map_err(Clone::clone)
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use sandbox::python::Pending;
+use sandbox::Pending;
 use sandbox::{
     Grader, JavascriptRuntime, Job, Language, Limits, Outcome, PythonRuntime, TestCase, Verdict,
 };
