@@ -215,7 +215,12 @@ impl JavascriptRuntime {
                     .get_memory(&mut store, "memory")
                     .ok_or_else(|| wasmtime::Error::msg("QuickJS exports no memory"))?;
                 let mut pointers = Vec::new();
-                for arg in ["qjs", "--std", "-e", script.as_str()] {
+                // QuickJS's own limit, under the store's: it throws "out of memory" at once
+                // instead of collecting garbage ever more often near the hard cap.
+                let heap = (limits.memory_bytes / 4 * 3).to_string();
+                // (Last: the reactor stops reading options after this one.)
+                let args = ["qjs", "--std", "-e", &script, "--memory-limit", &heap];
+                for arg in args {
                     let mut bytes = arg.as_bytes().to_vec();
                     bytes.push(0);
                     let size = u32::try_from(bytes.len())?;
