@@ -410,3 +410,19 @@ async fn languages_lists_all_four_with_their_state() {
         assert!(c["problem"].as_str().unwrap().contains("not built"), "{c}");
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_names_the_languages_and_the_test_case_fields() {
+    let app = spawn_app().await;
+    let (status, doc) = status_json(app.get("/api/schema/json/", None).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["CodeLanguage"]["enum"],
+        json!(["python", "javascript", "c", "cpp"])
+    );
+    let case = &schemas["TestCaseRequest"]["properties"];
+    for field in ["stdin", "expected_output", "points", "hidden"] {
+        assert!(case[field].is_object(), "{field}: {case}");
+    }
+}
