@@ -290,3 +290,19 @@ fn c_and_cpp_are_refused_not_faked() {
         ));
     }
 }
+
+#[test]
+fn starting_a_process_fails_so_the_correct_code_after_it_never_runs() {
+    for (language, code) in [
+        (
+            Language::Python,
+            format!("import subprocess\nsubprocess.run(['true'])\n{PY_SUM}"),
+        ),
+        (
+            Language::Javascript,
+            format!("os.exec(['true']);\n{JS_SUM}"),
+        ),
+    ] {
+        assert_all_failed(&grade(language, &code));
+    }
+}
