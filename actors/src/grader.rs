@@ -5,7 +5,9 @@
 //! with a future. Each thread owns a [`sandbox::Grader`]. A worker that panics gets a fresh
 //! grader and its job is retried once; a second panic is answered as an internal error.
 //! The Python runtime is prepared (built on first use, seconds) in the background when the
-//! pool starts; jobs sent meanwhile wait in the queue.
+//! pool starts; jobs sent meanwhile wait in the queue. The JavaScript runtime is prepared
+//! next on the same thread; a worker that takes a JavaScript job before it is ready waits
+//! for it. C and C++ have no runtime yet: their status says so.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -13,7 +15,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 
 use actix::prelude::*;
-use sandbox::{Grader, Job, Outcome, PythonRuntime, Verdict};
+use sandbox::Pending;
+use sandbox::{Grader, JavascriptRuntime, Job, Language, Outcome, PythonRuntime, Verdict};
 use tokio::sync::oneshot;
 
 /// How the pool is set up.
@@ -27,7 +30,7 @@ pub struct PoolConfig {
     pub python: String,
 }
 
-/// The state of the Python runtime, for `/api/languages/`.
+/// The state of a language's runtime, for `/api/languages/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuntimeStatus {
     Preparing,
@@ -40,10 +43,14 @@ pub enum RuntimeStatus {
 #[rtype(result = "Verdict")]
 pub struct Grade(pub Job);
 
-/// Asks for the runtime's state.
+/// Asks for the state of a language's runtime.
 #[derive(Message)]
 #[rtype(result = "RuntimeStatus")]
-pub struct Status;
+pub struct Status(pub Language);
+
+/// Why C and C++ answers cannot be graded (listed as unavailable, never faked).
+pub const C_UNAVAILABLE: &str =
+    "not built yet: the clang toolchain (npm's @yowasp/clang) is not installed by this server";
 
 /// Checks a testing code without any answer: the reason it cannot grade, if any.
 #[derive(Message)]
@@ -70,6 +77,7 @@ struct Task {
 pub struct GraderPool {
     queue: mpsc::Sender<Task>,
     status: Arc<RwLock<RuntimeStatus>>,
+    javascript: Arc<Pending<JavascriptRuntime>>,
 }
 
 impl Actor for GraderPool {
@@ -105,10 +113,13 @@ fn failed(work: &Work, why: String) -> Done {
 /// One worker thread: takes tasks until the pool is gone.
 fn work(
     runtime: Arc<PythonRuntime>,
+    javascript: Arc<Pending<JavascriptRuntime>>,
     tasks: Arc<Mutex<mpsc::Receiver<Task>>>,
     requeue: mpsc::Sender<Task>,
 ) {
-    let mut grader = Grader::new(Arc::clone(&runtime));
+    let new_grader =
+        || Grader::new(Arc::clone(&runtime)).map(|g| g.with_javascript(Arc::clone(&javascript)));
+    let mut grader = new_grader();
     loop {
         let task = match tasks.lock().unwrap_or_else(|p| p.into_inner()).recv() {
             Ok(task) => task,
@@ -121,7 +132,7 @@ fn work(
             let _ = task
                 .reply
                 .send(failed(&task.work, "cannot start a grader thread".into()));
-            grader = Grader::new(Arc::clone(&runtime));
+            grader = new_grader();
             continue;
         };
         match catch_unwind(AssertUnwindSafe(|| run(current, &task.work))) {
@@ -133,7 +144,7 @@ fn work(
                     retried = task.retried,
                     "grader worker panicked; replacing its grader"
                 );
-                grader = Grader::new(Arc::clone(&runtime));
+                grader = new_grader();
                 if task.retried {
                     let _ = task.reply.send(failed(
                         &task.work,
@@ -165,6 +176,16 @@ impl GraderPool {
         let status = Arc::new(RwLock::new(RuntimeStatus::Preparing));
         let (requeue, shared_status) = (queue.clone(), Arc::clone(&status));
         let workers = config.workers.max(1);
+        let (dir, python) = (config.runtime_dir.clone(), config.python.clone());
+        let javascript = Arc::new(Pending::new(move || {
+            let prepared = JavascriptRuntime::prepare(&dir, &python);
+            match &prepared {
+                Ok(_) => tracing::info!("JavaScript runtime ready"),
+                Err(err) => tracing::error!(%err, "the JavaScript runtime is unavailable"),
+            }
+            prepared.map_err(|err| err.to_string())
+        }));
+        let shared_javascript = Arc::clone(&javascript);
         let spawned = std::thread::Builder::new()
             .name("grader-setup".into())
             .spawn(move || {
@@ -177,28 +198,42 @@ impl GraderPool {
                         let why = format!("the Python runtime is unavailable: {err}");
                         *shared_status.write().unwrap_or_else(|p| p.into_inner()) =
                             RuntimeStatus::Failed(why.clone());
+                        // The workers need the Python runtime to start, so no answer can
+                        // be graded; JavaScript's state is still told truly.
+                        let _ = shared_javascript.get();
                         return refuse_all(tasks, why);
                     }
                 };
                 tracing::info!(workers, "Python runtime ready");
                 *shared_status.write().unwrap_or_else(|p| p.into_inner()) = RuntimeStatus::Ready;
                 for i in 0..workers {
-                    let (runtime, tasks, requeue) =
-                        (Arc::clone(&runtime), Arc::clone(&tasks), requeue.clone());
+                    let (runtime, javascript, tasks, requeue) = (
+                        Arc::clone(&runtime),
+                        Arc::clone(&shared_javascript),
+                        Arc::clone(&tasks),
+                        requeue.clone(),
+                    );
                     let name = format!("grader-{i}");
                     if let Err(err) = std::thread::Builder::new()
                         .name(name)
-                        .spawn(move || work(runtime, tasks, requeue))
+                        .spawn(move || work(runtime, javascript, tasks, requeue))
                     {
                         tracing::error!(%err, "cannot start a grader thread");
                     }
                 }
+                // Prepared now rather than by the first JavaScript answer, so that
+                // `/api/languages/` says ready (or why not) without anyone waiting.
+                let _ = shared_javascript.get();
             });
         if let Err(err) = spawned {
             *status.write().unwrap_or_else(|p| p.into_inner()) =
                 RuntimeStatus::Failed(err.to_string());
         }
-        GraderPool { queue, status }
+        GraderPool {
+            queue,
+            status,
+            javascript,
+        }
     }
 
     /// Starts the pool under a supervisor in the current actix system.
@@ -263,12 +298,19 @@ impl Handler<CheckTestingCode> for GraderPool {
 impl Handler<Status> for GraderPool {
     type Result = MessageResult<Status>;
 
-    fn handle(&mut self, _: Status, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(
-            self.status
+    fn handle(&mut self, Status(language): Status, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(match language {
+            Language::Python => self
+                .status
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
-        )
+            Language::Javascript => match self.javascript.state() {
+                None => RuntimeStatus::Preparing,
+                Some(Ok(_)) => RuntimeStatus::Ready,
+                Some(Err(why)) => RuntimeStatus::Failed(why.clone()),
+            },
+            Language::C | Language::Cpp => RuntimeStatus::Failed(C_UNAVAILABLE.to_owned()),
+        })
     }
 }

@@ -1,6 +1,6 @@
 """TestIT's Python grading runner, built into a Wasm component by componentize-py.
 
-The host calls its two exports in two separate, fresh instances:
+The host calls each export in a fresh instance of its own:
 
 plan(testing_code)
     Runs where no student code ever runs. Parses the teacher's testing code, turns every
@@ -13,6 +13,10 @@ observe(job)
     of every observed expression. It reports values, never a verdict, and it never sees an
     expected value: the host compares. Patching this module, ``json`` or anything else only
     changes what is reported, and a forged report has to guess the expected values.
+
+run-program(code)
+    Runs the student's code as a program, for an input/output test case: standard input is
+    the case's, standard output goes to the host, which compares it with the expected output.
 
 Only modules imported here, when the component is built, exist at run time: the imports
 below are the standard-library allow-list students may use.
@@ -540,6 +544,27 @@ def observe(job):
     })
 
 
+def run_program(code):
+    """Runs the answer as a program for one input/output test case. The host gives this
+    instance the case's standard input and reads its standard output itself; nothing here
+    knows the expected output, so nothing here can be patched into passing."""
+    namespace = {"__name__": "__main__"}
+    stopped = ""
+    try:
+        exec(compile(code, "<answer>", "exec"), namespace)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            stopped = f"exit code {exc.code}"
+    except BaseException as exc:  # noqa: BLE001
+        stopped = short_traceback(exc)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 (a full output pipe is the host's to report)
+            pass
+    return stopped
+
+
 def guarded(function, argument):
     """An exception escaping an export aborts the instance; report it as an error instead."""
     try:
@@ -554,3 +579,6 @@ class WitWorld(wit_world.WitWorld):
 
     def observe(self, job: str) -> str:
         return guarded(observe, job)
+
+    def run_program(self, code: str) -> str:
+        return run_program(code)

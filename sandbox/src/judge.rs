@@ -267,10 +267,7 @@ pub fn judge(plan: &Plan, report: &Report) -> Verdict {
                 }
             }
         }
-        units.push(UnitResult {
-            name: name.clone(),
-            passed: failure.is_none(),
-        });
+        units.push(UnitResult::new(name.clone(), failure.is_none()));
         if let Some(failure) = failure {
             first_failure.get_or_insert(failure);
         }
@@ -328,14 +325,8 @@ mod tests {
         assert_eq!(
             verdict.units,
             vec![
-                UnitResult {
-                    name: "test_add".into(),
-                    passed: false
-                },
-                UnitResult {
-                    name: "test_sign".into(),
-                    passed: true
-                },
+                UnitResult::new("test_add", false),
+                UnitResult::new("test_sign", true),
             ]
         );
     }

@@ -22,24 +22,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::cases::{add_cases, CaseEnd};
+use crate::host::{hex, run, scratch_dir, sha256, start_epoch_ticker, MemoryLimiter, SetupError};
 use crate::judge::{judge, Plan, Report};
-use crate::verdict::{Job, Limits, Outcome, Verdict};
+use crate::verdict::{Job, Limits, Outcome, TestCase, Verdict};
 
 /// The pinned componentize-py (PyPI); it bundles CPython 3.14 built for WASI.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 const RUNNER_PY: &str = include_str!("../python/runner.py");
 const GRADER_WIT: &str = include_str!("../python/wit/grader.wit");
-const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Linear memory kept mapped between runs in a pool slot: the interpreter's working set, so
 /// a run does not page-fault it in again (measured in the spike: 4x the throughput).
 const KEEP_RESIDENT: usize = 32 << 20;
@@ -48,22 +47,11 @@ const PLAN_CACHE_ENTRIES: usize = 1024;
 /// A guest's answer larger than this is refused unread (observations are small values).
 const MAX_REPORT_BYTES: usize = 4 << 20;
 
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("building the Python runtime failed: {0}")]
-    Build(String),
-    #[error("wasmtime: {0:#}")]
-    Wasmtime(#[from] wasmtime::Error),
-}
-
 /// What a store holds for one run.
 struct Host {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
-    output: MemoryOutputPipe,
 }
 
 impl WasiView for Host {
@@ -75,33 +63,11 @@ impl WasiView for Host {
     }
 }
 
-/// Caps linear memory and remembers refusing, so a `MemoryError` is reported as the memory
-/// limit rather than as the student's bug.
-struct MemoryLimiter {
-    max_bytes: usize,
-    refused: bool,
-}
-
-impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.max_bytes;
-        self.refused |= !allowed;
-        Ok(allowed)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
-    }
+/// One guest call: how it ended and what it printed.
+struct Run {
+    end: RunEnd,
+    /// Standard output only (standard error is capped but not compared).
+    stdout: String,
 }
 
 /// How one guest call ended.
@@ -129,45 +95,6 @@ impl Drop for PythonRuntime {
     fn drop(&mut self) {
         self.stop_ticker.store(true, Ordering::Relaxed);
     }
-}
-
-fn sha256(parts: &[&[u8]]) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hasher.finalize().into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn run(command: &mut Command) -> Result<(), SetupError> {
-    let shown = format!("{command:?}");
-    let output = command
-        .output()
-        .map_err(|e| SetupError::Build(format!("{shown}: {e}")))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(SetupError::Build(format!(
-            "{shown} failed: {}",
-            stderr.trim()
-        )))
-    }
-}
-
-/// A fresh folder under `dir` for a build, unique to this process and moment.
-fn scratch_dir(dir: &Path) -> Result<PathBuf, SetupError> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let scratch = dir.join(format!("build-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&scratch)?;
-    Ok(scratch)
 }
 
 /// Builds the runner component with the pinned componentize-py, unless already built.
@@ -284,22 +211,15 @@ impl PythonRuntime {
     ) -> Result<PythonRuntime, SetupError> {
         let limits = Limits::default();
         let engine = engine(max_concurrent_runs, &limits)?;
+        let preparing = crate::host::one_preparation_at_a_time();
         let component_file = build_component(dir, python)?;
         let component = load_compiled(&engine, dir, &component_file)?;
+        drop(preparing);
         let mut linker: Linker<Host> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         let pre = linker.instantiate_pre(&component)?;
 
-        let stop_ticker = Arc::new(AtomicBool::new(false));
-        let (ticking, stop) = (engine.clone(), Arc::clone(&stop_ticker));
-        std::thread::Builder::new()
-            .name("wasm-epoch".to_owned())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    ticking.increment_epoch();
-                }
-            })?;
+        let stop_ticker = start_epoch_ticker(&engine)?;
         Ok(PythonRuntime {
             engine,
             pre,
@@ -308,25 +228,23 @@ impl PythonRuntime {
         })
     }
 
-    /// Runs one export in a fresh instance under `limits`.
-    async fn call(&self, export: &str, argument: &str, limits: &Limits) -> RunEnd {
-        let output = MemoryOutputPipe::new(limits.output_bytes);
+    /// Runs one export in a fresh instance under `limits`, with `stdin` as its standard input.
+    async fn call(&self, export: &str, argument: &str, limits: &Limits, stdin: &[u8]) -> Run {
+        let stdout = MemoryOutputPipe::new(limits.output_bytes);
+        let stderr = MemoryOutputPipe::new(limits.output_bytes);
         let wasi = WasiCtxBuilder::new()
-            .stdout(output.clone())
-            .stderr(output.clone())
+            .stdin(MemoryInputPipe::new(stdin.to_vec()))
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let limiter = MemoryLimiter {
-            max_bytes: limits.memory_bytes,
-            refused: false,
-        };
+        let limiter = MemoryLimiter::new(limits.memory_bytes);
         let host = Host {
             wasi,
             table: ResourceTable::new(),
             limiter,
-            output,
         };
         let mut store = Store::new(&self.engine, host);
         store.limiter(|host| &mut host.limiter);
@@ -343,17 +261,44 @@ impl PythonRuntime {
             };
             tokio::time::timeout(limits.time, run).await
         };
-        let host = store.data();
-        let output_full = host.output.contents().len() >= limits.output_bytes;
-        match result {
+        let refused = store.data().limiter.refused;
+        let (stdout, stderr) = (stdout.contents(), stderr.contents());
+        let output_full =
+            stdout.len() >= limits.output_bytes || stderr.len() >= limits.output_bytes;
+        let end = match result {
             Err(_elapsed) => RunEnd::TimeLimit,
-            Ok(_) if host.limiter.refused => RunEnd::MemoryLimit,
+            Ok(_) if refused => RunEnd::MemoryLimit,
             Ok(_) if output_full => RunEnd::OutputLimit,
             Ok(Ok(answer)) => RunEnd::Returned(answer),
             Ok(Err(err)) => match err.downcast_ref::<wasmtime_wasi::I32Exit>() {
                 Some(exit) => RunEnd::Exited(exit.0),
                 None => RunEnd::Trapped(format!("{err:#}")),
             },
+        };
+        Run {
+            end,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        }
+    }
+
+    /// Runs the answer as a program on one test case's input.
+    async fn run_case(&self, code: &str, case: &TestCase, limits: &Limits) -> CaseEnd {
+        let run = self
+            .call("run-program", code, limits, case.stdin.as_bytes())
+            .await;
+        let error = match run.end {
+            RunEnd::TimeLimit => return CaseEnd::TimeLimit,
+            RunEnd::MemoryLimit => return CaseEnd::MemoryLimit,
+            RunEnd::OutputLimit => return CaseEnd::OutputLimit,
+            RunEnd::Returned(stopped) if stopped.is_empty() => None,
+            RunEnd::Returned(stopped) => Some(stopped),
+            RunEnd::Exited(0) => None,
+            RunEnd::Exited(code) => Some(format!("exit code {code}")),
+            RunEnd::Trapped(trap) => Some(format!("the program crashed the interpreter: {trap}")),
+        };
+        CaseEnd::Finished {
+            stdout: run.stdout,
+            error,
         }
     }
 
@@ -369,7 +314,7 @@ impl PythonRuntime {
             return Arc::clone(plan);
         }
         // Limits may be hit because the machine is busy: such failures are not remembered.
-        let (plan, remember) = match self.call("plan", testing_code, limits).await {
+        let (plan, remember) = match self.call("plan", testing_code, limits, b"").await.end {
             RunEnd::Returned(json) if json.len() > MAX_REPORT_BYTES => {
                 (Err("the plan is too large".to_owned()), true)
             }
@@ -403,8 +348,29 @@ impl PythonRuntime {
         plan
     }
 
-    /// Grades one job: plan (trusted), observe (student), judge (here).
+    /// Grades one job: its testing code's units (if any), then its test cases (if any).
     pub async fn grade(&self, job: &Job) -> Verdict {
+        let verdict = if job.testing_code.trim().is_empty() {
+            if job.test_cases.is_empty() {
+                let why = "the question has neither testing code nor test cases".to_owned();
+                return Verdict::ended_early(Outcome::InternalError(why), &[]);
+            }
+            Verdict::ended_early(Outcome::Passed, &[])
+        } else {
+            self.grade_testing_code(job).await
+        };
+        if job.test_cases.is_empty() || matches!(verdict.outcome, Outcome::InternalError(_)) {
+            return verdict;
+        }
+        let mut ends = Vec::with_capacity(job.test_cases.len());
+        for case in &job.test_cases {
+            ends.push(self.run_case(&job.code, case, &job.limits).await);
+        }
+        add_cases(verdict, &job.test_cases, &ends)
+    }
+
+    /// Grades the testing code's asserts: plan (trusted), observe (student), judge (here).
+    async fn grade_testing_code(&self, job: &Job) -> Verdict {
         let plan = self.plan(&job.testing_code, &job.limits).await;
         let plan = match plan.as_ref() {
             Ok(plan) => plan,
@@ -415,7 +381,7 @@ impl PythonRuntime {
         let units = plan.units();
         let request =
             serde_json::json!({ "code": job.code, "tests": plan.student_source }).to_string();
-        let report = match self.call("observe", &request, &job.limits).await {
+        let report = match self.call("observe", &request, &job.limits, b"").await.end {
             RunEnd::Returned(json) if json.len() > MAX_REPORT_BYTES => {
                 let why = "The program's results are too large to report.".to_owned();
                 return Verdict::ended_early(Outcome::RuntimeError(why), &units);
@@ -442,34 +408,5 @@ impl PythonRuntime {
                 &units,
             ),
         }
-    }
-}
-
-/// A blocking handle for one worker thread: `job in, verdict out`.
-pub struct Grader {
-    runtime: Arc<PythonRuntime>,
-    executor: tokio::runtime::Runtime,
-}
-
-impl Grader {
-    pub fn new(runtime: Arc<PythonRuntime>) -> std::io::Result<Grader> {
-        let executor = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()?;
-        Ok(Grader { runtime, executor })
-    }
-
-    /// Grades a job, blocking the calling thread until the verdict (at most about the job's
-    /// time limit, twice: plan and observe).
-    pub fn grade(&self, job: &Job) -> Verdict {
-        self.executor.block_on(self.runtime.grade(job))
-    }
-
-    /// Checks a testing code on its own: the reason it cannot grade, if it cannot.
-    pub fn check_testing_code(&self, testing_code: &str) -> Result<(), String> {
-        let plan = self
-            .executor
-            .block_on(self.runtime.plan(testing_code, &Limits::default()));
-        plan.as_ref().as_ref().map(|_| ()).map_err(Clone::clone)
     }
 }

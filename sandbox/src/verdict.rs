@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Hard limits of one run of student code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,15 +30,74 @@ impl Default for Limits {
     }
 }
 
+/// The languages code answers may be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    Python,
+    Javascript,
+    C,
+    Cpp,
+}
+
+impl Language {
+    pub const ALL: [Language; 4] = [
+        Language::Python,
+        Language::Javascript,
+        Language::C,
+        Language::Cpp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Python => "python",
+            Language::Javascript => "javascript",
+            Language::C => "c",
+            Language::Cpp => "cpp",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+}
+
+/// One input/output test case: the program runs with `stdin` as its standard input, and
+/// passes when what it prints matches `expected_output` (see [`crate::cases::same_output`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestCase {
+    pub stdin: String,
+    pub expected_output: String,
+    /// Its weight among the question's scored units.
+    pub points: u32,
+}
+
 /// One code answer to grade.
 #[derive(Debug, Clone)]
 pub struct Job {
+    pub language: Language,
     /// The student's source.
     pub code: String,
-    /// The teacher's source: asserts using the student's definitions, optionally grouped into
-    /// `test_*` functions.
+    /// The teacher's source (Python only, may be empty): asserts using the student's
+    /// definitions, optionally grouped into `test_*` functions.
     pub testing_code: String,
+    /// Input/output cases, each run in a fresh instance; scored after the testing code's units.
+    pub test_cases: Vec<TestCase>,
     pub limits: Limits,
+}
+
+impl Job {
+    /// A Python job checked by testing code only.
+    pub fn python(code: &str, testing_code: &str, limits: Limits) -> Job {
+        Job {
+            language: Language::Python,
+            code: code.to_owned(),
+            testing_code: testing_code.to_owned(),
+            test_cases: Vec::new(),
+            limits,
+        }
+    }
 }
 
 /// How a run ended.
@@ -58,11 +117,27 @@ pub enum Outcome {
     InternalError(String),
 }
 
-/// One scored unit: a `test_*` function, or the module's top-level asserts.
+/// One scored unit: a `test_*` function, the module's top-level asserts, or a test case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnitResult {
     pub name: String,
     pub passed: bool,
+    /// Its share of the question's points, relative to the other units (1 for asserts).
+    pub weight: u32,
+    /// Why it failed, for teachers (test cases: the first differing line, or the limit hit).
+    pub detail: Option<String>,
+}
+
+impl UnitResult {
+    /// A unit of weight 1 without detail.
+    pub fn new(name: impl Into<String>, passed: bool) -> UnitResult {
+        UnitResult {
+            name: name.into(),
+            passed,
+            weight: 1,
+            detail: None,
+        }
+    }
 }
 
 /// The result of grading one job.
@@ -81,14 +156,18 @@ impl Verdict {
         self.units.iter().filter(|u| u.passed).count()
     }
 
+    /// The weight of the passed units and of all units.
+    pub fn passed_weight(&self) -> (u64, u64) {
+        let weight = |u: &UnitResult| u64::from(u.weight);
+        let passed = self.units.iter().filter(|u| u.passed).map(weight).sum();
+        (passed, self.units.iter().map(weight).sum())
+    }
+
     /// A verdict for a run that ended before any check ran: every unit failed.
     pub fn ended_early(outcome: Outcome, unit_names: &[String]) -> Verdict {
         let units = unit_names
             .iter()
-            .map(|name| UnitResult {
-                name: name.clone(),
-                passed: false,
-            })
+            .map(|name| UnitResult::new(name.clone(), false))
             .collect();
         Verdict {
             outcome,

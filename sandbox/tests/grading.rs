@@ -20,18 +20,10 @@ const CORRECT: &str = "def add(a, b):\n    return a + b\n";
 
 fn grade_with(code: &str, testing_code: &str, limits: Limits) -> Verdict {
     let grader = Grader::new(runtime()).unwrap();
-    let job = Job {
-        code: code.to_owned(),
-        testing_code: testing_code.to_owned(),
-        limits,
-    };
+    let job = Job::python(code, testing_code, limits);
     let verdict = grader.grade(&job);
     // Whatever happened, the sandbox still grades the next answer.
-    let follow_up = Job {
-        code: CORRECT.to_owned(),
-        testing_code: ADD_TESTS.to_owned(),
-        limits: Limits::default(),
-    };
+    let follow_up = Job::python(CORRECT, ADD_TESTS, Limits::default());
     assert_eq!(
         grader.grade(&follow_up).outcome,
         Outcome::Passed,

@@ -364,6 +364,37 @@ pub struct QuestionBodyRequest {
     testing_code: Option<String>,
     /// Code questions: all points or none (true), or points for each passing check.
     strict_score: Option<bool>,
+    /// Code questions: the answers' language (default python); one whose runtime is
+    /// unavailable is refused.
+    language: Option<CodeLanguage>,
+    /// Code questions: input/output test cases (required for languages other than Python).
+    #[schema(max_items = 50)]
+    test_cases: Option<Vec<TestCaseRequest>>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // documents the accepted values only
+pub enum CodeLanguage {
+    Python,
+    Javascript,
+    C,
+    Cpp,
+}
+
+/// An input/output test case: the answer run with `stdin` must print `expected_output`
+/// (trailing whitespace of each line and trailing empty lines aside).
+#[derive(ToSchema)]
+pub struct TestCaseRequest {
+    #[schema(max_length = 65536)]
+    stdin: Option<String>,
+    #[schema(max_length = 65536)]
+    expected_output: String,
+    /// Its weight among the question's units (default 1).
+    #[schema(minimum = 0, maximum = 32767)]
+    points: Option<i64>,
+    /// Input and expected output never shown to students (default false).
+    hidden: Option<bool>,
 }
 
 #[derive(ToSchema)]

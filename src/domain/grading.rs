@@ -161,6 +161,8 @@ mod tests {
             testing_code: None,
             strict_score: true,
             version: 0,
+            language: Default::default(),
+            test_cases: Vec::new(),
         }
     }
 

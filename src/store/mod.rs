@@ -27,10 +27,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use model::{
-    Answer, ApiKey, Attempt, Category, CodeSend, Completion, Course, CourseCollection, Group,
-    GroupWindow, MediaFile, OneTimeCode, Organization, PasswordReset, Question, QuestionKind,
-    Regrade, RegradeResult, Response, RevokedFamily, RevokedToken, SearchTerm, Teacher, Test,
-    UsedRefreshToken, User, Variant, Video,
+    Answer, ApiKey, Attempt, Category, CheckResult, CodeSend, Completion, Course, CourseCollection,
+    Group, GroupWindow, Language, MediaFile, OneTimeCode, Organization, PasswordReset, Question,
+    QuestionKind, Regrade, RegradeResult, Response, RevokedFamily, RevokedToken, SearchTerm,
+    Teacher, Test, TestCase, UsedRefreshToken, User, Variant, Video,
 };
 
 /// Failures of the store, as the rest of the server needs to tell them apart.

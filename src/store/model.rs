@@ -312,10 +312,45 @@ pub struct Question {
     /// copy says which version it was answered against, and a regrade brings it to the test's.
     #[serde(default)]
     pub version: i64,
+    /// Code questions: the language answers are written in.
+    #[serde(default)]
+    pub language: Language,
+    /// Code questions: input/output cases, each run on its own and scored by its points.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_cases: Vec<TestCase>,
 }
 
 fn default_true() -> bool {
     true
+}
+
+pub use actors::sandbox::Language;
+
+/// An input/output test case of a code question: the answer, run with `stdin` as its
+/// standard input, passes when its standard output matches `expected_output` (trailing
+/// whitespace of each line and trailing empty lines aside). A hidden case's input and
+/// expected output are never shown to students.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestCase {
+    #[serde(default)]
+    pub stdin: String,
+    pub expected_output: String,
+    pub points: i64,
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// How one scored unit of a code answer went (a test function, the top-level asserts, or a
+/// test case), for teachers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckResult {
+    pub name: String,
+    pub passed: bool,
+    /// Its weight among the answer's units (a test case's points; 1 for asserts).
+    pub weight: i64,
+    /// Why it failed: the first differing line, the error or the limit hit.
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 /// A test: its questions nested, ordered by `number_in_test`.
@@ -389,6 +424,9 @@ pub struct Answer {
     pub points: f64,
     #[serde(default)]
     pub runtime_errors: Option<String>,
+    /// Code answers once graded: each scored unit's result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
     /// A text answer that matches no variant of its question: the answer's own id, taken
     /// from the variants' id sequence (so never a variant's id), shown as
     /// `picked_variant.id`. The question itself is never changed.

@@ -12,7 +12,8 @@ use crate::domain::input::{missing_pk, Input, REQUIRED};
 use crate::domain::Name;
 use crate::error::ApiError;
 use crate::store::{
-    FieldPath, Filter, GroupWindow, Question, QuestionKind, Store, StoreError, Test, User, Variant,
+    FieldPath, Filter, GroupWindow, Language, Question, QuestionKind, Store, StoreError, Test,
+    TestCase, User, Variant,
 };
 
 /// `number_in_test` and `points` lie in `0..=MAX_SMALL` (a Django `PositiveSmallIntegerField`).
@@ -21,6 +22,8 @@ pub const MAX_QUESTIONS: usize = 500;
 pub const MAX_VARIANTS: usize = 100;
 pub const MAX_TEXT_CHARS: usize = 10_000;
 const MAX_CODE_CHARS: usize = 64 * 1024;
+/// Test cases of one code question.
+pub const MAX_TEST_CASES: usize = 50;
 const DEFAULT_POINTS: i64 = 1;
 
 /// A new unguessable link secret: 122 random bits from the OS RNG, formatted as a UUID v4.
@@ -59,6 +62,8 @@ struct DraftQuestion {
     variants: Vec<DraftVariant>,
     testing_code: Option<String>,
     strict_score: bool,
+    language: Language,
+    test_cases: Vec<TestCase>,
 }
 
 fn small_int(input: &mut Input, key: &str, value: Option<&Value>, default: i64) -> i64 {
@@ -245,17 +250,35 @@ fn parse_question(
     };
     let kind = kind?;
     let variants_key = format!("{key}.body.variants");
+    let (mut language, mut test_cases) = (Language::default(), Vec::new());
     let (variants, testing_code) = if kind == QuestionKind::Code {
+        language = parse_language(input, &format!("{key}.body.language"), body.get("language"));
+        test_cases = parse_test_cases(input, &format!("{key}.body.test_cases"), body);
         let code_key = format!("{key}.body.testing_code");
-        (
-            Vec::new(),
-            Some(text_field(
-                input,
-                &code_key,
-                body.get("testing_code"),
-                MAX_CODE_CHARS,
-            )),
-        )
+        let testing_code = match body.get("testing_code") {
+            // Test cases alone check an answer; testing code is Python's own.
+            None | Some(Value::Null) if !test_cases.is_empty() => None,
+            Some(Value::String(code)) if code.trim().is_empty() && !test_cases.is_empty() => None,
+            value if language != Language::Python => {
+                if value.is_some_and(|v| !v.is_null()) {
+                    input.error(
+                        &code_key,
+                        "Only Python questions have testing code; check other languages with test_cases.",
+                    );
+                } else {
+                    input.error(
+                        &format!("{key}.body.test_cases"),
+                        format!(
+                            "A {} question needs at least one test case.",
+                            language.as_str()
+                        ),
+                    );
+                }
+                None
+            }
+            value => Some(text_field(input, &code_key, value, MAX_CODE_CHARS)),
+        };
+        (Vec::new(), testing_code)
     } else {
         let items = match body.get("variants") {
             Some(Value::Array(items)) => items.as_slice(),
@@ -288,7 +311,102 @@ fn parse_question(
         variants,
         testing_code,
         strict_score,
+        language,
+        test_cases,
     })
+}
+
+fn parse_language(input: &mut Input, key: &str, value: Option<&Value>) -> Language {
+    match value {
+        None | Some(Value::Null) => Language::default(),
+        Some(Value::String(name)) => Language::parse(name).unwrap_or_else(|| {
+            input.error(
+                key,
+                format!("\"{name}\" is not a valid choice: python, javascript, c or cpp."),
+            );
+            Language::default()
+        }),
+        Some(_) => {
+            input.error(key, "Expected one of python, javascript, c, cpp.");
+            Language::default()
+        }
+    }
+}
+
+/// A test case's text field: a string (empty allowed) of at most `MAX_CODE_CHARS`.
+fn case_text(input: &mut Input, key: &str, value: Option<&Value>, required: bool) -> String {
+    match value {
+        None | Some(Value::Null) if required => {
+            input.error(key, REQUIRED);
+            String::new()
+        }
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) if s.chars().count() > MAX_CODE_CHARS => {
+            input.error(
+                key,
+                format!("Ensure this field has no more than {MAX_CODE_CHARS} characters."),
+            );
+            String::new()
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => {
+            input.error(key, "Not a valid string.");
+            String::new()
+        }
+    }
+}
+
+/// Reads `body.test_cases`: `[{stdin, expected_output, points, hidden}]`.
+fn parse_test_cases(input: &mut Input, key: &str, body: &Map<String, Value>) -> Vec<TestCase> {
+    let items = match body.get("test_cases") {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            input.error(key, "Expected a list of test cases.");
+            return Vec::new();
+        }
+    };
+    if items.len() > MAX_TEST_CASES {
+        input.error(
+            key,
+            format!("A question has at most {MAX_TEST_CASES} test cases."),
+        );
+        return Vec::new();
+    }
+    let mut cases = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let key = format!("{key}[{i}]");
+        let Some(case) = item.as_object() else {
+            input.error(&key, "Expected an object with stdin and expected_output.");
+            continue;
+        };
+        let stdin = case_text(input, &format!("{key}.stdin"), case.get("stdin"), false);
+        let expected_output = case_text(
+            input,
+            &format!("{key}.expected_output"),
+            case.get("expected_output"),
+            true,
+        );
+        let points = small_int(input, &format!("{key}.points"), case.get("points"), 1);
+        let hidden = match case.get("hidden") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                input.error(&format!("{key}.hidden"), "Must be a valid boolean.");
+                false
+            }
+        };
+        cases.push(TestCase {
+            stdin,
+            expected_output,
+            points,
+            hidden,
+        });
+    }
+    if !cases.is_empty() && cases.iter().all(|c| c.points == 0) {
+        input.error(key, "At least one test case must be worth points.");
+    }
+    cases
 }
 
 fn parse_questions(input: &mut Input) -> Option<Vec<(usize, DraftQuestion)>> {
@@ -331,24 +449,38 @@ fn parse_questions(input: &mut Input) -> Option<Vec<(usize, DraftQuestion)>> {
 /// How long authoring waits for the sandbox to check a testing code.
 const CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Runs each code question's testing code through the sandbox (without any answer), so a
-/// teacher learns at once that it cannot grade. Skipped when no runtime is available.
-async fn check_testing_codes(
+/// Refuses code questions in a language this server cannot grade, and runs each code
+/// question's testing code through the sandbox (without any answer), so a teacher learns at
+/// once that it cannot grade. A language still being prepared is accepted (its answers wait);
+/// testing code is not checked while no Python runtime is available.
+async fn check_code_questions(
     grading: &Grading,
     input: &mut Input,
     drafts: &[(usize, DraftQuestion)],
 ) {
     use actors::grader::{CheckTestingCode, RuntimeStatus, Status};
-    if matches!(
-        grading.grader.send(Status).await,
-        Ok(RuntimeStatus::Failed(_)) | Err(_)
-    ) {
-        return;
-    }
     for (position, draft) in drafts {
+        if draft.kind != QuestionKind::Code {
+            continue;
+        }
+        let language = draft.language;
+        let status = grading.grader.send(Status(language)).await;
+        if let Ok(RuntimeStatus::Failed(why)) = &status {
+            input.error(
+                &format!("questions[{position}].body.language"),
+                format!(
+                    "{} answers cannot be graded on this server: {why}",
+                    language.as_str()
+                ),
+            );
+            continue;
+        }
         let Some(code) = draft.testing_code.as_ref().filter(|c| !c.trim().is_empty()) else {
             continue;
         };
+        if status.is_err() {
+            continue;
+        }
         let checked = tokio::time::timeout(
             CHECK_WAIT,
             grading.grader.send(CheckTestingCode(code.clone())),
@@ -428,6 +560,8 @@ async fn assign_ids(
             testing_code: draft.testing_code,
             strict_score: draft.strict_score,
             version: 0,
+            language: draft.language,
+            test_cases: draft.test_cases,
         });
     }
     questions.sort_by_key(|q| q.number_in_test);
@@ -538,7 +672,7 @@ async fn read_test(
     let max_attempts = limit(&mut input, "max_attempts", MAX_ATTEMPTS);
     let (opens_at, closes_at) = window(&mut input);
     if let (Some(drafts), false) = (&drafts, input.has_errors()) {
-        check_testing_codes(grading, &mut input, drafts).await;
+        check_code_questions(grading, &mut input, drafts).await;
     }
     input.finish()?;
     let questions = match drafts {

@@ -141,6 +141,7 @@ pub fn grade_all(test: &Test, mut responses: HashMap<i64, Response>) -> Vec<Answ
                 is_correct: grade.is_correct,
                 points: grade.points,
                 runtime_errors: None,
+                checks: Vec::new(),
                 answer_id: None,
             }
         })

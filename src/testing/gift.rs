@@ -84,6 +84,7 @@ pub fn read(source: &str) -> Result<Imported, String> {
             Ok((body, why)) => {
                 notes.extend(why.into_iter().map(note));
                 imported.questions.push(body);
+                imported.origins.push(note(String::new()));
                 imported.notes.extend(notes);
             }
             Err(reason) => imported.skipped.push(note(reason)),

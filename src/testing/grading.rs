@@ -11,18 +11,19 @@
 //! answer is graded, and announced, once.
 //!
 //! Points of a code question: with `strict_score`, all or nothing; without, shared in
-//! proportion to the units (`test_*` functions, or the top-level asserts) that passed.
+//! proportion to the weight of the units that passed: each `test_*` function (or the
+//! top-level asserts) weighs 1, each input/output test case its own points.
 
 use std::time::Duration;
 
 use actix::Addr;
 use actors::grader::{Grade, GraderPool, RuntimeStatus, Status};
 use actors::hub::{Event, Hub, Publish, Topic};
-use actors::sandbox::{Job, Limits, Outcome, Verdict};
+use actors::sandbox::{Job, Language, Limits, Outcome, TestCase, Verdict};
 use serde_json::{json, Value};
 
 use crate::store::{
-    Attempt, Claim, Completion, Filter, Question, Response, Store, StoreError, User,
+    Attempt, CheckResult, Claim, Completion, Filter, Question, Response, Store, StoreError, User,
 };
 
 /// What submitting and grading need: the store, the pool, the hub that tells watchers, and
@@ -80,14 +81,48 @@ fn tell_graded(grading: &Grading, completion: &Completion, user: Option<&User>) 
 pub fn score(question: &Question, verdict: &Verdict) -> (bool, f64, Option<String>) {
     let passed = verdict.outcome == Outcome::Passed;
     let points = question.points as f64;
+    let (passed_weight, total_weight) = verdict.passed_weight();
     let earned = if passed {
         points
-    } else if question.strict_score || verdict.units.is_empty() {
+    } else if question.strict_score || total_weight == 0 {
         0.0
     } else {
-        points * verdict.passed_units() as f64 / verdict.units.len() as f64
+        points * passed_weight as f64 / total_weight as f64
     };
     (passed, earned, verdict.explanation())
+}
+
+/// Each scored unit of a verdict, as stored with the answer for teachers.
+pub fn checks(verdict: &Verdict) -> Vec<CheckResult> {
+    verdict
+        .units
+        .iter()
+        .map(|unit| CheckResult {
+            name: unit.name.clone(),
+            passed: unit.passed,
+            weight: i64::from(unit.weight),
+            detail: unit.detail.clone(),
+        })
+        .collect()
+}
+
+/// The sandbox's job for a code answer to a question.
+pub fn job(question: &Question, code: &str) -> Job {
+    Job {
+        language: question.language,
+        code: code.to_owned(),
+        testing_code: question.testing_code.clone().unwrap_or_default(),
+        test_cases: question
+            .test_cases
+            .iter()
+            .map(|case| TestCase {
+                stdin: case.stdin.clone(),
+                expected_output: case.expected_output.clone(),
+                points: u32::try_from(case.points).unwrap_or(0),
+            })
+            .collect(),
+        limits: Limits::default(),
+    }
 }
 
 /// Tells the test's watchers (with correctness and points) and the student (progress only,
@@ -105,7 +140,7 @@ fn announce_answer(grading: &Grading, completion: &Completion, index: usize) {
         "user": completion.user_id, "question": answer.question.id, "is_correct": answer.is_correct,
         "points": crate::domain::grading::truncated(answer.points),
         "points_exact": super::views::number(answer.points), "runtime_errors": answer.runtime_errors,
-        "answers_pending": pending });
+        "checks": answer.checks, "answers_pending": pending });
     let student = serde_json::json!({ "type": "answer_graded", "completion": completion.id,
         "question": answer.question.id, "answers_pending": pending });
     tell(grading, completion, &teachers, &student);
@@ -136,21 +171,25 @@ async fn grade_claimed(
     let Some(completion) = store.completions().get(completion_id).await? else {
         return Ok(());
     };
-    // Without a runtime the answers stay pending, for a start that has one.
-    if let Ok(RuntimeStatus::Failed(why)) = grader.send(Status).await {
-        tracing::warn!(completion_id, %why, "code answers left pending");
-        return Ok(());
+    // Without a runtime for their language the answers stay pending, for a start that has
+    // one.
+    let mut unavailable = std::collections::HashSet::new();
+    for language in Language::ALL {
+        if let Ok(RuntimeStatus::Failed(why)) = grader.send(Status(language)).await {
+            let language = language.as_str();
+            tracing::warn!(completion_id, language, %why, "runtime unavailable");
+            unavailable.insert(language);
+        }
     }
     // Sent at once: the pool grades them in parallel, and they are taken as they finish.
     let mut running = tokio::task::JoinSet::new();
     for (index, answer) in completion.answers.iter().enumerate() {
         if let (Response::Code(code), None) = (&answer.response, answer.is_correct) {
-            let job = Job {
-                code: code.clone(),
-                testing_code: answer.question.testing_code.clone().unwrap_or_default(),
-                limits: Limits::default(),
-            };
-            let request = grader.send(Grade(job));
+            if unavailable.contains(answer.question.language.as_str()) {
+                tracing::warn!(completion_id, index, "code answer left pending");
+                continue;
+            }
+            let request = grader.send(Grade(job(&answer.question, code)));
             let in_flight = &crate::metrics::metrics().grading_in_flight;
             in_flight.inc();
             running.spawn(async move {
@@ -212,6 +251,7 @@ async fn grade_claimed(
                     answer.is_correct = Some(passed);
                     answer.points = points;
                     answer.runtime_errors = explanation;
+                    answer.checks = checks(&verdict);
                 }
                 c.score = crate::domain::grading::total(c.answers.iter().map(|a| a.points));
                 c.pending = c.answers.iter().any(|a| a.is_correct.is_none());
@@ -351,6 +391,8 @@ mod tests {
             testing_code: Some("assert f() == 1".into()),
             strict_score: strict,
             version: 0,
+            language: Default::default(),
+            test_cases: Vec::new(),
         }
     }
 
@@ -358,10 +400,7 @@ mod tests {
         let units = passed
             .iter()
             .enumerate()
-            .map(|(i, p)| UnitResult {
-                name: format!("test_{i}"),
-                passed: *p,
-            })
+            .map(|(i, p)| UnitResult::new(format!("test_{i}"), *p))
             .collect();
         let outcome = if passed.iter().all(|p| *p) {
             Outcome::Passed
@@ -394,5 +433,14 @@ mod tests {
             score(&question(false), &timed_out),
             (false, 0.0, Some("Time limit exceeded.".into()))
         );
+    }
+
+    #[test]
+    fn test_cases_share_points_by_their_own_points() {
+        let mut v = verdict(&[true, false]);
+        v.units[0].weight = 1;
+        v.units[1].weight = 2;
+        assert_eq!(score(&question(false), &v).1, 2.0);
+        assert_eq!(score(&question(true), &v).1, 0.0);
     }
 }

@@ -17,7 +17,7 @@ use super::access::{managed_test, require_teacher};
 use super::grading::Grading;
 use crate::domain::input::Input;
 use crate::error::ApiError;
-use crate::store::{Test, User};
+use crate::store::{Language, Test, User};
 
 /// The largest file read (characters of `file`); the request body is capped anyway.
 pub const MAX_FILE_CHARS: usize = 512 * 1024;
@@ -73,6 +73,35 @@ fn read_file(input: &mut Input) -> Option<Imported> {
     }
 }
 
+/// Leaves out (and lists as skipped) the code questions in a language whose runtime this
+/// server cannot run, instead of refusing the whole file as authoring would.
+async fn skip_ungradable(grading: &Grading, imported: &mut Imported) {
+    use actors::grader::{RuntimeStatus, Status};
+    let questions = std::mem::take(&mut imported.questions);
+    let origins = std::mem::take(&mut imported.origins);
+    for (question, origin) in questions.into_iter().zip(origins) {
+        let language = question["body"]["language"]
+            .as_str()
+            .and_then(Language::parse)
+            .filter(|_| question["type"] == "code");
+        if let Some(language) = language {
+            if let Ok(RuntimeStatus::Failed(why)) = grading.grader.send(Status(language)).await {
+                imported.skipped.push(Note {
+                    reason: format!(
+                        "{} answers cannot be graded on this server: {why}",
+                        language.as_str()
+                    ),
+                    ..origin
+                });
+                continue;
+            }
+        }
+        imported.questions.push(question);
+        imported.origins.push(origin);
+    }
+    imported.skipped.sort_by_key(|note| note.question);
+}
+
 /// Creates a test from a question file; the caller (a teacher) is its creator.
 pub async fn import(
     grading: &Grading,
@@ -87,6 +116,7 @@ pub async fn import(
         input.finish()?;
         return Err(ApiError::field("file", "The file could not be read."));
     };
+    skip_ungradable(grading, &mut imported).await;
     if imported.questions.is_empty() {
         let why: Vec<String> = imported
             .skipped

@@ -27,6 +27,9 @@ pub struct Imported {
     /// From the file's category, when it has one.
     pub name: Option<String>,
     pub questions: Vec<Value>,
+    /// Where each of `questions` comes from (same order; `reason` empty), so a question
+    /// left out later (its language cannot be graded here) is reported like any other.
+    pub origins: Vec<Note>,
     pub skipped: Vec<Note>,
     pub notes: Vec<Note>,
 }

@@ -21,7 +21,7 @@ use quick_xml::Reader;
 use serde_json::{json, Value};
 
 use super::imported::{Imported, Note};
-use crate::store::{Question, QuestionKind, Test};
+use crate::store::{Language, Question, QuestionKind, Test};
 
 /// Elements nested deeper are refused (questions are four or five levels deep).
 const MAX_DEPTH: usize = 32;
@@ -227,6 +227,13 @@ pub fn read(source: &str) -> Result<Imported, String> {
                     });
                 }
                 imported.questions.push(body);
+                imported.origins.push(Note {
+                    question: position,
+                    name,
+                    kind,
+                    line: element.line,
+                    reason: String::new(),
+                });
             }
             Err(reason) => imported.skipped.push(Note {
                 question: position,
@@ -346,22 +353,13 @@ fn question(element: &Element, kind: &str, notes: &mut Vec<String>) -> Result<Va
     Ok(json!({"text": text, "type": kind, "points": points, "body": body}))
 }
 
-/// Whether authoring accepts code questions with a `language` and `test_cases` (issue 24).
-/// Until it does, CodeRunner questions with test cases are reported as skipped; turning
-/// this on is the whole change once those fields exist (the mapping below is complete).
-pub const TEST_CASES_ACCEPTED: bool = false;
-
-/// A CodeRunner question. One this server exported carries its Python `testing_code` in
-/// `<testit_testing_code>` (CodeRunner ignores it) and reads back as it was. Others map
-/// to `language` (from `<coderunnertype>`: python3, c_program, cpp_program, nodejs) and
-/// `test_cases` (`<testcase>`: stdin, expected output, mark as points, hidden unless
-/// `useasexample`), when authoring accepts those fields ([`TEST_CASES_ACCEPTED`]).
+/// A CodeRunner question: `language` from `<coderunnertype>` (python3, c_program,
+/// cpp_program, nodejs) and `test_cases` from `<testcase>` (stdin, expected output, mark as
+/// points; hidden unless shown as an example and not marked `HIDE`). One this server
+/// exported also carries its Python `testing_code` in `<testit_testing_code>` (CodeRunner
+/// ignores it), so it reads back as it was.
 fn code_question(element: &Element, text: String, points: i64) -> Result<Value, String> {
     let strict = element.value_of("allornothing").is_none_or(|v| v != "0");
-    if let Some(code) = element.child("testit_testing_code") {
-        return Ok(json!({"text": text, "type": "code", "points": points,
-            "body": {"testing_code": code.text, "strict_score": strict}}));
-    }
     let runner = element.value_of("coderunnertype").unwrap_or_default();
     let language = match runner.as_str() {
         "python3" | "python3_w_input" => "python",
@@ -380,25 +378,31 @@ fn code_question(element: &Element, text: String, points: i64) -> Result<Value, 
                 .attribute("mark")
                 .and_then(|m| m.trim().parse::<f64>().ok())
                 .unwrap_or(1.0);
+            let shown = case.attribute("useasexample") == Some("1")
+                && case.text_of("display").is_none_or(|d| d.trim() != "HIDE");
             json!({
                 "stdin": case.text_of("stdin").unwrap_or_default(),
                 "expected_output": case.text_of("expected").unwrap_or_default(),
-                "points": mark.round() as i64,
-                "hidden": case.attribute("useasexample") != Some("1"),
+                "points": (mark.round() as i64).max(1),
+                "hidden": !shown,
             })
         })
         .collect();
-    if cases.is_empty() {
+    let testing_code = element
+        .child("testit_testing_code")
+        .map(|code| code.text.clone())
+        .filter(|code| !code.trim().is_empty());
+    if cases.is_empty() && testing_code.is_none() {
         return Err("The CodeRunner question has no test cases.".to_owned());
     }
-    if !TEST_CASES_ACCEPTED {
-        return Err(format!(
-            "CodeRunner questions ({language}, {} test cases) need code questions with a language and test cases, which this server does not accept yet.",
-            cases.len()
-        ));
+    let mut body = json!({"language": language, "strict_score": strict});
+    if !cases.is_empty() {
+        body["test_cases"] = Value::Array(cases);
     }
-    Ok(json!({"text": text, "type": "code", "points": points,
-        "body": {"language": language, "test_cases": cases, "strict_score": strict}}))
+    if let Some(code) = testing_code {
+        body["testing_code"] = Value::String(code);
+    }
+    Ok(json!({"text": text, "type": "code", "points": points, "body": body}))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -511,12 +515,38 @@ fn write_question(out: &mut Out, q: &Question) {
             }
         }
         QuestionKind::Code => {
-            out.value("coderunnertype", "python3");
+            let runner = match q.language {
+                Language::Python => "python3",
+                Language::C => "c_program",
+                Language::Cpp => "cpp_program",
+                Language::Javascript => "nodejs",
+            };
+            out.value("coderunnertype", runner);
             out.value("allornothing", if q.strict_score { "1" } else { "0" });
-            out.value(
-                "testit_testing_code",
-                q.testing_code.as_deref().unwrap_or(""),
-            );
+            if let Some(code) = q.testing_code.as_deref() {
+                out.value("testit_testing_code", code);
+            }
+            if !q.test_cases.is_empty() {
+                out.open("testcases");
+                for case in &q.test_cases {
+                    let shown = if case.hidden { "0" } else { "1" };
+                    out.0.push_str(&format!(
+                        "<testcase testtype=\"0\" useasexample=\"{shown}\" hiderestiffail=\"0\" mark=\"{}\">",
+                        case.points
+                    ));
+                    out.text("testcode", "plain_text", "");
+                    out.text("stdin", "plain_text", &case.stdin);
+                    out.text("expected", "plain_text", &case.expected_output);
+                    out.text("extra", "plain_text", "");
+                    out.text(
+                        "display",
+                        "plain_text",
+                        if case.hidden { "HIDE" } else { "SHOW" },
+                    );
+                    out.close("testcase");
+                }
+                out.close("testcases");
+            }
         }
     }
     out.close("question");

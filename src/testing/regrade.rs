@@ -132,6 +132,8 @@ fn regrade_answers(
         answer.is_correct = graded.is_correct;
         answer.points = graded.points;
         answer.runtime_errors = None;
+        // A code answer's checks belong to the verdict it is about to get again.
+        answer.checks.clear();
         if graded.is_correct.is_none() {
             outcome.code = true;
         }
@@ -449,6 +451,8 @@ mod tests {
             testing_code: None,
             strict_score: true,
             version: right,
+            language: Default::default(),
+            test_cases: Vec::new(),
         }
     }
 
@@ -471,6 +475,7 @@ mod tests {
                 is_correct: graded.is_correct,
                 points: graded.points,
                 runtime_errors: None,
+                checks: Vec::new(),
                 answer_id: None,
             }],
             score: graded.points,

@@ -77,6 +77,48 @@ pub struct QuestionBody {
     /// Code questions, for teachers only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub testing_code: Option<String>,
+    /// Code questions: the language answers are written in (`python`, `javascript`, `c`,
+    /// `cpp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Code questions: the input/output test cases. Students see a hidden case's points only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_cases: Option<Vec<TestCaseOut>>,
+}
+
+/// An input/output test case of a code question.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TestCase)]
+pub struct TestCaseOut {
+    /// The program's standard input (absent for students on a hidden case).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
+    /// What the program must print (absent for students on a hidden case).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_output: Option<String>,
+    pub points: i64,
+    pub hidden: bool,
+}
+
+/// A code question's language and test cases as `for_student` may see them.
+fn code_parts(q: &Question, for_student: bool) -> (Option<String>, Option<Vec<TestCaseOut>>) {
+    if q.kind != QuestionKind::Code {
+        return (None, None);
+    }
+    let cases = q
+        .test_cases
+        .iter()
+        .map(|case| {
+            let shown = !(for_student && case.hidden);
+            TestCaseOut {
+                stdin: shown.then(|| case.stdin.clone()),
+                expected_output: shown.then(|| case.expected_output.clone()),
+                points: case.points,
+                hidden: case.hidden,
+            }
+        })
+        .collect();
+    (Some(q.language.as_str().to_owned()), Some(cases))
 }
 
 /// A question as its test's managers see it.
@@ -178,6 +220,7 @@ fn variants(q: &Question, with_correctness: bool) -> Vec<VariantOut> {
 
 /// A question as its test's managers see it.
 pub fn teacher_question(test_id: i64, q: &Question) -> QuestionOut {
+    let (language, test_cases) = code_parts(q, false);
     QuestionOut {
         id: q.id,
         text: q.text.clone(),
@@ -190,11 +233,14 @@ pub fn teacher_question(test_id: i64, q: &Question) -> QuestionOut {
             strict_score: q.strict_score,
             testing_code: (q.kind == QuestionKind::Code)
                 .then(|| q.testing_code.clone().unwrap_or_default()),
+            language,
+            test_cases,
         },
     }
 }
 
 fn student_question(q: &Question) -> StudentQuestion {
+    let (language, test_cases) = code_parts(q, true);
     StudentQuestion {
         id: q.id,
         text: q.text.clone(),
@@ -209,6 +255,8 @@ fn student_question(q: &Question) -> StudentQuestion {
             },
             strict_score: q.strict_score,
             testing_code: None,
+            language,
+            test_cases,
         },
     }
 }
@@ -374,6 +422,25 @@ pub struct AnswerBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub errors: Option<Option<String>>,
+    /// Code answers once graded (answers graded before this field existed have none),
+    /// teachers only: each scored unit (test function, top-level
+    /// asserts, test case) and how it went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<CheckOut>>,
+}
+
+/// How one scored unit of a code answer went.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Check)]
+pub struct CheckOut {
+    /// `test_…` for a test function, `<module>` for top-level asserts, `case N` for the N-th
+    /// test case.
+    pub name: String,
+    pub passed: bool,
+    /// Its weight among the answer's units (a test case's points; 1 for asserts).
+    pub weight: i64,
+    /// Why it failed: the first differing line, the error, or the limit hit.
+    pub detail: Option<String>,
 }
 
 /// `grading` while code answers wait for the sandbox, then `graded`.
@@ -561,6 +628,18 @@ fn answer_body(answer: &Answer, with_correctness: bool) -> AnswerBody {
         if q.kind == QuestionKind::Code {
             body.runtime_errors = Some(answer.runtime_errors.clone());
             body.errors = Some(answer.runtime_errors.clone());
+            body.checks = (!answer.checks.is_empty()).then(|| {
+                answer
+                    .checks
+                    .iter()
+                    .map(|c| CheckOut {
+                        name: c.name.clone(),
+                        passed: c.passed,
+                        weight: c.weight,
+                        detail: c.detail.clone(),
+                    })
+                    .collect()
+            });
         }
     }
     body

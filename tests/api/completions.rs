@@ -348,7 +348,7 @@ async fn code_answers_are_graded_in_the_sandbox_before_the_answer() {
     let (status, g) = s.graded(&c, &s.owner).await;
     assert_eq!(status, StatusCode::OK, "{g}");
     let body = &g["answers"][4]["body"];
-    assert_eq!(keys(body), "code errors is_correct runtime_errors");
+    assert_eq!(keys(body), "checks code errors is_correct runtime_errors");
     assert_eq!(
         only(body, "code is_correct runtime_errors"),
         json!({"code": CODE, "is_correct": true, "runtime_errors": null})

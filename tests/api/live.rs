@@ -721,3 +721,60 @@ fn server_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
     }
     frames
 }
+
+#[tokio::test]
+async fn hidden_test_cases_stay_out_of_every_live_message_to_the_student() {
+    let app = spawn_app_with(|s| s.grading_wait = Duration::ZERO).await;
+    let owner = app.owner("owner@school.org").await;
+    let ann = app.student("ann@school.org", owner.org.unwrap()).await;
+    let group = app.group(&owner, "Coders", &[ann.id]).await;
+    let cases = json!([
+        {"stdin": "1 2\n", "expected_output": "3\n"},
+        {"stdin": "8888888 1\n", "expected_output": "8888889\n", "hidden": true},
+    ]);
+    let question = json!({"text": "Sum", "type": "code", "points": 2, "body":
+        {"language": "javascript", "test_cases": cases, "strict_score": false}});
+    let test = app
+        .create_test(
+            &owner,
+            &json!({"name": "Sums", "questions": [question], "available_for": [group]}),
+        )
+        .await;
+    let mut teacher = Live::connect(&app, &owner).await;
+    teacher.watch(&test).await;
+    let mut student = Live::connect(&app, &ann).await;
+    let mut heard = Vec::new();
+    let start = json!({"type": "start", "test": test["public_uuid"]});
+    let attempt = student.ask(start, "attempt").await;
+    // The attempt shows the question with its cases, the hidden one without its content.
+    assert!(
+        attempt
+            .to_string()
+            .contains(r#"{"points":1,"hidden":true}"#),
+        "{attempt}"
+    );
+    heard.push(attempt);
+    // Right on the visible case, wrong on the hidden one.
+    let code =
+        "const [a, b] = readline().split(' ').map(Number);\nconsole.log(a < 100 ? a + b : 0);\n";
+    let save = json!({"type": "save", "question": question_id(&test, 1), "body": {"code": code}});
+    heard.push(student.ask(save, "saved").await);
+    heard.push(student.ask(json!({"type": "submit"}), "submitted").await);
+    heard.push(student.expect("answer_graded").await);
+    let graded = student.expect("completion_graded").await;
+    assert_eq!(graded["completion"]["score"], 1, "{graded}");
+    heard.push(graded);
+    for message in &heard {
+        let text = message.to_string();
+        assert!(
+            !text.contains("8888888") && !text.contains("8888889"),
+            "{text}"
+        );
+    }
+    // The teacher hears the hidden case's first differing line.
+    let verdict = teacher.expect("answer_graded").await;
+    assert_eq!(
+        verdict["checks"][1]["detail"], "case 2: line 1: expected \"8888889\", got \"0\"",
+        "{verdict}"
+    );
+}

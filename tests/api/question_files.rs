@@ -33,7 +33,8 @@ fn content(test: &Value) -> Value {
                 .collect();
             json!({"text": q["text"], "type": q["type"], "points": q["points"],
                    "number_in_test": q["number_in_test"], "variants": variants,
-                   "strict_score": q["body"]["strict_score"], "testing_code": q["body"]["testing_code"]})
+                   "strict_score": q["body"]["strict_score"], "testing_code": q["body"]["testing_code"],
+                   "language": q["body"]["language"], "test_cases": q["body"]["test_cases"]})
         })
         .collect();
     json!({"name": test["name"], "questions": questions})
@@ -56,7 +57,7 @@ async fn a_moodle_xml_file_becomes_a_test_and_what_it_cannot_hold_is_listed() {
         .iter()
         .map(|q| q["type"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["radio", "check", "radio", "text"]);
+    assert_eq!(kinds, ["radio", "check", "radio", "text", "code"]);
     let q = |n: usize| &test["questions"][n];
     assert_eq!(q(0)["text"], "<p>Which planet is the <b>largest</b>?</p>");
     assert_eq!(q(0)["points"], 2);
@@ -90,18 +91,29 @@ async fn a_moodle_xml_file_becomes_a_test_and_what_it_cannot_hold_is_listed() {
         skipped,
         [
             ("essay".to_owned(), 109),
-            ("coderunner".to_owned(), 121),
-            ("matching".to_owned(), 167)
+            ("matching".to_owned(), 167),
+            ("coderunner".to_owned(), 183)
         ]
     );
-    let coderunner = &body["skipped"][1];
-    assert_eq!(coderunner["name"], "Sum two numbers");
+    // CodeRunner in Python: its cases, the one not shown as an example hidden.
+    assert_eq!(q(4)["points"], 4);
+    assert_eq!(q(4)["body"]["language"], "python");
+    assert_eq!(
+        q(4)["body"]["test_cases"],
+        json!([
+            {"stdin": "1 2", "expected_output": "3", "points": 1, "hidden": false},
+            {"stdin": "40 2", "expected_output": "42", "points": 3, "hidden": true}
+        ])
+    );
+    // CodeRunner in C, which this server cannot grade yet: skipped, saying why.
+    let c = &body["skipped"][2];
+    assert_eq!(c["name"], "Double it in C");
     assert!(
-        coderunner["reason"]
+        c["reason"]
             .as_str()
             .unwrap()
-            .contains("test cases"),
-        "{coderunner}"
+            .starts_with("c answers cannot be graded on this server"),
+        "{c}"
     );
     assert!(
         body["notes"].to_string().contains("Pariss"),
@@ -183,6 +195,16 @@ async fn an_exported_test_reads_back_to_the_same_test() {
     let mut body = sample_test();
     body["name"] = json!("Round <trip> & back");
     body["questions"][0]["text"] = json!("<p>Capital of <i>France</i>? \"Quotes\" & ]]> too</p>");
+    // A code question with test cases (one hidden, one with two lines of input) in another
+    // language: CodeRunner's <testcases>, read back to the same cases.
+    body["questions"].as_array_mut().unwrap().push(json!({
+        "text": "Print the sum of the numbers on each line", "type": "code",
+        "number_in_test": 6, "points": 4,
+        "body": {"language": "javascript", "strict_score": false, "test_cases": [
+            {"stdin": "1 2\n3 4\n", "expected_output": "3\n7", "points": 1, "hidden": false},
+            {"stdin": "<5> & 5", "expected_output": "10", "points": 3, "hidden": true}
+        ]}
+    }));
     let original = app.create_test(&owner, &body).await;
     let url = format!("/api/tests/{}/export.xml", original["id"]);
     let resp = app.get(&url, Some(&owner.access)).await;

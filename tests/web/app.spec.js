@@ -410,7 +410,7 @@ test("code questions: bad testing code is refused inline, and a code answer is g
   await tp.getByRole("link", { name: "New test" }).click();
   await tp.getByLabel("Name", { exact: true }).fill("Code quiz");
   await tp.getByLabel("Coders").check();
-  await tp.getByRole("button", { name: "Code (Python)" }).click();
+  await tp.getByRole("button", { name: "Code", exact: true }).click();
   const q = tp.locator(".question-editor").nth(0);
   await q.getByLabel("Question", { exact: true }).fill("Write add(a, b)");
   const testing = q.getByLabel("Testing code (asserts, or test_* functions)");

@@ -11,14 +11,46 @@ const KINDS = {
   text: "Text answer",
   radio: "One choice",
   check: "Several choices",
-  code: "Code (Python)",
+  code: "Code",
 };
+
+/** The languages a code question may be in (`GET /api/languages/` says which can grade now). */
+export const LANGUAGES = { python: "Python", javascript: "JavaScript", c: "C", cpp: "C++" };
+
+/** The input/output test cases of code question `i`: stdin, expected output, points, hidden. */
+function testCaseRows(q, i, path, errors, rerender) {
+  q.body.test_cases = q.body.test_cases || [];
+  const rows = q.body.test_cases.map((c, j) => {
+    const name = `question ${i + 1}, test case ${j + 1}`;
+    const stdin = h("textarea", { class: "code", rows: 2, spellcheck: "false", value: c.stdin || "", "aria-label": `Input of ${name}`, oninput: (e) => { c.stdin = e.target.value; } });
+    const expected = h("textarea", { class: "code", rows: 2, spellcheck: "false", value: c.expected_output || "", "aria-label": `Expected output of ${name}`, oninput: (e) => { c.expected_output = e.target.value; } });
+    const points = h("input", { type: "number", min: 0, max: 32767, value: c.points ?? 1, "aria-label": `Points of ${name}`, oninput: (e) => { c.points = e.target.value; } });
+    const hid = uid("h");
+    const error = h("p", { class: "field-error", id: uid("e"), hidden: true, tabindex: "-1" });
+    errors.set(`${path}.body.test_cases[${j}].expected_output`, { error, control: expected, label: `Expected output of ${name}` });
+    return h("li", { class: "card" },
+      h("div", { class: "row" }, h("label", {}, "Input", stdin), h("label", {}, "Expected output", expected)),
+      error,
+      h("div", { class: "row" },
+        h("label", {}, "Points ", points),
+        h("span", { class: "choice" },
+          h("input", { type: "checkbox", id: hid, checked: !!c.hidden, onchange: (e) => { c.hidden = e.target.checked; } }),
+          h("label", { for: hid }, "hidden from students")),
+        h("button", { type: "button", class: "link", "aria-label": `Remove ${name}`, onclick: () => { q.body.test_cases.splice(j, 1); rerender(); } }, "Remove")));
+  });
+  const error = h("p", { class: "field-error", id: uid("e"), hidden: true, tabindex: "-1" });
+  errors.set(`${path}.body.test_cases`, { error, control: null, label: `Question ${i + 1}: test cases` });
+  return h("div", { class: "field" },
+    h("p", { class: "label" }, "Test cases (the answer's output must match, trailing spaces aside)"),
+    h("ul", { class: "variants" }, rows), error,
+    h("button", { type: "button", onclick: () => { q.body.test_cases.push({ stdin: "", expected_output: "", points: 1, hidden: false }); rerender(); } }, "Add a test case"));
+}
 
 function blank(type) {
   const body = { variants: [], strict_score: true };
   if (type === "text") body.variants = [{ text: "", is_correct: true }];
   if (type === "radio" || type === "check") body.variants = [{ text: "", is_correct: true }, { text: "", is_correct: false }];
-  if (type === "code") body.testing_code = "";
+  if (type === "code") Object.assign(body, { testing_code: "", language: "python", test_cases: [] });
   return { type, text: "", points: 1, body };
 }
 
@@ -81,9 +113,15 @@ export function editorView(main, id) {
         labelled("Points", points, `${path}.points`, errors, { name: `Points of question ${i + 1}` }),
       ];
       if (q.type === "code") {
-        const code = h("textarea", { class: "code", rows: 8, spellcheck: "false", value: q.body.testing_code || "", oninput: (e) => { q.body.testing_code = e.target.value; } });
-        parts.push(labelled("Testing code (asserts, or test_* functions)", code, `${path}.body.testing_code`, errors,
-          { name: `The testing code of question ${i + 1}`, after: codeEditor(code) }));
+        const language = h("select", { onchange: (e) => { q.body.language = e.target.value; renderQuestions(); } },
+          Object.entries(LANGUAGES).map(([value, name]) => h("option", { value, selected: (q.body.language || "python") === value }, name)));
+        parts.push(labelled("Language", language, `${path}.body.language`, errors, { name: `The language of question ${i + 1}` }));
+        if ((q.body.language || "python") === "python") {
+          const code = h("textarea", { class: "code", rows: 8, spellcheck: "false", value: q.body.testing_code || "", oninput: (e) => { q.body.testing_code = e.target.value; } });
+          parts.push(labelled("Testing code (asserts, or test_* functions)", code, `${path}.body.testing_code`, errors,
+            { name: `The testing code of question ${i + 1}`, after: codeEditor(code) }));
+        }
+        parts.push(testCaseRows(q, i, path, errors, renderQuestions));
       } else {
         const itemName = q.type === "text" ? "Accepted answer" : "Choice";
         const inputs = [];
@@ -166,7 +204,12 @@ export function editorView(main, id) {
           points: Number(q.points),
           number_in_test: i + 1,
           body: q.type === "code"
-            ? { testing_code: q.body.testing_code, strict_score: q.body.strict_score !== false }
+            ? {
+              language: q.body.language || "python",
+              ...((q.body.language || "python") === "python" ? { testing_code: q.body.testing_code } : {}),
+              test_cases: (q.body.test_cases || []).map((c) => ({ stdin: c.stdin || "", expected_output: c.expected_output || "", points: Number(c.points ?? 1), hidden: !!c.hidden })),
+              strict_score: q.body.strict_score !== false,
+            }
             : { variants: q.body.variants.map((v) => ({ ...(v.id ? { id: v.id } : {}), text: v.text, is_correct: !!v.is_correct })), strict_score: q.body.strict_score !== false },
         })),
       };
@@ -257,7 +300,10 @@ export function editorView(main, id) {
       type: q.type,
       text: q.text,
       points: q.points,
-      body: { variants: q.body.variants.map((v) => ({ ...v })), strict_score: q.body.strict_score, testing_code: q.body.testing_code },
+      body: {
+        variants: q.body.variants.map((v) => ({ ...v })), strict_score: q.body.strict_score, testing_code: q.body.testing_code,
+        language: q.body.language, test_cases: (q.body.test_cases || []).map((c) => ({ ...c })),
+      },
     })) : [];
     render();
   };

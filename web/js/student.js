@@ -166,8 +166,12 @@ function questionInputs(question, onEdit) {
     case "check":
       return question.body.variants.map((v) => choice("checkbox", v));
     default: {
-      const code = h("textarea", { class: "code", rows: 10, spellcheck: "false", autocapitalize: "off", "aria-label": `Code for question ${question.number_in_test}`, oninput: () => onEdit(true), onchange: () => onEdit(false) });
-      return [code, codeEditor(code)];
+      const language = { python: "Python", javascript: "JavaScript", c: "C", cpp: "C++" }[question.body.language || "python"] || "Python";
+      const code = h("textarea", { class: "code", rows: 10, spellcheck: "false", autocapitalize: "off", "aria-label": `${language} code for question ${question.number_in_test}`, oninput: () => onEdit(true), onchange: () => onEdit(false) });
+      const examples = (question.body.test_cases || []).filter((c) => !c.hidden);
+      return [h("p", { class: "hint" }, `Write ${language}.`), code, codeEditor(code),
+        examples.length ? h("details", {}, h("summary", {}, "Example input and output"),
+          examples.map((c) => h("div", {}, h("pre", { class: "code" }, c.stdin || "(no input)"), h("pre", { class: "code" }, c.expected_output)))) : null];
     }
   }
 }

@@ -219,6 +219,8 @@ pub async fn make_test(store: &Store, class: &Class, questions: usize, code: usi
                 testing_code: is_code.then(|| "assert add(1, 2) == 3\n".to_owned()),
                 strict_score: true,
                 version: 0,
+                language: Default::default(),
+                test_cases: Vec::new(),
             }
         })
         .collect();

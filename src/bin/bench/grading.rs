@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use actix::Addr;
 use actors::grader::{Grade, GraderPool, PoolConfig, RuntimeStatus, Status};
-use actors::sandbox::{Job, Limits, Outcome};
+use actors::sandbox::{Job, Language, Limits, Outcome, TestCase};
 
 const TRIVIAL_CODE: &str = "def add(a, b):\n    return a + b\n";
 const TRIVIAL_TESTS: &str =
@@ -72,11 +72,7 @@ async fn pool_run(
         time: Duration::from_secs(10),
         ..Limits::default()
     };
-    let job = Job {
-        code: code.to_owned(),
-        testing_code: tests.to_owned(),
-        limits,
-    };
+    let job = Job::python(code, tests, limits);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
@@ -180,7 +176,11 @@ pub async fn run(jobs: usize) {
     let pool = GraderPool::start_detached(config).expect("pool starts");
     let prepared = Instant::now();
     loop {
-        match pool.send(Status).await.expect("pool answers") {
+        match pool
+            .send(Status(Language::Python))
+            .await
+            .expect("pool answers")
+        {
             RuntimeStatus::Ready => break,
             RuntimeStatus::Failed(why) => panic!("{why}"),
             RuntimeStatus::Preparing => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -241,5 +241,113 @@ pub async fn run(jobs: usize) {
         "\ntrivial throughput, pool vs subprocess: {:.1}x. Peak RSS: the whole process hosting the pool, \
          vs one python3 process.",
         trivial.rate() / native.rate()
+    );
+}
+
+/// The sum program each language's answers are variations of (`{}` takes a distinct no-op,
+/// so no two answers are the same text).
+fn sum_program(language: Language) -> Option<&'static str> {
+    match language {
+        Language::Python => Some("a, b = map(int, input().split())\nprint(a + b)  # {}\n"),
+        Language::Javascript => {
+            Some("const [a, b] = readline().split(' ').map(Number);\nconsole.log(a + b); // {}\n")
+        }
+        Language::C | Language::Cpp => None,
+    }
+}
+
+/// `bench grading --language L [N]`: N distinct answers to a 3-case question, through the
+/// pool (a worker per core, two clients per worker). Prints answers/s, case runs/s and
+/// p50/p99 per answer.
+pub async fn run_language(name: &str, answers: usize) {
+    let Some(language) = Language::parse(name) else {
+        eprintln!("unknown language {name:?}");
+        std::process::exit(2);
+    };
+    let Some(template) = sum_program(language) else {
+        eprintln!("{name}: no runtime on this server yet");
+        std::process::exit(2);
+    };
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime_dir = std::env::var_os("TESTIT_RUNTIME_DIR")
+        .map_or_else(|| PathBuf::from("data/runtimes"), PathBuf::from);
+    let config = PoolConfig {
+        workers,
+        runtime_dir,
+        python: "python3".into(),
+    };
+    let pool = GraderPool::start_detached(config).expect("pool starts");
+    let prepared = Instant::now();
+    loop {
+        match pool.send(Status(language)).await.expect("pool answers") {
+            RuntimeStatus::Ready => break,
+            RuntimeStatus::Failed(why) => panic!("{why}"),
+            RuntimeStatus::Preparing => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    eprintln!(
+        "{name} ready in {:.2?}; {workers} workers",
+        prepared.elapsed()
+    );
+    let cases: Vec<TestCase> = [("1 2\n", "3\n"), ("10 -4\n", "6\n"), ("7 7\n", "14\n")]
+        .into_iter()
+        .map(|(stdin, expected)| TestCase {
+            stdin: stdin.into(),
+            expected_output: expected.into(),
+            points: 1,
+        })
+        .collect();
+    let job = |n: usize| Job {
+        language,
+        code: template.replace("{}", &n.to_string()),
+        testing_code: String::new(),
+        test_cases: cases.clone(),
+        limits: Limits::default(),
+    };
+    let clients = workers * 2;
+    let round = |offset: usize, count: usize| {
+        let pool = pool.clone();
+        let jobs: Vec<Job> = (offset..offset + count).map(job).collect();
+        async move {
+            let started = Instant::now();
+            let jobs = Arc::new(std::sync::Mutex::new(jobs));
+            let mut tasks = Vec::new();
+            for _ in 0..clients {
+                let (pool, jobs) = (pool.clone(), Arc::clone(&jobs));
+                tasks.push(tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    loop {
+                        let Some(job) = jobs.lock().expect("jobs").pop() else {
+                            return latencies;
+                        };
+                        let sent = Instant::now();
+                        let verdict = pool.send(Grade(job)).await.expect("pool answers");
+                        assert_eq!(verdict.outcome, Outcome::Passed, "{verdict:?}");
+                        latencies.push(sent.elapsed());
+                    }
+                }));
+            }
+            let mut latencies = Vec::new();
+            for task in tasks {
+                latencies.extend(task.await.expect("client finished"));
+            }
+            (started.elapsed(), latencies)
+        }
+    };
+    round(0, 20).await; // warm-up
+    let (elapsed, latencies) = round(1_000, answers).await;
+    let mut run = Run {
+        label: format!("{name}, 3 test cases"),
+        jobs: answers,
+        elapsed,
+        latencies,
+    };
+    let row = run.row(peak_rss_mib());
+    println!("| run | answers | answers/s | p50 ms | p99 ms | peak RSS MiB |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    println!("{row}");
+    println!(
+        "\ncase runs/s: {:.0} (each case a fresh instance; no compile step for {name})",
+        run.rate() * 3.0
     );
 }

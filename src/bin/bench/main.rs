@@ -1,6 +1,8 @@
 //! Benchmarks, with numbers for the README (never timed tests).
 //!
 //! - `bench grading [N]`: the grader pool against one `python3` process per answer.
+//! - `bench grading --language python|javascript [N]`: N distinct answers to a 3-case
+//!   input/output question through the pool.
 //! - `bench live [STUDENTS] [IDLE] [THINK_MS]`: students taking a test over WebSocket while a
 //!   teacher watches, then idle connections.
 //! - `bench rest [SECONDS] [CONNECTIONS]`: the hot REST routes under load, each next to a
@@ -32,6 +34,14 @@ mod stats;
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let store = common::take_store_option(&mut args);
+    let language = args.iter().position(|a| a == "--language").map(|at| {
+        args.remove(at);
+        if at < args.len() {
+            args.remove(at)
+        } else {
+            String::new()
+        }
+    });
     let number =
         |i: usize, default: usize| args.get(i).and_then(|n| n.parse().ok()).unwrap_or(default);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -40,7 +50,10 @@ fn main() {
         .build()
         .expect("tokio");
     match args.first().map(String::as_str) {
-        Some("grading") => runtime.block_on(grading::run(number(1, 2000))),
+        Some("grading") => match language {
+            Some(language) => runtime.block_on(grading::run_language(&language, number(1, 300))),
+            None => runtime.block_on(grading::run(number(1, 2000))),
+        },
         Some("live") => runtime.block_on(live::run(
             number(1, 1000),
             number(2, 10_000),
@@ -72,7 +85,7 @@ fn main() {
         )),
         _ => {
             eprintln!(
-                "usage: bench grading [N] | bench live [STUDENTS] [IDLE] [THINK_MS] [--store URL] \
+                "usage: bench grading [N] | bench grading --language python|javascript [N] | bench live [STUDENTS] [IDLE] [THINK_MS] [--store URL] \
                  | bench rest [SECONDS] [CONNECTIONS] [--store URL] \
                  | bench list [COMPLETIONS] [--store URL] \
                  | bench catalog [COURSES] [USERS] [--store URL] \

@@ -27,6 +27,8 @@ fn test() -> Test {
             testing_code: None,
             strict_score: true,
             version: 0,
+            language: Default::default(),
+            test_cases: Vec::new(),
         })
         .collect();
     Test {
@@ -61,6 +63,7 @@ fn completion(test: &Test, n: usize) -> Completion {
                 is_correct: Some(right),
                 points: if right { 1.0 } else { 0.0 },
                 runtime_errors: None,
+                checks: Vec::new(),
                 answer_id: None,
             }
         })
