@@ -606,12 +606,14 @@ async fn gridfs_chunks_of_no_file_are_swept_once_older_than_the_longest_upload()
         // The embedded store's `.part` files: see the test above.
         return;
     }
-    // The longest upload these settings allow: 1 s of grace + 1,000 bytes at 1,000 bytes/s.
+    // The longest upload these settings allow: 1 s of grace + 1,000 bytes at 1 byte/s, about
+    // 17 minutes: far below the hour-old leftover, far above the time a loaded machine takes
+    // to restart (the young chunks were swept when this was 2 s).
     let mut app = spawn_app_with(|s| {
         s.media.image_bytes = 1000;
         s.media.video_bytes = 1000;
         s.bodies.upload_idle_timeout = std::time::Duration::from_secs(1);
-        s.bodies.upload_min_rate = 1000;
+        s.bodies.upload_min_rate = 1;
     })
     .await;
     let admin = app.superuser("media_admin").await;
