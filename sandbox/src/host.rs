@@ -126,3 +126,44 @@ pub(crate) fn one_preparation_at_a_time() -> std::sync::MutexGuard<'static, ()> 
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// The compiled form of a runtime's WebAssembly (`bytes`), from the cache in `dir` or
+/// compiled and cached there: `<name>-<hash of the bytes>-<engine's compatibility hash>.cwasm`,
+/// so a new runtime version or another engine configuration never loads a stale one.
+/// `load` reads a cached file, `compile` compiles the bytes and gives the artifact with its
+/// serialized form.
+pub(crate) fn compiled<T>(
+    engine: &Engine,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    load: impl FnOnce(&Path) -> wasmtime::Result<T>,
+    compile: impl FnOnce() -> wasmtime::Result<(T, Vec<u8>)>,
+) -> Result<T, SetupError> {
+    use std::hash::{Hash, Hasher};
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
+    let key = format!(
+        "{}-{:016x}",
+        &hex(&sha256(&[bytes]))[..16],
+        engine_hash.finish()
+    );
+    let cached = dir.join(format!("{name}-{key}.cwasm"));
+    if cached.exists() {
+        match load(&cached) {
+            Ok(artifact) => return Ok(artifact),
+            Err(err) => tracing::warn!(%err, name, "compiled runtime unusable; compiling again"),
+        }
+    }
+    tracing::info!(name, "compiling a runtime with Cranelift");
+    let (artifact, serialized) = compile()?;
+    let scratch = scratch_dir(dir)?;
+    let file = scratch.join("runtime.cwasm");
+    std::fs::write(&file, serialized)?;
+    // Renaming is atomic: a reader sees no file or a whole one.
+    std::fs::rename(&file, &cached)?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(artifact)
+}

@@ -15,7 +15,6 @@
 //! Only synchronous code runs: the reactor exports no event loop, so promise callbacks and
 //! timers never fire.
 
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +26,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::cases::{add_cases, CaseEnd};
-use crate::host::{hex, run, scratch_dir, sha256, start_epoch_ticker, MemoryLimiter, SetupError};
+use crate::host::{compiled, hex, run, scratch_dir, start_epoch_ticker, MemoryLimiter, SetupError};
 use crate::verdict::{Job, Limits, Outcome, TestCase, Verdict};
 
 /// The pinned PyPI package and the SHA-256 of its wheel.
@@ -120,31 +119,20 @@ fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
 /// Loads the compiled module from the cache, or compiles and caches it.
 fn load_compiled(engine: &Engine, dir: &Path, module_file: &Path) -> Result<Module, SetupError> {
     let bytes = std::fs::read(module_file)?;
-    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine
-        .precompile_compatibility_hash()
-        .hash(&mut engine_hash);
-    let key = format!(
-        "{}-{:016x}",
-        &hex(&sha256(&[&bytes]))[..16],
-        engine_hash.finish()
-    );
-    let cached = dir.join(format!("qjs-{key}.cwasm"));
-    if cached.exists() {
-        // SAFETY: the file is one this function wrote for an engine with this very
+    compiled(
+        engine,
+        dir,
+        "qjs",
+        &bytes,
+        // SAFETY: the file is one `compiled` wrote for an engine with this very
         // compatibility hash, in the server's own runtime folder.
-        match unsafe { Module::deserialize_file(engine, &cached) } {
-            Ok(module) => return Ok(module),
-            Err(err) => tracing::warn!(%err, "compiled QuickJS unusable; compiling again"),
-        }
-    }
-    tracing::info!("compiling QuickJS with Cranelift");
-    let module = Module::new(engine, &bytes)?;
-    let scratch = scratch_dir(dir)?;
-    std::fs::write(scratch.join("qjs.cwasm"), module.serialize()?)?;
-    std::fs::rename(scratch.join("qjs.cwasm"), &cached)?;
-    let _ = std::fs::remove_dir_all(&scratch);
-    Ok(module)
+        |cached| unsafe { Module::deserialize_file(engine, cached) },
+        || {
+            let module = Module::new(engine, &bytes)?;
+            let serialized = module.serialize()?;
+            Ok((module, serialized))
+        },
+    )
 }
 
 /// How a call into the guest ended.

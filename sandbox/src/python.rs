@@ -17,7 +17,6 @@
 //! verdict is decided here ([`crate::judge`]), never in a guest.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +30,9 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::cases::{add_cases, CaseEnd};
-use crate::host::{hex, run, scratch_dir, sha256, start_epoch_ticker, MemoryLimiter, SetupError};
+use crate::host::{
+    compiled, hex, run, scratch_dir, sha256, start_epoch_ticker, MemoryLimiter, SetupError,
+};
 use crate::judge::{judge, Plan, Report};
 use crate::verdict::{Job, Limits, Outcome, TestCase, Verdict};
 
@@ -148,31 +149,20 @@ fn load_compiled(
     component_file: &Path,
 ) -> Result<Component, SetupError> {
     let bytes = std::fs::read(component_file)?;
-    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine
-        .precompile_compatibility_hash()
-        .hash(&mut engine_hash);
-    let key = format!(
-        "{}-{:016x}",
-        &hex(&sha256(&[&bytes]))[..16],
-        engine_hash.finish()
-    );
-    let cached = dir.join(format!("python-runner-{key}.cwasm"));
-    if cached.exists() {
-        // SAFETY: the file is one this function wrote for an engine with this very
+    compiled(
+        engine,
+        dir,
+        "python-runner",
+        &bytes,
+        // SAFETY: the file is one `compiled` wrote for an engine with this very
         // compatibility hash, in the server's own runtime folder.
-        match unsafe { Component::deserialize_file(engine, &cached) } {
-            Ok(component) => return Ok(component),
-            Err(err) => tracing::warn!(%err, "compiled runtime unusable; compiling again"),
-        }
-    }
-    tracing::info!("compiling the Python runtime with Cranelift");
-    let component = Component::new(engine, &bytes)?;
-    let scratch = scratch_dir(dir)?;
-    std::fs::write(scratch.join("runner.cwasm"), component.serialize()?)?;
-    std::fs::rename(scratch.join("runner.cwasm"), &cached)?;
-    let _ = std::fs::remove_dir_all(&scratch);
-    Ok(component)
+        |cached| unsafe { Component::deserialize_file(engine, cached) },
+        || {
+            let component = Component::new(engine, &bytes)?;
+            let serialized = component.serialize()?;
+            Ok((component, serialized))
+        },
+    )
 }
 
 fn engine(max_concurrent_runs: u32, limits: &Limits) -> Result<Engine, SetupError> {

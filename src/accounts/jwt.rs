@@ -11,6 +11,8 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::clock::now;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenType {
@@ -40,10 +42,6 @@ pub struct JwtKeys {
     access_ttl: Duration,
     refresh_ttl: Duration,
 }
-
-/// The server's clock ([`crate::domain::clock`]), still named here for `api/live.rs`,
-/// whose split is under way on another branch.
-pub use crate::domain::clock::now;
 
 /// A random identifier (128 bits, hex), for `jti` and families.
 pub fn random_id() -> String {

@@ -889,7 +889,7 @@ async fn start(state: &AppState, me: &User, uuid: &str) -> Result<(Current, Valu
             "id": attempt.id,
             "resumed": resumed,
             "deadline": attempt.deadline.map(timestamp),
-            "seconds_left": attempt.deadline.map(|d| (d - crate::accounts::jwt::now()).max(0)),
+            "seconds_left": attempt.deadline.map(|d| (d - crate::domain::clock::now()).max(0)),
             "answers": attempt.answers,
             "submitted": loaded.submitted,
         },

@@ -206,7 +206,7 @@ pub async fn start(
         total: 0,
         processed: 0,
         finished: false,
-        created_at: crate::accounts::jwt::now(),
+        created_at: crate::domain::clock::now(),
         finished_at: None,
         results: Vec::new(),
     };
@@ -288,7 +288,7 @@ async fn run(grading: &Grading, regrade: &Regrade) -> Result<(), StoreError> {
                 }
             }
             let total = seen.len() as u64;
-            progress(store, regrade.id, &results, total, processed).await?;
+            progress(store, regrade.id, &results, total, processed, false).await?;
         }
     }
     results.sort_by_key(|r| r.completion_id);
@@ -296,12 +296,14 @@ async fn run(grading: &Grading, regrade: &Regrade) -> Result<(), StoreError> {
     finish(store, regrade.id, results, total, processed).await
 }
 
+/// Stores how far the regrade is; with `done`, that it is finished.
 async fn progress(
     store: &Store,
     id: i64,
     results: &[RegradeResult],
     total: u64,
     processed: u64,
+    done: bool,
 ) -> Result<(), StoreError> {
     store
         .repo::<Regrade>()
@@ -309,6 +311,10 @@ async fn progress(
             r.results = results.to_vec();
             r.total = total;
             r.processed = processed;
+            if done {
+                r.finished = true;
+                r.finished_at = Some(crate::domain::clock::now());
+            }
             Ok::<_, StoreError>(())
         })
         .await?;
@@ -322,17 +328,7 @@ async fn finish(
     total: u64,
     processed: u64,
 ) -> Result<(), StoreError> {
-    store
-        .repo::<Regrade>()
-        .update(id, |r| {
-            r.results = results.clone();
-            r.total = total;
-            r.processed = processed;
-            r.finished = true;
-            r.finished_at = Some(crate::accounts::jwt::now());
-            Ok::<_, StoreError>(())
-        })
-        .await?;
+    progress(store, id, &results, total, processed, true).await?;
     tracing::info!(regrade_id = id, total, "regrade finished");
     Ok(())
 }
